@@ -1,0 +1,1 @@
+"""Code shared by the lab's services: it imports neither the backend nor the gateway."""

@@ -1,0 +1,42 @@
+"""The image's entrypoint: `python -m asynclab.serve backend|gateway`.
+
+Maps SERVER_MODE to a server command, checks every knob before anything starts, logs one
+startup line with the mode and the exact server options, then becomes the server (exec),
+so signals from `docker stop` reach it directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shlex
+import sys
+
+from .config import ConfigError
+from .servers import SERVICES, ServerConfig
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(f"usage: python -m asynclab.serve {{{'|'.join(SERVICES)}}}", file=sys.stderr)
+        return 2
+    service = argv[0]
+    try:
+        server = ServerConfig.from_env(service)
+        # Import the service's settings now: a bad knob fails here, once, with its name,
+        # instead of as a traceback in every worker the server would start.
+        importlib.import_module(f"{service}.settings")
+    except ConfigError as exc:
+        print(f"asynclab: {service}: {exc}", file=sys.stderr)
+        return 2
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
+    command = server.command()
+    startup = {"event": "startup", **server.describe(), "command": shlex.join(command[1:])}
+    print(json.dumps(startup), flush=True)
+    os.execv(command[0], command)
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,20 @@
+"""SERVER_MODE=wsgi: gunicorn with the gthread worker, WORKERS processes x THREADS threads."""
+
+NAME = "gunicorn"
+
+
+def arguments(cfg) -> list[str]:
+    return [
+        "gunicorn", f"{cfg.service}.wsgi:application",
+        "--bind", f"{cfg.host}:{cfg.port}",
+        "--worker-class", "gthread",
+        "--workers", str(cfg.workers),
+        "--threads", str(cfg.threads),
+        # Short grace so `make down` is quick; in-flight lab calls are seconds at most.
+        "--graceful-timeout", "3",
+        # Heartbeat files in memory, not on the container's (possibly read-only) disk.
+        "--worker-tmp-dir", "/dev/shm",
+        "--access-logfile", "-",
+        # gunicorn 27 opens a control socket in $HOME by default; the lab does not use it.
+        "--no-control-socket",
+    ]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from asynclab import health
+from backend import views
+
+urlpatterns = [
+    path("api/", views.sync_api),
+    path("api/async/", views.async_api),
+    path("healthz", health.healthz),
+]
+
+handler400 = "asynclab.http.bad_request"
+handler404 = "asynclab.http.not_found"
+handler500 = "asynclab.http.server_error"

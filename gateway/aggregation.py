@@ -1,0 +1,60 @@
+"""What a client asks the gateway for (a fan-out) and the answer built from its outcomes.
+
+Status policy: every call ok -> 200; some failed -> 200 with the failures in `errors`
+(a partial result is still a result); every call failed -> 502, the backend is unusable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from django.conf import settings
+
+from asynclab.http import ApiResponse
+from asynclab.query import Query
+
+from .calls import Call, Outcome
+
+# target= picks which backend view every call hits; the base URL is never the client's.
+TARGETS = {"sync": "/api/", "async": "/api/async/"}
+
+
+@dataclass(frozen=True)
+class FanOut:
+    n: int
+    target: str
+    delay: float | None
+    timeout: float
+
+    def calls(self) -> list[Call]:
+        url = settings.BACKEND_URL + TARGETS[self.target]
+        extra = {} if self.delay is None else {"delay": f"{self.delay:g}"}
+        return [Call(task_id, url, {"task_id": str(task_id), **extra}) for task_id in range(self.n)]
+
+
+def parse(query: Query) -> FanOut:
+    return FanOut(
+        n=query.integer("n", 10, 1, settings.GATEWAY_MAX_FANOUT),
+        target=query.choice("target", "sync", tuple(TARGETS)),
+        # Unset: the backend's own default (BACKEND_DELAY) applies.
+        delay=query.number("delay", None, 0, settings.BACKEND_MAX_DELAY),
+        timeout=query.number("timeout", settings.GATEWAY_TIMEOUT, 0.01, settings.GATEWAY_MAX_TIMEOUT),
+    )
+
+
+def respond(strategy: ModuleType, fanout: FanOut, outcomes: list[Outcome], elapsed: float) -> ApiResponse:
+    errors = [outcome.error() for outcome in outcomes if not outcome.ok]
+    data = {
+        "message": strategy.MESSAGE,
+        "strategy": strategy.NAME,
+        "target": fanout.target,
+        "n": fanout.n,
+        "delay": fanout.delay,
+        "timeout": fanout.timeout,
+        "responses": [outcome.body for outcome in outcomes if outcome.ok],
+        "errors": errors,
+        "fetch_elapsed": round(elapsed, 6),
+        "debug_message": f"fetch executed in {elapsed:0.2f} seconds.",
+    }
+    return ApiResponse(data, status=502 if len(errors) == len(outcomes) else 200)

@@ -1,0 +1,27 @@
+from urllib.parse import urlsplit
+
+from asynclab.config import env
+from asynclab.servers import ServerConfig
+from asynclab.settings import *  # noqa: F403
+
+SERVICE = "gateway"
+SERVER = ServerConfig.from_env(SERVICE)
+ROOT_URLCONF = "gateway.urls"
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("expected a base URL like http://backend:8000")
+    return text.strip().rstrip("/")
+
+
+# The only place the gateway ever sends requests: never anything a client says (no SSRF).
+BACKEND_URL = env("BACKEND_URL", "http://backend:8000", _base_url)
+BACKEND_MAX_DELAY = env("BACKEND_MAX_DELAY", 30.0, low=0, high=3600)
+GATEWAY_MAX_FANOUT = env("GATEWAY_MAX_FANOUT", 100, low=1, high=1000)
+GATEWAY_MAX_TIMEOUT = env("GATEWAY_MAX_TIMEOUT", 60.0, low=0.01, high=3600)
+# httpx's own default; the article's "timeout" results depend on it being 5 s.
+GATEWAY_TIMEOUT = env("GATEWAY_TIMEOUT", 5.0, low=0.01, high=GATEWAY_MAX_TIMEOUT)
+# The article's ThreadPoolExecutor(max_workers=10).
+GATEWAY_POOL_SIZE = env("GATEWAY_POOL_SIZE", 10, low=1, high=1000)

@@ -1,0 +1,10 @@
+"""The article's sync aggregation: one blocking httpx.get after another."""
+
+from ..calls import Call, Outcome, get
+
+NAME = "sequential"
+MESSAGE = "Hello Sync World!"
+
+
+def fetch(calls: list[Call], timeout: float) -> list[Outcome]:
+    return [get(call, timeout) for call in calls]
