@@ -1,0 +1,98 @@
+"""The timing middleware: what it adds, and that Django never adapts it (no hidden hops)."""
+
+import importlib
+import json
+import logging
+
+import pytest
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponse, JsonResponse
+from django.test import SimpleTestCase, override_settings
+
+from asynclab.middleware import stamp
+
+
+class TimingTests(SimpleTestCase):
+    def check(self, response, at_least):
+        self.assertRegex(response["Server-Timing"], r"^app;dur=\d+\.\d{3}$")
+        elapsed = response.json()["elapsed"]
+        self.assertGreaterEqual(elapsed, at_least)
+        self.assertAlmostEqual(float(response["Server-Timing"].split("=")[1]) / 1000, elapsed, delta=0.002)
+
+    def test_sync_view_sync_handler(self):
+        self.check(self.client.get("/api/", {"delay": "0.05"}), 0.05)
+
+    def test_async_view_sync_handler(self):
+        self.check(self.client.get("/api/async/", {"delay": "0.05"}), 0.05)
+
+    async def test_sync_view_async_handler(self):
+        self.check(await self.async_client.get("/api/", {"delay": "0.05"}), 0.05)
+
+    async def test_async_view_async_handler(self):
+        self.check(await self.async_client.get("/api/async/", {"delay": "0.05"}), 0.05)
+
+    def test_error_responses_are_timed_too(self):
+        response = self.client.get("/api/", {"delay": "x"})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("elapsed", response.json())
+
+
+def test_json_built_elsewhere_gets_elapsed_the_articles_way():
+    data = json.loads(stamp(JsonResponse({"a": 1}), start=0.0).content)
+    assert data["a"] == 1 and data["elapsed"] > 0
+
+
+def test_non_json_responses_only_get_the_header():
+    response = stamp(HttpResponse(b"<p>hi</p>"), start=0.0)
+    assert response.content == b"<p>hi</p>"
+    assert response["Server-Timing"].startswith("app;dur=")
+
+
+class AdaptedLog(logging.Handler):
+    """Collects Django's "... handler adapted for middleware ..." debug messages."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        if "adapted" in record.getMessage():
+            self.messages.append(record.getMessage())
+
+
+def adaptations(handler_class, middleware=None):
+    """Build a real server-side handler (what gunicorn or uvicorn calls) and collect the
+    adaptations Django logs while it loads the middleware chain. Django only logs them
+    with DEBUG on, so the check turns it on."""
+    log, logger = AdaptedLog(), logging.getLogger("django.request")
+    logger.addHandler(log)
+    level, logger.level = logger.level, logging.DEBUG
+    overrides = {"DEBUG": True} if middleware is None else {"DEBUG": True, "MIDDLEWARE": middleware}
+    try:
+        with override_settings(**overrides):
+            handler_class()
+    finally:
+        logger.removeHandler(log)
+        logger.setLevel(level)
+    return log.messages
+
+
+@pytest.mark.parametrize("handler_class", [WSGIHandler, ASGIHandler])
+def test_the_lab_stack_is_never_adapted(handler_class):
+    assert adaptations(handler_class) == []
+
+
+def test_the_adaptation_check_catches_a_sync_only_middleware():
+    # The control: a sync-only middleware under ASGI is adapted, and the check sees it.
+    messages = adaptations(ASGIHandler, ["tests.backend.test_middleware.sync_only", "asynclab.middleware.timing_middleware"])
+    assert messages == ["Asynchronous handler adapted for middleware tests.backend.test_middleware.sync_only."]
+
+
+def sync_only(get_response):
+    return get_response
+
+
+@pytest.mark.parametrize("service", ["backend", "gateway"])
+def test_both_services_run_exactly_the_lab_middleware(service):
+    assert importlib.import_module(f"{service}.settings").MIDDLEWARE == ["asynclab.middleware.timing_middleware"]

@@ -1,0 +1,89 @@
+"""Live servers for tests: the real entrypoint, a real server process, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 30) -> tuple[int, dict, dict]:
+    """GET url; (status, JSON body, headers), for error statuses too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.load(response), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error), dict(error.headers)
+
+
+def serve_env(**env: object) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_"))}
+    base.update({"BIND_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)})
+    base.update({key: str(value) for key, value in env.items()})
+    return base
+
+
+class LiveServer:
+    """`python -m asynclab.serve SERVICE` on a free port, stopped with SIGTERM."""
+
+    def __init__(self, service: str, mode: str, **env: object) -> None:
+        self.service, self.mode = service, mode
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = serve_env(SERVER_MODE=mode, PORT=self.port, **env)
+        self.output = tempfile.NamedTemporaryFile(prefix=f"{service}-{mode}-", suffix=".log")
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> LiveServer:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "asynclab.serve", self.service],
+            cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.service} ({self.mode}) exited {self.process.returncode}:\n{self.log()}")
+            try:
+                status, body, _ = get_json(self.url + "/healthz", timeout=2)
+                if status == 200 and body.get("status") == "ok":
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        log = self.log()
+        self.stop()
+        raise RuntimeError(f"{self.service} ({self.mode}) not healthy in {timeout} s:\n{log}")
+
+    def get(self, path: str, timeout: float = 60) -> tuple[int, dict, dict]:
+        return get_json(self.url + path, timeout)
+
+    def log(self) -> str:
+        return Path(self.output.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # The whole group: uvicorn/gunicorn workers are children of the server process.
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
