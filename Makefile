@@ -1,0 +1,83 @@
+# asynclab: `make help` lists the targets. Every knob in .env.example can be given on the
+# command line (make up SERVER_MODE=asgi) or in the environment (SERVER_MODE=asgi make up).
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# Knobs given on the command line (make up SERVER_MODE=asgi) reach compose through the
+# environment, as make exports command-line variables; unset ones stay unset, so a value
+# in .env still applies.
+
+# docker compose v2 when the plugin is there, else Debian's docker-compose 1.29.
+COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+PYTHON ?= python3
+VENV := .venv
+WHEELS := build/wheels
+LAB_IMAGE ?= asynclab:latest
+export LAB_IMAGE
+BASE_IMAGE ?= python:3.11-slim-bookworm
+# The wheelhouse is for the image's Python (3.11 in both the official and the Debian
+# base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.
+IMAGE_PYTHON := 3.11
+ARCH := $(shell uname -m)
+PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
+
+.PHONY: help up down logs ps build base wheels venv test test-service clean clean-base
+
+help: ## List the targets
+	@echo "asynclab: measure what async Django buys you. Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
+
+up: build ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver) and wait until healthy
+	$(COMPOSE) up -d --remove-orphans
+	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway
+	@$(COMPOSE) logs --no-color backend gateway | grep '"event": "startup"' | tail -n 2
+	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
+
+down: ## Stop and remove the lab's containers and networks
+	$(COMPOSE) down --remove-orphans
+
+logs: ## Follow the services' logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## Show the services and their health
+	$(COMPOSE) ps
+
+build: $(WHEELS)/.stamp ## Build the lab image (makes a Debian base first if no registry)
+	@base=$$(docker/base-image.sh); echo "base image: $$base"; \
+	docker build --quiet --build-arg BASE_IMAGE=$$base --tag $(LAB_IMAGE) . >/dev/null; \
+	echo "built $(LAB_IMAGE) ($$(docker image inspect -f '{{.Size}}' $(LAB_IMAGE) | awk '{printf "%d MB", $$1/1e6}'))"
+
+base: ## Only find or make the base image, and print its name
+	@docker/base-image.sh
+
+wheels: $(WHEELS)/.stamp ## Download the image's Python wheels on the host
+
+$(WHEELS)/.stamp: requirements.txt $(VENV)/.stamp
+	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	$(VENV)/bin/pip download --quiet --no-deps --only-binary=:all: --dest $(WHEELS) \
+		--python-version $(IMAGE_PYTHON) --implementation cp --abi cp$(subst .,,$(IMAGE_PYTHON)) \
+		$(PLATFORMS) -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp ## Make the host venv the tests run in
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+test: venv build ## Run every test: service tier on the host, then the compose tier (needs Docker)
+	$(VENV)/bin/python -m pytest
+
+test-service: venv ## Run only the service tier (no Docker)
+	$(VENV)/bin/python -m pytest -m "not compose"
+
+clean: ## Remove containers, the lab image, the venv and build/ (keeps the base image)
+	-$(COMPOSE) down --remove-orphans
+	-docker image rm $(LAB_IMAGE)
+	rm -rf $(VENV) build .pytest_cache
+
+clean-base: ## Remove the local Debian base image too
+	-docker image rm asynclab-base:bookworm

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Prints the name of a base image that exists in the local engine, making one if it must.
+#
+# Order: the wanted image (an official python image) if it is already here; else a local
+# Debian base made earlier; else pull the wanted image; else build the local base from
+# Debian packages. The pull is tried after the local base on purpose: on a machine with no
+# registry a pull can only fail, and on some networks it fails slowly.
+#
+# Everything but the final image name goes to stderr, so `$(docker/base-image.sh)` works.
+set -euo pipefail
+
+want=${BASE_IMAGE:-python:3.11-slim-bookworm}
+local_base=${LOCAL_BASE_IMAGE:-asynclab-base:bookworm}
+suite=${DEBIAN_SUITE:-bookworm}
+workdir=${BASE_WORKDIR:-build/base}
+
+log() { echo "base-image: $*" >&2; }
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+
+if have "$want"; then echo "$want"; exit 0; fi
+if have "$local_base"; then echo "$local_base"; exit 0; fi
+if timeout "${PULL_TIMEOUT:-120}" docker pull "$want" >&2; then echo "$want"; exit 0; fi
+
+log "cannot pull $want; building $local_base from Debian $suite packages"
+if [ "$(id -u)" != 0 ]; then
+    log "building a base from Debian packages needs root (mmdebstrap); run as root or make $want pullable"
+    exit 1
+fi
+command -v apt-get >/dev/null || { log "no apt-get: this host cannot build a Debian base"; exit 1; }
+
+# The mirror comes from the host's own apt configuration; it is never written down here.
+site() { apt-get indextargets --no-release-info --format '$(SITE)' "Release: $1" 'Identifier: Packages' | head -n1; }
+if [ -z "$(site "$suite")" ]; then apt-get update >&2; fi
+mirror=$(site "$suite")
+security=$(site "$suite-security")
+[ -n "$mirror" ] || { log "the host's apt sources list no '$suite' mirror"; exit 1; }
+
+if ! command -v mmdebstrap >/dev/null; then
+    log "installing mmdebstrap"
+    apt-get install -y --no-install-recommends mmdebstrap >&2 || { apt-get update >&2 && apt-get install -y --no-install-recommends mmdebstrap >&2; }
+fi
+
+sources=("deb $mirror $suite main" "deb $mirror $suite-updates main")
+[ -n "$security" ] && sources+=("deb $security $suite-security main")
+
+mkdir -p "$workdir"
+tarball="$workdir/rootfs.tar"
+start=$(date +%s)
+# dpkg path-excludes keep docs, man pages and locales out instead of deleting them later
+# (copyright files stay); apt lists and caches are dropped because the image never runs apt.
+# Check-Valid-Until is off because the host's mirror may be a frozen snapshot.
+mmdebstrap --variant=minbase --mode=root \
+    --include=python3,python3-venv,ca-certificates \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log' \
+    --customize-hook=': > "$1"/etc/resolv.conf; : > "$1"/etc/hostname' \
+    "$suite" "$tarball" "${sources[@]}" >&2
+
+docker import \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["python3"]' \
+    "$tarball" "$local_base" >&2
+rm -f "$tarball"
+log "built $local_base in $(( $(date +%s) - start )) s ($(docker image inspect -f '{{.Size}}' "$local_base" | awk '{printf "%d MB", $1/1e6}'))"
+echo "$local_base"
