@@ -1,0 +1,121 @@
+"""Compose tier: the real image and stack through the Makefile, as a user runs it.
+
+Required: with no Docker engine these tests fail, they never skip. Each run uses its own
+compose project and free host ports, so it does not touch a lab the user has running.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.live import ROOT, free_port, get_json
+
+pytestmark = pytest.mark.compose
+
+PROJECT = f"asynclabtest{os.getpid()}"
+
+
+def run(*argv, env=None, timeout=600):
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    if shutil.which("docker") is None or run("docker", "info").returncode != 0:
+        pytest.fail("the compose tier needs a running Docker engine (docker info failed)")
+    env = {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": PROJECT,
+        "GATEWAY_PORT": str(free_port()),
+        "BACKEND_PORT": str(free_port()),
+        "HEALTHCHECK_INTERVAL": "1s",
+    }
+    for knob in ("SERVER_MODE", "BACKEND_SERVER_MODE", "GATEWAY_SERVER_MODE"):
+        env.pop(knob, None)
+    yield env
+    run("make", "down", env=env)
+
+
+def containers(env):
+    result = run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}", env=env)
+    return sorted(result.stdout.split())
+
+
+def up(env, mode, how):
+    # Both ways the README gives: a make variable, or the environment.
+    if how == "argument":
+        result = run("make", "up", f"SERVER_MODE={mode}", env=env)
+    else:
+        result = run("make", "up", env={**env, "SERVER_MODE": mode})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def fetch(env, port_knob, path):
+    status, body, headers = get_json(f"http://127.0.0.1:{env[port_knob]}{path}", timeout=60)
+    assert status == 200, body
+    return body
+
+
+def inspect(container_id):
+    return json.loads(run("docker", "inspect", container_id).stdout)[0]
+
+
+@pytest.mark.parametrize(("mode", "how"), [("wsgi", "argument"), ("asgi", "environment")])
+def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
+    before = containers(stack)
+    result = up(stack, mode, how)
+    after = containers(stack)
+    assert len(after) == 2
+    assert not set(before) & set(after), "switching mode must recreate every container"
+
+    for port_knob, service in (("GATEWAY_PORT", "gateway"), ("BACKEND_PORT", "backend")):
+        health = fetch(stack, port_knob, "/healthz")
+        assert (health["service"], health["server_mode"], health["interface"]) == (service, mode, mode)
+
+    startup = [line for line in result.stdout.splitlines() if '"event": "startup"' in line]
+    assert len(startup) == 2 and all(f'"mode": "{mode}"' in line for line in startup), result.stdout
+
+    # Latency shape through both hops (host -> gateway -> backend), with a short delay.
+    gather = fetch(stack, "GATEWAY_PORT", "/api/aggregated/?n=10&delay=0.3")
+    assert len(gather["responses"]) == 10 and gather["errors"] == []
+    assert gather["fetch_elapsed"] < 1.5
+    threadpool = fetch(stack, "GATEWAY_PORT", "/api/aggregated/threadpool/?n=10&delay=0.3")
+    assert len(threadpool["responses"]) == 10 and threadpool["fetch_elapsed"] < 1.5
+    sequential = fetch(stack, "GATEWAY_PORT", "/api/aggregated/sync/?n=5&delay=0.3")
+    assert len(sequential["responses"]) == 5 and sequential["fetch_elapsed"] >= 1.5
+
+
+def test_topology_user_and_startup_logs(stack):
+    if len(containers(stack)) != 2:
+        up(stack, "wsgi", "argument")
+    by_service = {}
+    for container_id in containers(stack):
+        info = inspect(container_id)
+        by_service[info["Config"]["Labels"]["com.docker.compose.service"]] = info
+    networks = {name: sorted(n.rsplit("_", 1)[-1] for n in info["NetworkSettings"]["Networks"]) for name, info in by_service.items()}
+    assert networks == {"backend": ["internal"], "gateway": ["edge", "internal"]}
+    for info in by_service.values():
+        assert info["Config"]["User"] == "lab"
+        assert info["HostConfig"]["ReadonlyRootfs"] is True
+        assert not any("docker.sock" in m.get("Source", "") for m in info["Mounts"])
+        uid = run("docker", "exec", info["Id"], "python", "-c", "import os; print(os.getuid())").stdout.strip()
+        assert uid == "10001"
+    logs = run("docker", "logs", by_service["backend"]["Id"]).stdout
+    assert '"event": "startup"' in logs and '"service": "backend"' in logs
+
+
+def test_make_down_leaves_no_container(stack):
+    if not containers(stack):
+        up(stack, "wsgi", "argument")
+    started = time.monotonic()
+    result = run("make", "down", env=stack)
+    assert result.returncode == 0, result.stderr
+    assert containers(stack) == []
+    networks = run("docker", "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}").stdout
+    assert networks.strip() == ""
+    assert time.monotonic() - started < 30
