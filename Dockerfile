@@ -25,7 +25,8 @@ COPY --from=deps /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONPATH=/app
+    PYTHONPATH=/app \
+    MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /app
 USER lab
 EXPOSE 8000
@@ -35,3 +36,4 @@ CMD ["backend"]
 COPY asynclab/ /app/asynclab/
 COPY backend/ /app/backend/
 COPY gateway/ /app/gateway/
+COPY loadgen/ /app/loadgen/

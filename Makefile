@@ -15,6 +15,15 @@ VENV := .venv
 WHEELS := build/wheels
 LAB_IMAGE ?= asynclab:latest
 export LAB_IMAGE
+# loadgen writes results/ as the host user (the image's own user when that is root), and
+# records the commit it measured.
+HOST_UID := $(shell id -u)
+LAB_UID ?= $(if $(filter 0,$(HOST_UID)),10001,$(HOST_UID))
+LAB_GID ?= $(if $(filter 0,$(HOST_UID)),10001,$(shell id -g))
+GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+export LAB_UID LAB_GID GIT_COMMIT
+# make lab's sweep: short enough for the whole lab to take about 10 minutes.
+LAB_SWEEP ?= --levels 1,10,50 --duration 8s --warmup 2s
 BASE_IMAGE ?= python:3.11-slim-bookworm
 # The wheelhouse is for the image's Python (3.11 in both the official and the Debian
 # base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.
@@ -22,12 +31,23 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help up down logs ps build base wheels venv test test-service clean clean-base
+.PHONY: help lab up down logs ps loadgen report results build base wheels venv test test-service bench clean clean-base
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
+
+lab: build results ## The lab's main job: article table + sweep in wsgi and asgi, then the report
+	@start=$$(date +%s); \
+	for mode in wsgi asgi; do \
+		$(MAKE) --no-print-directory up SERVER_MODE=$$mode; \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen article; \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen sweep $(LAB_SWEEP); \
+		$(MAKE) --no-print-directory down; \
+	done; \
+	$(COMPOSE) run --rm --no-deps loadgen report; \
+	echo "lab done in $$(( $$(date +%s) - start )) s: open results/report.md"
 
 up: build ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver) and wait until healthy
 	$(COMPOSE) up -d --remove-orphans
@@ -43,6 +63,16 @@ logs: ## Follow the services' logs
 
 ps: ## Show the services and their health
 	$(COMPOSE) ps
+
+loadgen: build results ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
+	$(COMPOSE) run --rm --no-deps loadgen $(ARGS)
+
+report: results ## Render results/ to results/report.md
+	$(COMPOSE) run --rm --no-deps loadgen report
+
+results:
+	@mkdir -p results
+	@if [ "$(HOST_UID)" = 0 ]; then chown $(LAB_UID):$(LAB_GID) results; fi
 
 build: $(WHEELS)/.stamp ## Build the lab image (makes a Debian base first if no registry)
 	@base=$$(docker/base-image.sh); echo "base image: $$base"; \

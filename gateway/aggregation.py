@@ -57,4 +57,7 @@ def respond(strategy: ModuleType, fanout: FanOut, outcomes: list[Outcome], elaps
         "fetch_elapsed": round(elapsed, 6),
         "debug_message": f"fetch executed in {elapsed:0.2f} seconds.",
     }
-    return ApiResponse(data, status=502 if len(errors) == len(outcomes) else 200)
+    response = ApiResponse(data, status=502 if len(errors) == len(outcomes) else 200)
+    # A load generator can count partial results from this header without parsing bodies.
+    response["X-Aggregation-Errors"] = str(len(errors))
+    return response

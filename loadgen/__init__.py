@@ -1,0 +1,1 @@
+"""loadgen: an honest load generator for the lab (python -m loadgen --help)."""

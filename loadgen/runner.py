@@ -1,0 +1,234 @@
+"""The load engine: closed loop (-c workers) or open loop (--rate), on one aiohttp session.
+
+Rules that keep the numbers honest:
+- a warm-up phase runs first and is thrown away;
+- a response is never dropped for being slow: requests sent inside the window are awaited
+  up to the timeout (default 60 s) and a request that outlives it counts as a timeout;
+- open loop measures from the intended send time (coordinated omission corrected) and
+  keeps the uncorrected figure beside it;
+- the engine's own CPU is measured, so a result where loadgen was the bottleneck says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from .stats import Recorder, corrected, littles_law
+from .units import format_duration
+
+# A single-threaded event loop: above this share of one core the client, not the server,
+# sets the pace.
+SATURATED_CPU = 0.85
+
+
+@dataclass(frozen=True)
+class Plan:
+    urls: tuple[str, ...]
+    concurrency: int = 10
+    rate: float | None = None  # requests/s: open loop when set
+    duration: float | None = 10.0  # seconds of measurement (time-boxed)
+    requests: int | None = None  # or a number of measured requests
+    warmup: float = 0.0  # seconds, or requests when warmup_requests
+    warmup_requests: bool = False
+    timeout: float = 60.0
+    max_inflight: int = 10_000  # open loop: bound on requests in flight
+
+    @property
+    def mode(self) -> str:
+        return "open" if self.rate else "closed"
+
+
+@dataclass
+class Tally:
+    """What one phase produced."""
+
+    latency: Recorder = field(default_factory=Recorder)
+    uncorrected: Recorder = field(default_factory=Recorder)
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    partial: int = 0
+    sent: int = 0
+    done_in_window: int = 0
+    started: float = 0.0
+    window_end: float = 0.0
+    last_done: float = 0.0
+
+    def add(self, intended: float, sent: float, done: float, status: int | None, error: str | None, partial: bool) -> None:
+        if error:
+            self.errors[error] += 1
+            return
+        latency, raw = corrected(intended, sent, done)
+        self.latency.record(latency)
+        self.uncorrected.record(raw)
+        self.statuses[str(status)] += 1
+        self.partial += partial
+        self.last_done = max(self.last_done, done)
+        if done <= self.window_end:
+            self.done_in_window += 1
+
+
+class Progress:
+    """One live line on a terminal (requests, req/s, p50/p99 so far); silent otherwise."""
+
+    def __init__(self, label: str, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+
+    async def run(self, tally: Tally) -> None:
+        if not self.enabled:
+            return
+        while True:
+            await asyncio.sleep(1)
+            elapsed = max(time.perf_counter() - tally.started, 1e-9)
+            count = tally.latency.count
+            sys.stderr.write(
+                f"\r{self.label}: {count} done, {count / elapsed:.1f} req/s, "
+                f"p50 {format_duration(tally.latency.percentile(50))}, "
+                f"p99 {format_duration(tally.latency.percentile(99))}, "
+                f"{sum(tally.errors.values())} errors   "
+            )
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+async def _request(session: aiohttp.ClientSession, url: str, intended: float, tally: Tally, timeout: float) -> None:
+    sent = time.perf_counter()
+    status = error = None
+    partial = False
+    try:
+        async with asyncio.timeout(timeout):
+            async with session.get(url) as response:
+                await response.read()
+                status = response.status
+                partial = response.headers.get("X-Aggregation-Errors", "0") != "0"
+    except TimeoutError:
+        error = "timeout"
+    except aiohttp.ClientConnectionError as exc:
+        error = "connect" if isinstance(exc, aiohttp.ClientConnectorError) else "disconnect"
+    except aiohttp.ClientError as exc:
+        error = type(exc).__name__
+    tally.add(intended, sent, time.perf_counter(), status, error, partial)
+
+
+async def _closed(session, plan: Plan, tally: Tally, duration: float | None, count: int | None) -> None:
+    urls = itertools.cycle(plan.urls)
+    tickets = itertools.count()
+    tally.started = time.perf_counter()
+    tally.window_end = tally.started + duration if duration is not None else float("inf")
+
+    async def worker() -> None:
+        while True:
+            if count is not None and next(tickets) >= count:
+                return
+            now = time.perf_counter()
+            if now >= tally.window_end:
+                return
+            tally.sent += 1
+            await _request(session, next(urls), now, tally, plan.timeout)
+
+    await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    if count is not None:
+        tally.window_end = tally.last_done or time.perf_counter()
+        tally.done_in_window = tally.latency.count
+
+
+async def _open(session, plan: Plan, tally: Tally, duration: float) -> None:
+    urls = itertools.cycle(plan.urls)
+    interval = 1.0 / plan.rate
+    total = max(1, round(plan.rate * duration))
+    slots = asyncio.Semaphore(plan.max_inflight)
+    tasks: set[asyncio.Task] = set()
+    tally.started = time.perf_counter()
+    tally.window_end = tally.started + duration
+
+    async def one(url: str, intended: float) -> None:
+        try:
+            await _request(session, url, intended, tally, plan.timeout)
+        finally:
+            slots.release()
+
+    for i in range(total):
+        intended = tally.started + i * interval
+        wait = intended - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        # Over max_inflight the send waits, but its latency still counts from `intended`.
+        await slots.acquire()
+        tally.sent += 1
+        task = asyncio.create_task(one(next(urls), intended))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def _phase(session, plan: Plan, duration: float | None, count: int | None, progress: Progress | None) -> Tally:
+    tally = Tally()
+    ticker = asyncio.create_task(progress.run(tally)) if progress else None
+    try:
+        if plan.rate:
+            await _open(session, plan, tally, duration if duration is not None else count / plan.rate)
+        else:
+            await _closed(session, plan, tally, duration, count)
+    finally:
+        if ticker:
+            ticker.cancel()
+            progress.close()
+    return tally
+
+
+async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> dict:
+    """Warm up, measure, and return every figure of the measured phase."""
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    # No total timeout on the session: each request has its own (plan.timeout).
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
+        if plan.warmup:
+            if plan.warmup_requests:
+                await _phase(session, plan, None, int(plan.warmup), None)
+            else:
+                await _phase(session, plan, plan.warmup, None, None)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        tally = await _phase(session, plan, plan.duration if plan.requests is None else None, plan.requests, Progress(label, progress))
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return figures(plan, tally, cpu, wall)
+
+
+def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
+    window = max(tally.window_end - tally.started, 1e-9)
+    errors = sum(tally.errors.values())
+    requests = tally.latency.count + errors
+    latency = tally.latency.summary()
+    result = {
+        "requests": requests,
+        "ok": tally.statuses.get("200", 0),
+        "errors": errors,
+        "timeouts": tally.errors.get("timeout", 0),
+        "error_rate": errors / requests if requests else 0.0,
+        "partial": tally.partial,
+        "statuses": dict(tally.statuses),
+        "error_kinds": dict(tally.errors),
+        "window": window,
+        "rps": tally.done_in_window / window,
+        "latency": latency,
+        "loadgen": {"cpu_seconds": cpu, "wall_seconds": wall, "cpu_share": cpu / wall if wall else 0.0,
+                    "cpu_ms_per_1000": 1000 * cpu * 1000 / requests if requests else None},
+    }
+    result["loadgen"]["saturated"] = result["loadgen"]["cpu_share"] >= SATURATED_CPU
+    if plan.rate:
+        result["rate"] = {"target": plan.rate, "achieved": tally.sent / window}
+        result["latency_uncorrected"] = tally.uncorrected.summary()
+    else:
+        result["littles_law"] = littles_law(plan.concurrency, result["rps"], latency["mean"])
+    # Flat names for --fail-if and tables: p50, p99, ... alongside the counts.
+    result.update({name: value for name, value in latency.items() if name != "count"})
+    return result

@@ -1,0 +1,87 @@
+"""Latency and throughput maths. Pure functions, plus one HdrHistogram-backed recorder.
+
+Latencies are recorded in microseconds in an HdrHistogram (3 significant digits, up to an
+hour), so percentiles cost the same at ten samples or ten million and never average away
+the tail.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from hdrh.histogram import HdrHistogram
+
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+_MAX_US = 3_600_000_000
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.histogram = HdrHistogram(1, _MAX_US, 3)
+        self.total = 0.0
+
+    def record(self, seconds: float) -> None:
+        self.histogram.record_value(min(max(1, round(seconds * 1e6)), _MAX_US))
+        self.total += seconds
+
+    @property
+    def count(self) -> int:
+        return self.histogram.get_total_count()
+
+    def percentile(self, q: float) -> float | None:
+        return self.histogram.get_value_at_percentile(q) / 1e6 if self.count else None
+
+    def summary(self) -> dict[str, float | int | None]:
+        """count, mean, min, p50, p90, p99, p99.9 and max, in seconds."""
+        empty = self.count == 0
+        figures: dict[str, float | int | None] = {
+            "count": self.count,
+            "mean": None if empty else self.total / self.count,
+            "min": None if empty else self.histogram.get_min_value() / 1e6,
+        }
+        for q in PERCENTILES:
+            figures[percentile_name(q)] = self.percentile(q)
+        figures["max"] = None if empty else self.histogram.get_max_value() / 1e6
+        return figures
+
+
+def percentile_name(q: float) -> str:
+    """50 -> p50, 99.9 -> p999."""
+    return "p" + f"{q:g}".replace(".", "")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of `values` (the definition HdrHistogram approximates)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def corrected(intended: float, sent: float, done: float) -> tuple[float, float]:
+    """(corrected, uncorrected) latency of one open-loop request.
+
+    Corrected counts from when the schedule said the request should go out, so time spent
+    waiting behind a stalled server or a busy client is not hidden (coordinated omission);
+    uncorrected counts from when it really went out.
+    """
+    return done - intended, done - sent
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def littles_law(concurrency: float, throughput: float, mean_latency: float | None, tolerance: float = 0.15) -> dict:
+    """Check L = X * W for a closed-loop cell: in-flight requests = throughput * mean latency.
+
+    A cell that breaks it was measured over a window too short for its latency (or the
+    client could not keep `concurrency` requests in flight): its figures are suspect.
+    """
+    observed = throughput * mean_latency if mean_latency is not None else 0.0
+    ratio = observed / concurrency if concurrency else 0.0
+    return {"concurrency": concurrency, "throughput_x_latency": round(observed, 3),
+            "ratio": round(ratio, 3), "holds": abs(ratio - 1) <= tolerance}

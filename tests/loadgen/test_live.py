@@ -1,0 +1,109 @@
+"""loadgen against live local servers with a known delay: are its numbers right?"""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+
+from loadgen import probe, runner
+from tests.live import ROOT, LiveServer, free_port, serve_env
+
+
+@pytest.fixture(scope="module")
+def backend():
+    server = LiveServer("backend", "asgi").start()
+    yield server
+    server.stop()
+
+
+def run(plan):
+    return asyncio.run(runner.run(plan, progress=False))
+
+
+def test_closed_loop_p50_is_the_delay(backend):
+    # 0.5 s so the server's own few milliseconds stay well inside the 5 % band.
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=0.5",), concurrency=5, duration=None,
+                              requests=25, warmup=5, warmup_requests=True))
+    assert figures["requests"] == 25 and figures["errors"] == 0
+    assert figures["p50"] == pytest.approx(0.5, rel=0.05)
+    assert figures["littles_law"]["holds"], figures["littles_law"]
+
+
+def test_open_loop_keeps_its_rate(backend):
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=0.05",), rate=40, duration=4))
+    assert figures["rate"]["achieved"] == pytest.approx(40, rel=0.02)
+    assert figures["requests"] == 160
+    assert figures["p50"] == pytest.approx(0.05, rel=0.2)
+    # Corrected latency counts from the schedule, so it can only be the larger.
+    assert figures["latency"]["p99"] >= figures["latency_uncorrected"]["p99"] * 0.999
+
+
+def test_a_response_past_the_timeout_is_a_timeout_not_a_gap(backend):
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=1.5",), concurrency=2, duration=None,
+                              requests=2, timeout=0.5))
+    assert (figures["requests"], figures["timeouts"], figures["errors"]) == (2, 2, 2)
+    assert figures["p50"] is None
+
+
+def test_a_slow_response_inside_the_timeout_is_measured(backend):
+    # wrk's 2 s default would have dropped this one.
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=2.3",), concurrency=1, duration=None, requests=1))
+    assert figures["errors"] == 0
+    assert 2.3 <= figures["p50"] < 2.6
+
+
+def test_verify_refuses_a_broken_target(serve):
+    gateway = serve("gateway", "asgi", BACKEND_URL=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(probe.BrokenTarget, match="3 of 3 calls failed \\(connect\\)"):
+        asyncio.run(probe.verify(gateway.url + "/api/aggregated/?n=3&delay=0"))
+    with pytest.raises(probe.BrokenTarget, match="HTTP 404"):
+        asyncio.run(probe.verify(gateway.url + "/api/nothing/"))
+    with pytest.raises(probe.BrokenTarget, match="ClientConnectorError"):
+        asyncio.run(probe.verify(f"http://127.0.0.1:{free_port()}/"))
+
+
+def test_the_cli_refuses_a_broken_target_and_says_why(serve):
+    gateway = serve("gateway", "asgi", BACKEND_URL=f"http://127.0.0.1:{free_port()}")
+    result = subprocess.run(
+        [sys.executable, "-m", "loadgen", "run", gateway.url + "/api/aggregated/?n=2&delay=0", "-n", "5", "--no-drain"],
+        cwd=ROOT, env=serve_env(LOADGEN_RESULTS="/nonexistent"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "refusing to measure" in result.stderr and "2 of 2 calls failed" in result.stderr
+
+
+def test_drain_waits_for_a_busy_single_thread(serve):
+    backend = serve("backend", "wsgi", THREADS=1)
+
+    async def abandon_then_drain():
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await session.get(backend.url + "/api/?delay=1.5")
+        started = time.perf_counter()
+        outcome = await probe.drain([(backend.url + "/api/?delay=0", 1)])
+        return outcome, time.perf_counter() - started
+
+    outcome, waited = asyncio.run(abandon_then_drain())
+    # gunicorn keeps sleeping for the client that left: drain must wait it out.
+    assert outcome["drained"] is True
+    assert waited >= 1.0
+
+
+def test_fail_if_and_results_file(backend, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "loadgen", "run", backend.url + "/api/async/?delay=0.01", "-n", "20", "-c", "2",
+         "--warmup", "0", "--fail-if", "p50<1ms", "--fail-if", "errors==0"],
+        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=backend.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "--fail-if p50<1ms: p50 was" in result.stderr and "errors==0" not in result.stderr
+    [path] = tmp_path.glob("*-run-asgi.json")
+    saved = json.loads(path.read_text())
+    assert saved["figures"]["requests"] == 20
+    assert saved["environment"]["backend"]["server"]["server"] == "uvicorn"
+    assert saved["environment"]["loadgen"]["cpu_count"] >= 1
+    assert saved["scenario"]["concurrency"] == 2

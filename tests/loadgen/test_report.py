@@ -1,0 +1,62 @@
+"""report renders results/ into report.md and PNG plots, from a small fixture."""
+
+import json
+
+from loadgen.report import render
+
+
+def figures(rps, p50, p99, errors=0, holds=True):
+    return {"requests": 100, "errors": errors, "partial": 0, "rps": rps, "p50": p50, "p90": p50 * 1.2, "p99": p99,
+            "max": p99 * 1.1, "littles_law": {"holds": holds, "ratio": 1.0 if holds else 0.4},
+            "loadgen": {"saturated": False, "cpu_share": 0.1}, "drain": {"drained": True, "waited": 0.5}}
+
+
+def environment(mode, stamp):
+    server = {"server": "gunicorn" if mode == "wsgi" else "uvicorn", "workers": 1, "threads": 10 if mode == "wsgi" else None}
+    health = {"server": server, "versions": {"django": "5.2.19"}}
+    return {"timestamp": stamp, "server_mode": mode, "gateway": health, "backend": health, "git_commit": "abc1234"}
+
+
+def write(folder, name, result):
+    (folder / name).write_text(json.dumps(result))
+
+
+def fixture(folder):
+    for mode, gather in (("wsgi", 1.12), ("asgi", 1.17)):
+        rows = [
+            {"strategy": "gather", "target": "sync", "median": gather, "article": "about one delay",
+             "matches": mode == "wsgi", "reason": "since Django 3.2 each ASGI request runs its sync view on its own thread"},
+            {"strategy": "sequential", "target": "sync", "median": 10.5, "article": "at least n x delay",
+             "matches": True, "reason": "10 x 1 s + 0.5 s"},
+        ]
+        write(folder, f"20260101T000000-article-{mode}.json", {
+            "experiment": "article", "environment": environment(mode, "2026-01-01T00:00:00+00:00"),
+            "scenario": {"n": 10, "delay": 1.0, "repeat": 3}, "rows": rows})
+        cells = [{"strategy": s, "concurrency": c, "figures": figures(10.0 * c ** 0.5, 0.15 * c ** 0.3, 0.3 * c ** 0.3, holds=c < 50)}
+                 for s in ("gather", "threadpool") for c in (1, 10, 50)]
+        write(folder, f"20260101T000100-sweep-{mode}.json", {
+            "experiment": "sweep", "environment": environment(mode, "2026-01-01T00:01:00+00:00"),
+            "scenario": {"n": 10, "delay": 0.1, "duration": 10, "warmup": 3, "target": "sync"}, "cells": cells})
+    # An older article file for wsgi (replaced by the newer one) and a file that is not a result.
+    write(folder, "20250101T000000-article-wsgi.json", {"experiment": "article", "environment": environment("wsgi", "x"),
+                                                        "scenario": {"n": 1, "delay": 9, "repeat": 1}, "rows": []})
+    (folder / "notes.json").write_text("not json")
+
+
+def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp_path):
+    fixture(tmp_path)
+    text = render(tmp_path).read_text()
+    assert "| strategy | backend view | wsgi: median | wsgi: verdict | asgi: median | asgi: verdict |" in text
+    assert "| gather | sync | 1.12 s | matches | 1.17 s | **differs** |" in text
+    assert "- **gather / sync view, asgi**: the article says *about one delay*; measured 1.17 s: since Django 3.2" in text
+    assert "n = 10 calls of 1 s" in text  # the newest wsgi article file won over the 2025 one
+    assert "| gather | 50 | 70.7 |" in text
+    assert "Little's law off" in text
+    for name in ("sweep-throughput.png", "sweep-latency.png"):
+        assert f"]({name})" in text
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| 20260101T000100-sweep-asgi.json | asgi | uvicorn 1w | uvicorn 1w | 5.2.19 | abc1234 |" in text
+
+
+def test_an_empty_results_folder_says_what_to_do(tmp_path):
+    assert "No results yet" in render(tmp_path).read_text()
