@@ -21,7 +21,9 @@ HOST_UID := $(shell id -u)
 LAB_UID ?= $(if $(filter 0,$(HOST_UID)),10001,$(HOST_UID))
 LAB_GID ?= $(if $(filter 0,$(HOST_UID)),10001,$(shell id -g))
 GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
-export LAB_UID LAB_GID GIT_COMMIT
+# A path compose reads as a folder: it must start with ./ or /.
+RESULTS_DIR ?= ./results
+export LAB_UID LAB_GID GIT_COMMIT RESULTS_DIR
 # make lab's sweep: short enough for the whole lab to take about 10 minutes.
 LAB_SWEEP ?= --levels 1,10,50 --duration 8s --warmup 2s
 BASE_IMAGE ?= python:3.11-slim-bookworm
@@ -47,7 +49,7 @@ lab: build results ## The lab's main job: article table + sweep in wsgi and asgi
 		$(MAKE) --no-print-directory down; \
 	done; \
 	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "lab done in $$(( $$(date +%s) - start )) s: open results/report.md"
+	echo "lab done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
 up: build ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver) and wait until healthy
 	$(COMPOSE) up -d --remove-orphans
@@ -71,12 +73,13 @@ report: results ## Render results/ to results/report.md
 	$(COMPOSE) run --rm --no-deps loadgen report
 
 results:
-	@mkdir -p results
-	@if [ "$(HOST_UID)" = 0 ]; then chown $(LAB_UID):$(LAB_GID) results; fi
+	@mkdir -p $(RESULTS_DIR)
+	@if [ "$(HOST_UID)" = 0 ]; then chown $(LAB_UID):$(LAB_GID) $(RESULTS_DIR); fi
 
 build: $(WHEELS)/.stamp ## Build the lab image (makes a Debian base first if no registry)
 	@base=$$(docker/base-image.sh); echo "base image: $$base"; \
-	docker build --quiet --build-arg BASE_IMAGE=$$base --tag $(LAB_IMAGE) . >/dev/null; \
+	docker build --build-arg BASE_IMAGE=$$base --tag $(LAB_IMAGE) . > build/docker-build.log 2>&1 \
+		|| { tail -n 30 build/docker-build.log; echo "docker build failed: full log in build/docker-build.log"; exit 1; }; \
 	echo "built $(LAB_IMAGE) ($$(docker image inspect -f '{{.Size}}' $(LAB_IMAGE) | awk '{printf "%d MB", $$1/1e6}'))"
 
 base: ## Only find or make the base image, and print its name
@@ -103,6 +106,9 @@ test: venv build ## Run every test: service tier on the host, then the compose t
 
 test-service: venv ## Run only the service tier (no Docker)
 	$(VENV)/bin/python -m pytest -m "not compose"
+
+bench: venv ## Benchmark loadgen against wrk (and an httpx engine) on the same targets
+	$(VENV)/bin/python -m bench.loadgen_vs_wrk
 
 clean: ## Remove containers, the lab image, the venv and build/ (keeps the base image)
 	-$(COMPOSE) down --remove-orphans

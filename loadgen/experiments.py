@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -51,6 +52,11 @@ async def measure(lab: Lab, plan: runner.Plan, label: str, allow_errors: bool = 
         await probe.verify(url, lab.timeout, allow_errors=allow_errors)
     figures = await runner.run(plan, label=label, progress=lab.progress)
     figures["drain"] = drained
+    if lab.progress is not False:
+        # One line per scenario even without a terminal, so `make lab` shows it is alive.
+        print(f"  {label}: {figures['requests']} requests, {figures['rps']:.1f} req/s, p50 "
+              f"{format_duration(figures['p50'])}, p99 {format_duration(figures['p99'])}, "
+              f"{figures['errors']} errors", file=sys.stderr, flush=True)
     return figures
 
 

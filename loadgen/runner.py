@@ -39,6 +39,9 @@ class Plan:
     warmup_requests: bool = False
     timeout: float = 60.0
     max_inflight: int = 10_000  # open loop: bound on requests in flight
+    # Closed loop: the window stretches to 3x the warm-up's latency, up to this (default
+    # 6x duration), so a slow cell is not measured over a fraction of one request.
+    max_duration: float | None = None
 
     @property
     def mode(self) -> str:
@@ -56,11 +59,23 @@ class Tally:
     partial: int = 0
     sent: int = 0
     done_in_window: int = 0
-    started: float = 0.0
-    window_end: float = 0.0
+    started: float = 0.0  # the measurement window: [started, window_end]
+    window_end: float = float("inf")
     last_done: float = 0.0
+    # Requests sent before `measure_from` are warm-up: not in the figures, but their
+    # completions inside the window still count toward throughput (steady state).
+    measure_from: float = float("-inf")
+    warm: Recorder = field(default_factory=Recorder)
+    warm_done: int = 0
 
     def add(self, intended: float, sent: float, done: float, status: int | None, error: str | None, partial: bool) -> None:
+        if not error and self.started <= done <= self.window_end:
+            self.done_in_window += 1
+        if intended < self.measure_from:
+            self.warm_done += 1
+            if not error:
+                self.warm.record(done - sent)
+            return
         if error:
             self.errors[error] += 1
             return
@@ -70,8 +85,6 @@ class Tally:
         self.statuses[str(status)] += 1
         self.partial += partial
         self.last_done = max(self.last_done, done)
-        if done <= self.window_end:
-            self.done_in_window += 1
 
 
 class Progress:
@@ -84,9 +97,10 @@ class Progress:
     async def run(self, tally: Tally) -> None:
         if not self.enabled:
             return
+        begin = time.perf_counter()
         while True:
             await asyncio.sleep(1)
-            elapsed = max(time.perf_counter() - tally.started, 1e-9)
+            elapsed = max(time.perf_counter() - max(begin, tally.started), 1e-9)
             count = tally.latency.count
             sys.stderr.write(
                 f"\r{self.label}: {count} done, {count / elapsed:.1f} req/s, "
@@ -120,35 +134,66 @@ async def _request(session: aiohttp.ClientSession, url: str, intended: float, ta
     tally.add(intended, sent, time.perf_counter(), status, error, partial)
 
 
-async def _closed(session, plan: Plan, tally: Tally, duration: float | None, count: int | None) -> None:
+async def _closed_count(session, plan: Plan, tally: Tally, count: int) -> None:
+    """Exactly `count` requests from `concurrency` workers; the window ends at the last answer."""
     urls = itertools.cycle(plan.urls)
     tickets = itertools.count()
-    tally.started = time.perf_counter()
-    tally.window_end = tally.started + duration if duration is not None else float("inf")
+    tally.started = tally.measure_from = time.perf_counter()
 
     async def worker() -> None:
-        while True:
-            if count is not None and next(tickets) >= count:
-                return
-            now = time.perf_counter()
-            if now >= tally.window_end:
-                return
+        while next(tickets) < count:
             tally.sent += 1
-            await _request(session, next(urls), now, tally, plan.timeout)
+            await _request(session, next(urls), time.perf_counter(), tally, plan.timeout)
 
     await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
-    if count is not None:
-        tally.window_end = tally.last_done or time.perf_counter()
-        tally.done_in_window = tally.latency.count
+    tally.window_end = tally.last_done or time.perf_counter()
+    tally.done_in_window = tally.latency.count
 
 
-async def _open(session, plan: Plan, tally: Tally, duration: float) -> None:
+async def _closed_timed(session, plan: Plan, tally: Tally, warmup: float, duration: float) -> None:
+    """One continuous run: warm up, then measure a window, with the workers never pausing,
+    so the window starts in steady state (a fresh start would under-count throughput by
+    about latency/window and break Little's law)."""
+    urls = itertools.cycle(plan.urls)
+    begin = time.perf_counter()
+    if warmup:
+        tally.measure_from = tally.started = float("inf")
+    else:
+        tally.measure_from = tally.started = begin
+        tally.window_end = begin + duration
+
+    async def worker(index: int) -> None:
+        # Ramp up over the warm-up: workers that start together stay in lock-step against
+        # a steady server, and their bursts of answers make any window's count lumpy.
+        await asyncio.sleep(index * warmup / plan.concurrency)
+        while (now := time.perf_counter()) < tally.window_end:
+            if now >= tally.measure_from:
+                tally.sent += 1
+            await _request(session, next(urls), now, tally, plan.timeout)
+
+    async def open_window() -> None:
+        await asyncio.sleep(warmup)
+        # Steady state: on average every worker has finished a request.
+        while tally.warm_done < plan.concurrency and time.perf_counter() - begin < warmup + plan.timeout:
+            await asyncio.sleep(0.05)
+        now = time.perf_counter()
+        estimate = tally.warm.summary()["mean"] or 0.0
+        longest = plan.max_duration or 6 * duration
+        tally.started = tally.measure_from = now
+        tally.window_end = now + max(duration, min(longest, 3 * estimate))
+
+    await asyncio.gather(*(worker(i) for i in range(plan.concurrency)), *([open_window()] if warmup else []))
+
+
+async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: float) -> None:
+    """Requests on a fixed schedule (warm-up included), however slowly they come back."""
     urls = itertools.cycle(plan.urls)
     interval = 1.0 / plan.rate
-    total = max(1, round(plan.rate * duration))
+    total = max(1, round(plan.rate * (warmup + duration)))
     slots = asyncio.Semaphore(plan.max_inflight)
     tasks: set[asyncio.Task] = set()
-    tally.started = time.perf_counter()
+    begin = time.perf_counter()
+    tally.started = tally.measure_from = begin + warmup
     tally.window_end = tally.started + duration
 
     async def one(url: str, intended: float) -> None:
@@ -158,13 +203,14 @@ async def _open(session, plan: Plan, tally: Tally, duration: float) -> None:
             slots.release()
 
     for i in range(total):
-        intended = tally.started + i * interval
+        intended = begin + i * interval
         wait = intended - time.perf_counter()
         if wait > 0:
             await asyncio.sleep(wait)
         # Over max_inflight the send waits, but its latency still counts from `intended`.
         await slots.acquire()
-        tally.sent += 1
+        if intended >= tally.measure_from:
+            tally.sent += 1
         task = asyncio.create_task(one(next(urls), intended))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -172,14 +218,17 @@ async def _open(session, plan: Plan, tally: Tally, duration: float) -> None:
         await asyncio.gather(*tasks)
 
 
-async def _phase(session, plan: Plan, duration: float | None, count: int | None, progress: Progress | None) -> Tally:
+async def _measured(session, plan: Plan, warmup: float, progress: Progress | None) -> Tally:
     tally = Tally()
     ticker = asyncio.create_task(progress.run(tally)) if progress else None
     try:
         if plan.rate:
-            await _open(session, plan, tally, duration if duration is not None else count / plan.rate)
+            duration = plan.duration if plan.requests is None else plan.requests / plan.rate
+            await _open(session, plan, tally, warmup, duration)
+        elif plan.requests is not None:
+            await _closed_count(session, plan, tally, plan.requests)
         else:
-            await _closed(session, plan, tally, duration, count)
+            await _closed_timed(session, plan, tally, warmup, plan.duration)
     finally:
         if ticker:
             ticker.cancel()
@@ -188,17 +237,20 @@ async def _phase(session, plan: Plan, duration: float | None, count: int | None,
 
 
 async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> dict:
-    """Warm up, measure, and return every figure of the measured phase."""
+    """Warm up, measure, and return every figure of the measured requests."""
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     # No total timeout on the session: each request has its own (plan.timeout).
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
-        if plan.warmup:
-            if plan.warmup_requests:
-                await _phase(session, plan, None, int(plan.warmup), None)
-            else:
-                await _phase(session, plan, plan.warmup, None, None)
+        warmup = plan.warmup
+        if plan.warmup and (plan.warmup_requests or plan.requests is not None):
+            # Counted runs warm up beforehand: a separate pass of requests, or of time.
+            separate = Plan(**{**plan.__dict__, "rate": None, "warmup": 0,
+                               "requests": int(plan.warmup) if plan.warmup_requests else None,
+                               "duration": None if plan.warmup_requests else plan.warmup})
+            await _measured(session, separate, 0, None)
+            warmup = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        tally = await _phase(session, plan, plan.duration if plan.requests is None else None, plan.requests, Progress(label, progress))
+        tally = await _measured(session, plan, warmup, Progress(label, progress))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return figures(plan, tally, cpu, wall)
 
@@ -207,6 +259,8 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
     window = max(tally.window_end - tally.started, 1e-9)
     errors = sum(tally.errors.values())
     requests = tally.latency.count + errors
+    # CPU covers the warm-up of a continuous run too, so share it over every request sent.
+    handled = requests + tally.warm_done
     latency = tally.latency.summary()
     result = {
         "requests": requests,
@@ -221,7 +275,7 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         "rps": tally.done_in_window / window,
         "latency": latency,
         "loadgen": {"cpu_seconds": cpu, "wall_seconds": wall, "cpu_share": cpu / wall if wall else 0.0,
-                    "cpu_ms_per_1000": 1000 * cpu * 1000 / requests if requests else None},
+                    "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None},
     }
     result["loadgen"]["saturated"] = result["loadgen"]["cpu_share"] >= SATURATED_CPU
     if plan.rate:

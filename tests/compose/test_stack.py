@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def run(*argv, env=None, timeout=600):
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(tmp_path_factory):
     if shutil.which("docker") is None or run("docker", "info").returncode != 0:
         pytest.fail("the compose tier needs a running Docker engine (docker info failed)")
     env = {
@@ -33,6 +34,7 @@ def stack():
         "GATEWAY_PORT": str(free_port()),
         "BACKEND_PORT": str(free_port()),
         "HEALTHCHECK_INTERVAL": "1s",
+        "RESULTS_DIR": str(tmp_path_factory.mktemp("results")),
     }
     for knob in ("SERVER_MODE", "BACKEND_SERVER_MODE", "GATEWAY_SERVER_MODE"):
         env.pop(knob, None)
@@ -88,6 +90,21 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
     assert len(threadpool["responses"]) == 10 and threadpool["fetch_elapsed"] < 1.5
     sequential = fetch(stack, "GATEWAY_PORT", "/api/aggregated/sync/?n=5&delay=0.3")
     assert len(sequential["responses"]) == 5 and sequential["fetch_elapsed"] >= 1.5
+
+    # loadgen in its container, a short article table, the way the README runs it.
+    before = set(Path(stack["RESULTS_DIR"]).glob("*.json"))
+    short = "article --fanout 3 --delay 0.2 --repeat 1 --strategies gather,sequential --targets sync,async"
+    result = run("make", "loadgen", f"ARGS={short}", f"SERVER_MODE={mode}", env=stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"article table, SERVER_MODE={mode}" in result.stdout
+    assert result.stdout.count("matches") + result.stdout.count("DIFFERS") == 4
+    [path] = set(Path(stack["RESULTS_DIR"]).glob("*.json")) - before
+    saved = json.loads(path.read_text())
+    assert path.name.endswith(f"-article-{mode}.json")
+    assert [(r["strategy"], r["target"]) for r in saved["rows"]] == [
+        ("gather", "sync"), ("gather", "async"), ("sequential", "sync"), ("sequential", "async")]
+    assert saved["environment"]["gateway"]["server"]["mode"] == mode
+    assert saved["environment"]["git_commit"]
 
 
 def test_topology_user_and_startup_logs(stack):

@@ -107,3 +107,17 @@ def test_fail_if_and_results_file(backend, tmp_path):
     assert saved["environment"]["backend"]["server"]["server"] == "uvicorn"
     assert saved["environment"]["loadgen"]["cpu_count"] >= 1
     assert saved["scenario"]["concurrency"] == 2
+
+
+def test_a_timed_closed_loop_is_measured_in_steady_state(backend):
+    # Latency 0.5 s in a 2 s window: starting the window from idle would count ~25 % too
+    # little throughput; measured from steady state, Little's law holds.
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=0.5",), concurrency=10, duration=2, warmup=0.5))
+    assert figures["errors"] == 0
+    assert 0.9 <= figures["littles_law"]["ratio"] <= 1.1, figures["littles_law"]
+
+
+def test_the_window_stretches_to_the_latency(backend):
+    figures = run(runner.Plan(urls=(backend.url + "/api/async/?delay=1",), concurrency=4, duration=1, warmup=1))
+    assert 2.9 <= figures["window"] <= 3.5  # 3 x the warm-up's latency, not the 1 s asked
+    assert figures["littles_law"]["holds"], figures["littles_law"]
