@@ -33,6 +33,10 @@ def stamp(response: HttpResponse, start: float) -> HttpResponse:
         if isinstance(data, dict):
             data["elapsed"] = round(elapsed, 6)
             response.content = json.dumps(data)
+    if not response.streaming:
+        # What CommonMiddleware would do: without a length the servers send the body
+        # chunked, in several small writes.
+        response["Content-Length"] = str(len(response.content))
     return response
 
 

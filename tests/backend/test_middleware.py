@@ -16,6 +16,7 @@ from asynclab.middleware import stamp
 class TimingTests(SimpleTestCase):
     def check(self, response, at_least):
         self.assertRegex(response["Server-Timing"], r"^app;dur=\d+\.\d{3}$")
+        self.assertEqual(response["Content-Length"], str(len(response.content)))
         elapsed = response.json()["elapsed"]
         self.assertGreaterEqual(elapsed, at_least)
         self.assertAlmostEqual(float(response["Server-Timing"].split("=")[1]) / 1000, elapsed, delta=0.002)
