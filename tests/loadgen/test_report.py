@@ -41,6 +41,12 @@ def fixture(folder):
     write(folder, "20250101T000000-article-wsgi.json", {"experiment": "article", "environment": environment("wsgi", "x"),
                                                         "scenario": {"n": 1, "delay": 9, "repeat": 1}, "rows": []})
     (folder / "notes.json").write_text("not json")
+    write(folder, "bench-20260101T000200.json", {
+        "experiment": "bench", "environment": {"timestamp": "20260101T000200", "server_mode": "mixed", "wrk": "wrk 4.1.0"},
+        "rounds": 3, "duration": 8,
+        "targets": [{"label": "trivial", "concurrency": 50, "tools": {"wrk": {"rps": 864.4, "p50": 0.0578},
+                                                                      "loadgen": {"rps": 891.6, "p50": 0.0552}}}],
+        "verdicts": [{"check": "trivial: throughput within 10 % of wrk", "ok": True}]})
 
 
 def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp_path):
@@ -56,6 +62,9 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
         assert f"]({name})" in text
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| 20260101T000100-sweep-asgi.json | asgi | uvicorn 1w | uvicorn 1w | 5.2.19 | abc1234 |" in text
+    assert "| trivial, c=50 | loadgen | 891.6 | 55.2 ms |" in text
+    assert "- ok: trivial: throughput within 10 % of wrk" in text
+    assert "| bench-" not in text  # not a row of unknowns in the environment table
 
 
 def test_an_empty_results_folder_says_what_to_do(tmp_path):
