@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -102,5 +103,10 @@ def test_the_per_service_mode_overrides_the_shared_one(serve):
 
 def test_workers_starts_that_many_server_processes(serve):
     backend = serve("backend", "asgi", WORKERS=2)
-    started = re.findall(r"Started server process \[(\d+)\]", backend.log())
-    assert len(set(started)) == 2, backend.log()
+    # /healthz answers once the first worker is up; the second may still be starting.
+    deadline = time.monotonic() + 20
+    while len(started := set(re.findall(r"Started server process \[(\d+)\]", backend.log()))) < 2:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(started) == 2, backend.log()
