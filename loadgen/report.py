@@ -109,13 +109,13 @@ def plots(latest: dict, modes: list[str], out: Path) -> list[Path]:
         fig, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4), sharey=True, squeeze=False)
         for ax, mode in zip(axes[0], modes):
             cells = latest[("sweep", mode)]["cells"]
-            for strategy in dict.fromkeys(c["strategy"] for c in cells):
+            for colour, strategy in enumerate(dict.fromkeys(c["strategy"] for c in cells)):
                 mine = [c for c in cells if c["strategy"] == strategy]
                 xs = [c["concurrency"] for c in mine]
                 for i, (label, _) in enumerate(series(mine[0]["figures"])):
                     ys = [series(c["figures"])[i][1] for c in mine]
                     ax.plot(xs, ys, marker="o", linestyle="--" if label == "p99" else "-",
-                            label=f"{strategy} {label}".strip(), color=f"C{list(dict.fromkeys(c['strategy'] for c in cells)).index(strategy)}")
+                            label=f"{strategy} {label}".strip(), color=f"C{colour}")
             ax.set_title(f"SERVER_MODE={mode}")
             ax.set_xlabel("concurrency (closed loop)")
             ax.set_xscale("log")

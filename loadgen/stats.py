@@ -8,7 +8,6 @@ the tail.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 
 from hdrh.histogram import HdrHistogram
@@ -69,10 +68,6 @@ def corrected(intended: float, sent: float, done: float) -> tuple[float, float]:
     uncorrected counts from when it really went out.
     """
     return done - intended, done - sent
-
-
-def median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def littles_law(concurrency: float, throughput: float, mean_latency: float | None, tolerance: float = 0.15) -> dict:
