@@ -1,7 +1,10 @@
-"""GET /healthz: liveness plus what is really serving this request.
+"""GET /healthz: liveness plus what is really serving this request; GET /telemetry: what
+every process of the service is doing (threads, memory, CPU, in flight, loop lag).
 
 `interface` comes from the request object Django built, not from configuration, so it
 shows whether SERVER_MODE really took effect; loadgen records the rest with every result.
+Both are read-only, take no parameters and hold no secrets; they are served on the same
+port as the API, which compose publishes on loopback only (PUBLISH_HOST).
 """
 
 import os
@@ -11,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
+from . import telemetry as telemetry_
 from .http import ApiResponse
 from .query import endpoint
 
@@ -38,6 +42,20 @@ def healthz(request, params):
             "interface": "asgi" if isinstance(request, ASGIRequest) else "wsgi",
             "server": settings.SERVER.describe(),
             "pid": os.getpid(),
+            "db_signals": getattr(settings, "DB_SIGNALS_APPLIED", None),
             "versions": VERSIONS,
+        }
+    )
+
+
+@endpoint(lambda query: None)
+def telemetry(request, params):
+    return ApiResponse(
+        {
+            "service": settings.SERVICE,
+            "server_mode": settings.SERVER.mode,
+            "answered_by": os.getpid(),
+            "sample_interval": telemetry_.SAMPLE,
+            **telemetry_.report(),
         }
     )

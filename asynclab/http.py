@@ -19,6 +19,10 @@ class ApiResponse(JsonResponse):
     def __init__(self, data: dict[str, Any], status: int = 200, **kwargs: Any) -> None:
         super().__init__(data, status=status, **kwargs)
         self.data = data
+        # Set by a view for the middleware: extra Server-Timing metrics (seconds) and
+        # extra fields for the access line.
+        self.timings: dict[str, float | None] = {}
+        self.log_fields: dict[str, Any] = {}
 
     def update(self, **fields: Any) -> None:
         self.data.update(fields)

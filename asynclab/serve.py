@@ -11,10 +11,27 @@ import importlib
 import json
 import os
 import shlex
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
+from . import telemetry
 from .config import ConfigError
 from .servers import SERVICES, ServerConfig
+
+
+def telemetry_folder(service: str) -> Path:
+    """A fresh folder for this server's worker files: in memory when /dev/shm is there."""
+    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / f"asynclab-{service}-{os.getpid()}"
+    # A restarted container can reuse the pid: old workers' files must not show up. And
+    # servers that are gone (tests start many on one host) leave nothing behind.
+    for old in [folder, *base.glob("asynclab-*-*")]:
+        pid = old.name.rsplit("-", 1)[-1]
+        if old == folder or (pid.isdigit() and not os.path.exists(f"/proc/{pid}")):
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
 
 
 def main(argv: list[str]) -> int:
@@ -31,6 +48,9 @@ def main(argv: list[str]) -> int:
         print(f"asynclab: {service}: {exc}", file=sys.stderr)
         return 2
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
+    # Where this server's workers publish their telemetry; the pid survives the exec below.
+    os.environ[telemetry.DIR_ENV] = str(telemetry_folder(service))
+    os.environ[telemetry.MASTER_ENV] = str(os.getpid())
     command = server.command()
     startup = {"event": "startup", **server.describe(), "command": shlex.join(command[1:])}
     print(json.dumps(startup), flush=True)

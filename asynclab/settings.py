@@ -1,11 +1,13 @@
 """Django settings both services share; each service's settings module adds its own.
 
-Deliberately small: no apps, no database, one middleware. Everything Django runs per
-request shows up in the timings, so nothing is here that the lab does not measure.
+Deliberately small: one app (the lab's own per-process set-up), no database, one
+middleware. Everything Django runs per request shows up in the timings, so nothing is
+here that the lab does not measure.
 """
 
 import secrets
 
+from . import logs, signals
 from .config import env
 
 # Never in the repo: from the environment, or a fresh one per process (the lab signs
@@ -18,19 +20,15 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 
-INSTALLED_APPS: list[str] = []
+INSTALLED_APPS = ["asynclab.apps.LabConfig"]
 DATABASES: dict = {}
 MIDDLEWARE = ["asynclab.middleware.timing_middleware"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO", str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # httpx logs every request at INFO: n lines per aggregation would bury everything else.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
+LOGGING = logs.config(LOG_LEVEL)
+
+# auto: detach Django's database receivers from request signals when there is no database
+# (see asynclab/signals.py for what they cost under ASGI); on: Django as shipped.
+DB_SIGNALS = env("DB_SIGNALS", "auto", str.lower, choices=signals.CHOICES)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/", views.sync_api),
     path("api/async/", views.async_api),
     path("healthz", health.healthz),
+    path("telemetry", health.telemetry),
 ]
 
 handler400 = "asynclab.http.bad_request"

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from django.conf import settings
 
+from asynclab import requestid
 from asynclab.http import ApiResponse
 from asynclab.query import Query
 
@@ -27,10 +28,12 @@ class FanOut:
     delay: float | None
     timeout: float
 
-    def calls(self) -> list[Call]:
+    def calls(self, request_id: str | None = None) -> list[Call]:
         url = settings.BACKEND_URL + TARGETS[self.target]
         extra = {} if self.delay is None else {"delay": f"{self.delay:g}"}
-        return [Call(task_id, url, {"task_id": str(task_id), **extra}) for task_id in range(self.n)]
+        return [Call(task_id, url, {"task_id": str(task_id), **extra},
+                     request_id=requestid.call_id(request_id, task_id) if request_id else None)
+                for task_id in range(self.n)]
 
 
 def parse(query: Query) -> FanOut:
@@ -60,4 +63,17 @@ def respond(strategy: ModuleType, fanout: FanOut, outcomes: list[Outcome], elaps
     response = ApiResponse(data, status=502 if len(errors) == len(outcomes) else 200)
     # A load generator can count partial results from this header without parsing bodies.
     response["X-Aggregation-Errors"] = str(len(errors))
+    slowest = max(outcomes, key=lambda outcome: outcome.elapsed)
+    response.timings = {"fanout": elapsed, "call": slowest.elapsed, "backend": critical_path(strategy, outcomes)}
+    response.log_fields = {"calls": {"strategy": strategy.NAME, "n": len(outcomes), "ok": len(outcomes) - len(errors),
+                                     "failed": len(errors), "slowest_ms": round(slowest.elapsed * 1000, 3),
+                                     "slowest_task": slowest.task_id}}
     return response
+
+
+def critical_path(strategy: ModuleType, outcomes: list[Outcome]) -> float:
+    """Backend handler time the fan-out had to wait for: the slowest call's when the calls
+    overlap, every call's when they run one after another. A call with no answer adds none."""
+    if strategy.CONCURRENT:
+        return max(outcomes, key=lambda outcome: outcome.elapsed).handler or 0.0
+    return sum(outcome.handler or 0.0 for outcome in outcomes)

@@ -12,12 +12,19 @@ from typing import Any
 
 import httpx
 
+from asynclab import requestid, timing
+
 
 @dataclass(frozen=True)
 class Call:
     task_id: int
     url: str
     params: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None  # "<client request id>.<task_id>", for the backend's log
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {requestid.HEADER: self.request_id} if self.request_id else {}
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Outcome:
     body: dict[str, Any] | None = None
     kind: str | None = None  # timeout | connect | transport | status | invalid_body
     detail: str | None = None
+    handler: float | None = None  # the backend's own handler time (its Server-Timing)
 
     @property
     def ok(self) -> bool:
@@ -38,15 +46,16 @@ class Outcome:
 
 def received(call: Call, response: httpx.Response, start: float) -> Outcome:
     elapsed = time.perf_counter() - start
+    handler = timing.parse(response.headers.get(timing.HEADER)).get("app")
     if response.status_code != 200:
-        return Outcome(call.task_id, elapsed, kind="status", detail=f"HTTP {response.status_code}")
+        return Outcome(call.task_id, elapsed, kind="status", detail=f"HTTP {response.status_code}", handler=handler)
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return Outcome(call.task_id, elapsed, kind="invalid_body", detail="response is not a JSON object")
-    return Outcome(call.task_id, elapsed, body=body)
+        return Outcome(call.task_id, elapsed, kind="invalid_body", detail="response is not a JSON object", handler=handler)
+    return Outcome(call.task_id, elapsed, body=body, handler=handler)
 
 
 def failed(call: Call, exc: httpx.HTTPError, start: float) -> Outcome:
@@ -63,7 +72,7 @@ def get(call: Call, timeout: float) -> Outcome:
     """The article's blocking call: `httpx.get`, which builds (and drops) a client each time."""
     start = time.perf_counter()
     try:
-        response = httpx.get(call.url, params=call.params, timeout=timeout)
+        response = httpx.get(call.url, params=call.params, headers=call.headers, timeout=timeout)
     except httpx.HTTPError as exc:
         return failed(call, exc, start)
     return received(call, response, start)

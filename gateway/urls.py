@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/aggregated/sync/", views.sync_aggregated),
     path("api/aggregated/threadpool/", views.threadpool_aggregated),
     path("healthz", health.healthz),
+    path("telemetry", health.telemetry),
 ]
 
 handler400 = "asynclab.http.bad_request"

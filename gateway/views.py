@@ -11,19 +11,19 @@ from .strategies import gather, sequential, threadpool
 @endpoint(parse)
 async def async_aggregated(request, fanout: FanOut):
     start = time.perf_counter()
-    outcomes = await gather.fetch(fanout.calls(), fanout.timeout)
+    outcomes = await gather.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
     return respond(gather, fanout, outcomes, time.perf_counter() - start)
 
 
 @endpoint(parse)
 def sync_aggregated(request, fanout: FanOut):
     start = time.perf_counter()
-    outcomes = sequential.fetch(fanout.calls(), fanout.timeout)
+    outcomes = sequential.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
     return respond(sequential, fanout, outcomes, time.perf_counter() - start)
 
 
 @endpoint(parse)
 def threadpool_aggregated(request, fanout: FanOut):
     start = time.perf_counter()
-    outcomes = threadpool.fetch(fanout.calls(), fanout.timeout)
+    outcomes = threadpool.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
     return respond(threadpool, fanout, outcomes, time.perf_counter() - start)

@@ -12,4 +12,6 @@ def arguments(cfg) -> list[str]:
         # Django does not speak the lifespan protocol; "off" saves a confusing log line.
         "--lifespan", "off",
         "--timeout-graceful-shutdown", "3",
+        # The lab's middleware writes one JSON access line per request, with its id.
+        "--no-access-log",
     ]

@@ -14,7 +14,7 @@ def arguments(cfg) -> list[str]:
         "--graceful-timeout", "3",
         # Heartbeat files in memory, not on the container's (possibly read-only) disk.
         "--worker-tmp-dir", "/dev/shm",
-        "--access-logfile", "-",
+        # No --access-logfile: the lab's middleware writes one JSON access line per request.
         # gunicorn 27 opens a control socket in $HOME by default; the lab does not use it.
         "--no-control-socket",
     ]

@@ -4,6 +4,8 @@ from ..calls import Call, Outcome, get
 
 NAME = "sequential"
 MESSAGE = "Hello Sync World!"
+# One call after another: the fan-out waits for the sum of the calls.
+CONCURRENT = False
 
 
 def fetch(calls: list[Call], timeout: float) -> list[Outcome]:

@@ -8,6 +8,7 @@ from ..calls import Call, Outcome, get
 
 NAME = "threadpool"
 MESSAGE = "Hello Threadpool World!"
+CONCURRENT = True
 
 
 def fetch(calls: list[Call], timeout: float) -> list[Outcome]:

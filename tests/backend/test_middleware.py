@@ -1,4 +1,5 @@
-"""The timing middleware: what it adds, and that Django never adapts it (no hidden hops)."""
+"""The lab's middleware: what it adds (timing, request id, one access line, in-flight
+counts), and that Django never adapts it (no hidden hops)."""
 
 import importlib
 import json
@@ -10,7 +11,26 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponse, JsonResponse
 from django.test import SimpleTestCase, override_settings
 
+from asynclab import telemetry
 from asynclab.middleware import stamp
+
+
+class AccessLines(logging.Handler):
+    """Collects the access lines the middleware writes (asynclab.access does not propagate)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.access)
+
+    def __enter__(self):
+        logging.getLogger("asynclab.access").addHandler(self)
+        return self.lines
+
+    def __exit__(self, *exc):
+        logging.getLogger("asynclab.access").removeHandler(self)
 
 
 class TimingTests(SimpleTestCase):
@@ -33,6 +53,28 @@ class TimingTests(SimpleTestCase):
     async def test_async_view_async_handler(self):
         self.check(await self.async_client.get("/api/async/", {"delay": "0.05"}), 0.05)
 
+    def test_a_safe_client_id_is_echoed_and_logged_once(self):
+        with AccessLines() as lines:
+            response = self.client.get("/api/", {"delay": "0"}, headers={"X-Request-ID": "abc-123.4"})
+        self.assertEqual(response["X-Request-ID"], "abc-123.4")
+        [line] = lines
+        self.assertEqual((line["request_id"], line["client_id"], line["path"], line["status"]), ("abc-123.4", True, "/api/", 200))
+
+    async def test_an_unsafe_client_id_is_replaced(self):
+        for unsafe in ("x" * 65, "a b", "id\u00e9", "<script>"):
+            with AccessLines() as lines:
+                response = await self.async_client.get("/api/async/", {"delay": "0"}, headers={"X-Request-ID": unsafe})
+            self.assertRegex(response["X-Request-ID"], r"^[0-9a-f]{16}$")
+            self.assertEqual([(line["request_id"], line["client_id"]) for line in lines], [(response["X-Request-ID"], False)])
+
+    async def test_in_flight_is_counted_while_a_request_runs_and_returns_to_zero(self):
+        worker = telemetry.worker()
+        before, served = worker.in_flight, worker.requests
+        await self.async_client.get("/api/async/", {"delay": "0.01"})
+        self.assertEqual((worker.in_flight, worker.requests), (before, served + 1))
+        await self.async_client.get("/healthz")
+        self.assertEqual(worker.requests, served + 1, "health checks are not load")
+
     def test_error_responses_are_timed_too(self):
         response = self.client.get("/api/", {"delay": "x"})
         self.assertEqual(response.status_code, 400)
@@ -40,14 +82,14 @@ class TimingTests(SimpleTestCase):
 
 
 def test_json_built_elsewhere_gets_elapsed_the_articles_way():
-    data = json.loads(stamp(JsonResponse({"a": 1}), start=0.0).content)
-    assert data["a"] == 1 and data["elapsed"] > 0
+    data = json.loads(stamp(JsonResponse({"a": 1}), elapsed=0.0123).content)
+    assert data == {"a": 1, "elapsed": 0.0123}
 
 
 def test_non_json_responses_only_get_the_header():
-    response = stamp(HttpResponse(b"<p>hi</p>"), start=0.0)
+    response = stamp(HttpResponse(b"<p>hi</p>"), elapsed=0.0123)
     assert response.content == b"<p>hi</p>"
-    assert response["Server-Timing"].startswith("app;dur=")
+    assert response["Server-Timing"] == "app;dur=12.300"
 
 
 class AdaptedLog(logging.Handler):

@@ -1,0 +1,119 @@
+"""Structured logs: every line a service writes to stdout is one JSON object.
+
+One access line per request (event "access"), written by the lab's middleware, carries
+the request id, so `docker compose logs gateway backend | grep <id>` follows a request
+across both hops. The servers' own access logs are off, and Django's "Not Found: /x"
+style warnings are dropped: they would repeat the access line without its id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from . import requestid
+
+ACCESS = logging.getLogger("asynclab.access")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _service() -> tuple[str | None, str | None]:
+    from django.conf import settings
+
+    try:
+        return getattr(settings, "SERVICE", None), getattr(getattr(settings, "SERVER", None), "mode", None)
+    except Exception:  # settings not configured: a log line must still be written
+        return None, None
+
+
+def access_line(*, method: str, path: str, query: str, status: int, elapsed: float,
+                request_id: str | None, client_id: bool, **extra: Any) -> dict[str, Any]:
+    """The access line's fields, in a fixed order so the lines read alike in a terminal."""
+    service, mode = _service()
+    line = {
+        "time": now(),
+        "event": "access",
+        "service": service,
+        "mode": mode,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "request_id": request_id,
+        # False when the client sent no id, or one the service refused and replaced.
+        "client_id": client_id,
+        "method": method,
+        "path": path,
+        "query": query[:200],
+        "status": status,
+        "elapsed_ms": round(elapsed * 1000, 3),
+    }
+    line.update(extra)
+    return line
+
+
+def access(line: dict[str, Any]) -> None:
+    ACCESS.info("access", extra={"access": line})
+
+
+class JsonFormatter(logging.Formatter):
+    """Access records print their fields as they are; anything else gets the same frame."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = getattr(record, "access", None)
+        if line is None:
+            service, mode = _service()
+            line = {
+                "time": now(),
+                "event": "log",
+                "service": service,
+                "mode": mode,
+                "pid": record.process,
+                "thread": record.threadName,
+                "request_id": requestid.current.get(),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+class OnlyExceptions(logging.Filter):
+    """django.request logs every 4xx/5xx response; keep only those with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is not None
+
+
+def config(level: str) -> dict[str, Any]:
+    """Django's LOGGING for both services."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"only_exceptions": {"()": OnlyExceptions}},
+        "handlers": {
+            "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+            "stdout_exceptions": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
+                                  "filters": ["only_exceptions"]},
+            "null": {"class": "logging.NullHandler"},
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            # Not propagated: one line per request, never two.
+            "asynclab.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+            "django.request": {"handlers": ["stdout_exceptions"], "propagate": False},
+            # runserver's own access log.
+            "django.server": {"handlers": ["null"], "propagate": False},
+            # httpx logs every call at INFO: n lines per aggregation, without the request id.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+        },
+    }
