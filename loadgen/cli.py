@@ -1,4 +1,4 @@
-"""python -m loadgen [run|article|sweep|report] ...: every flag has a LOADGEN_* twin.
+"""python -m loadgen [run|article|sweep|resources|report] ...: every flag has a LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
@@ -31,11 +31,13 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive(cast):
+def _positive(cast, high=None):
     def parse(text: str):
         value = cast(text)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}: {text!r}")
         return value
 
     parse.__name__ = cast.__name__
@@ -147,6 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     option(sweep, "--duration", env="LOADGEN_DURATION", default=10.0, type=_duration, help="window per cell")
     option(sweep, "--warmup", env="LOADGEN_WARMUP", default=3.0, type=_duration, help="warm-up per cell")
 
+    resources = commands.add_parser("resources", parents=[common],
+                                    help="memory per thread vs per task, and the services' threads and memory under load")
+    option(resources, "--concurrency", "-c", env="LOADGEN_CONCURRENCY", default=200, type=_positive(int), help="closed-loop concurrency")
+    option(resources, "--strategies", env="LOADGEN_STRATEGIES", default=("gather", "threadpool"), type=_choices(tuple(STRATEGIES)))
+    option(resources, "--target", env="LOADGEN_TARGET", default="async", choices=TARGETS, help="backend view")
+    option(resources, "--fanout", env="LOADGEN_FANOUT", default=5, type=_positive(int), help="calls per aggregation (n)")
+    option(resources, "--delay", env="LOADGEN_DELAY", default=0.5, type=_duration, help="backend delay per call")
+    option(resources, "--duration", env="LOADGEN_DURATION", default=8.0, type=_duration, help="window per scenario")
+    option(resources, "--warmup", env="LOADGEN_WARMUP", default=2.0, type=_duration, help="warm-up per scenario")
+    option(resources, "--threads", env="LOADGEN_THREADS", default=10_000, type=_positive(int, 50_000), help="idle threads to measure")
+    option(resources, "--tasks", env="LOADGEN_TASKS", default=100_000, type=_positive(int, 1_000_000),
+           help="parked asyncio tasks to measure")
+
     commands.add_parser("report", parents=[common], help="render results/ to results/report.md with plots")
     return parser
 
@@ -174,7 +189,7 @@ async def do_run(args, lab: Lab) -> tuple[dict, list[dict]]:
                        timeout=args.timeout, max_inflight=args.max_inflight)
     env = await environment(lab.gateway, lab.backend)
     if args.no_verify:
-        figures = await runner.run(plan, label="run", progress=lab.progress)
+        figures = await experiments.observed(lab, plan, "run")
     else:
         figures = await experiments.measure(lab, plan, "run")
     scenario = {"urls": list(urls), "mode": plan.mode, "concurrency": None if plan.rate else plan.concurrency,
@@ -195,6 +210,13 @@ def run_table(result: dict) -> str:
     lines.append(f"statuses {f['statuses']}  errors {f['error_kinds'] or 0}  partial aggregations {f['partial']}")
     lines.append(f"loadgen CPU {f['loadgen']['cpu_share']:.0%} of a core"
                  + (f", {f['loadgen']['cpu_ms_per_1000']:.0f} ms per 1000 requests" if f['loadgen']['cpu_ms_per_1000'] else ""))
+    if f.get("breakdown"):
+        b = f["breakdown"]
+        lines.append("where the time went (means): " + ", ".join(
+            f"{part} {format_duration(b['parts'][part])} ({b['shares'][part]:.0%})" for part in b["parts"]))
+    lines.append("services: " + experiments.services_line(f))
+    if f.get("slowest"):
+        lines.append("slowest request ids: " + ", ".join(f"{s['request_id']} ({format_duration(s['latency'])})" for s in f["slowest"]))
     notes = experiments.flags(f)
     if notes:
         lines.append("WARNING: " + "; ".join(notes))
@@ -215,6 +237,13 @@ async def dispatch(args) -> int:
                                            strategies=args.strategies, targets=args.targets)
         measured = [row["figures"] for row in result["rows"]]
         text = experiments.article_table(result)
+    elif command == "resources":
+        result = await experiments.resources(
+            lab, concurrency=args.concurrency, strategies=args.strategies, target=args.target, n=args.fanout,
+            delay=args.delay, duration=args.duration, warmup=args.warmup,
+            memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks})
+        measured = [cell["figures"] for cell in result["cells"]]
+        text = experiments.resources_table(result)
     else:
         result = await experiments.sweep(lab, levels=args.levels, strategies=args.strategies, target=args.target,
                                          n=args.fanout, delay=args.delay, duration=args.duration, warmup=args.warmup)

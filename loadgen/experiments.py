@@ -1,10 +1,12 @@
-"""The lab's experiments: `article` (the article's table, with verdicts) and `sweep`
-(closed-loop concurrency sweep), plus `measure`, the one scenario step both are made of:
-drain -> verify -> run.
+"""The lab's experiments: `article` (the article's table, with verdicts), `sweep`
+(closed-loop concurrency sweep) and `resources` (memory per thread vs per task, and the
+services' threads and memory under load), plus `measure`, the one scenario step they are
+made of: drain -> verify -> run, with the services' telemetry sampled throughout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from . import probe, runner
+from . import memory, probe, runner
+from .sampler import Sampler
 from .units import format_duration
 
 STRATEGIES = {
@@ -50,13 +53,30 @@ async def measure(lab: Lab, plan: runner.Plan, label: str, allow_errors: bool = 
         drained = await probe.drain(probes)
     for url in plan.urls:
         await probe.verify(url, lab.timeout, allow_errors=allow_errors)
-    figures = await runner.run(plan, label=label, progress=lab.progress)
+    figures = await observed(lab, plan, label)
     figures["drain"] = drained
     if lab.progress is not False:
         # One line per scenario even without a terminal, so `make lab` shows it is alive.
         print(f"  {label}: {figures['requests']} requests, {figures['rps']:.1f} req/s, p50 "
               f"{format_duration(figures['p50'])}, p99 {format_duration(figures['p99'])}, "
-              f"{figures['errors']} errors", file=sys.stderr, flush=True)
+              f"{figures['errors']} errors; {services_line(figures)}", file=sys.stderr, flush=True)
+    return figures
+
+
+def services_line(figures: dict) -> str:
+    """Peak threads and memory of each service during a scenario, in one short phrase."""
+    parts = []
+    for name, seen in (figures.get("services") or {}).items():
+        if seen:
+            parts.append(f"{name} {seen['threads_peak']} threads, {seen['rss_peak_bytes'] / 2**20:.0f} MiB")
+    return "; ".join(parts) or "no telemetry"
+
+
+async def observed(lab: Lab, plan: runner.Plan, label: str) -> dict:
+    """Run the plan while sampling both services' telemetry; figures["services"] has it."""
+    async with Sampler({"gateway": lab.gateway, "backend": lab.backend}) as sampler:
+        figures = await runner.run(plan, label=label, progress=lab.progress)
+    figures["services"] = sampler.summary()
     return figures
 
 
@@ -181,6 +201,58 @@ def flags(figures: dict) -> list[str]:
     if figures.get("rate") and figures["rate"]["achieved"] < 0.98 * figures["rate"]["target"]:
         notes.append(f"rate {figures['rate']['achieved']:.1f}/s of {figures['rate']['target']:g}/s")
     return notes
+
+
+# --- resources -----------------------------------------------------------------------
+
+MEMORY_COUNTS = {"threads": 10_000, "tasks_sleep": 100_000, "tasks_event": 100_000}
+
+
+async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "threadpool"), target: str = "async",
+                    n: int = 5, delay: float = 0.5, duration: float = 8.0, warmup: float = 2.0,
+                    memory_counts: dict[str, int] | None = None) -> dict:
+    """Part III of the article: what a thread and a task cost on their own, in this
+    container, then what each service really runs at `concurrency` under this SERVER_MODE."""
+    env = await probe.environment(lab.gateway, lab.backend)
+    parked = {}
+    for kind, count in (memory_counts or MEMORY_COUNTS).items():
+        # A child interpreter for each, off the event loop.
+        parked[kind] = await asyncio.to_thread(memory.measure, kind, count)
+        if lab.progress is not False:
+            each = parked[kind].get("bytes_each")
+            print(f"  memory: {count} {kind}: " + (f"{each / 1024:.1f} KiB each" if each else parked[kind].get("error", "?")),
+                  file=sys.stderr, flush=True)
+    cells = []
+    for strategy in strategies:
+        url = aggregation_url(lab, strategy, target, n, delay)
+        plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout)
+        figures = await measure(lab, plan, f"resources {strategy} c={concurrency}")
+        cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
+    return {"experiment": "resources", "environment": env, "memory": parked,
+            "scenario": {"concurrency": concurrency, "strategies": list(strategies), "target": target, "n": n,
+                         "delay": delay, "duration": duration, "warmup": warmup}, "cells": cells}
+
+
+def resources_table(result: dict) -> str:
+    s = result["scenario"]
+    lines = ["memory in this container (resident, per item):"]
+    for kind, seen in result["memory"].items():
+        lines.append(f"  {kind:<12} x{seen['count']:>7}: " +
+                     (f"{seen['bytes_each'] / 1024:6.1f} KiB each" if "bytes_each" in seen else f"failed: {seen['error']}"))
+    lines += [f"services at concurrency {s['concurrency']}, SERVER_MODE={result['environment']['server_mode']} "
+              f"(n={s['n']} calls of {s['delay']:g} s to the {s['target']} view):",
+              f"{'strategy':<11} {'req/s':>7} {'p50':>9}  {'gateway threads':>15} {'RSS':>8}  {'backend threads':>15} {'RSS':>8}"]
+    for cell in result["cells"]:
+        f = cell["figures"]
+        gw, be = (f["services"].get(name) or {} for name in ("gateway", "backend"))
+        lines.append(f"{cell['strategy']:<11} {f['rps']:>7.1f} {format_duration(f['p50']):>9}  "
+                     f"{gw.get('threads_peak', '?'):>15} {mib(gw.get('rss_peak_bytes')):>8}  "
+                     f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}")
+    return "\n".join(lines)
+
+
+def mib(value: float | None) -> str:
+    return "?" if value is None else f"{value / 2**20:.0f} MiB"
 
 
 # --- results -------------------------------------------------------------------------

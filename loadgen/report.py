@@ -80,18 +80,26 @@ def sweep_section(latest: dict, out: Path) -> list[str]:
         lines += [f"![{plot.stem}]({plot.name})", ""]
     for mode in modes:
         result = latest[("sweep", mode)]
-        lines += [f"### {mode}", "", "| strategy | concurrency | req/s | p50 | p90 | p99 | max | errors | partial | notes |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"### {mode}", "", "| strategy | concurrency | req/s | p50 | p90 | p99 | max | errors | partial "
+                  "| gateway threads / RSS | backend threads / RSS | notes |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for cell in result["cells"]:
             f = cell["figures"]
             lines.append(f"| {cell['strategy']} | {cell['concurrency']} | {f['rps']:.1f} | {format_duration(f['p50'])} | "
                          f"{format_duration(f['p90'])} | {format_duration(f['p99'])} | {format_duration(f['max'])} | "
-                         f"{f['errors']} | {f['partial']} | {'; '.join(flags(f)) or ''} |")
+                         f"{f['errors']} | {f['partial']} | {_service(f, 'gateway')} | {_service(f, 'backend')} | "
+                         f"{'; '.join(flags(f)) or ''} |")
         lines.append("")
-    lines += ["Cells flagged *Little's law off* had a window too short for their latency (concurrency should "
-              "equal throughput x mean latency in a closed loop): read them as lower bounds on latency "
-              "and rough throughput.", ""]
+    lines += ["Threads and RSS are each service's peaks during the cell, summed over its processes (from "
+              "its `/telemetry`, polled every 0.5 s). Cells flagged *Little's law off* had a window too short "
+              "for their latency (concurrency should equal throughput x mean latency in a closed loop): read "
+              "them as lower bounds on latency and rough throughput.", ""]
     return lines
+
+
+def _service(figures: dict, name: str) -> str:
+    seen = (figures.get("services") or {}).get(name)
+    return "-" if not seen else f"{seen['threads_peak']} / {seen['rss_peak_bytes'] / 2**20:.0f} MiB"
 
 
 def plots(latest: dict, modes: list[str], out: Path) -> list[Path]:
@@ -132,7 +140,140 @@ def plots(latest: dict, modes: list[str], out: Path) -> list[Path]:
         fig.savefig(path, dpi=100)
         plt.close(fig)
         made.append(path)
-    return made
+    resources = resources_plot(latest, modes, out, plt)
+    return made + ([resources] if resources else [])
+
+
+def resources_plot(latest: dict, modes: list[str], out: Path, plt) -> Path | None:
+    """Peak threads (top) and RSS (bottom) per service vs concurrency, one column per mode."""
+    if not any((c["figures"].get("services") or {}).get("gateway") for m in modes for c in latest[("sweep", m)]["cells"]):
+        return None
+    fig, axes = plt.subplots(2, len(modes), figsize=(5.5 * len(modes), 7), sharex=True, squeeze=False)
+    for column, mode in enumerate(modes):
+        cells = latest[("sweep", mode)]["cells"]
+        for colour, strategy in enumerate(dict.fromkeys(c["strategy"] for c in cells)):
+            mine = [c for c in cells if c["strategy"] == strategy]
+            for service, style in (("gateway", "-"), ("backend", "--")):
+                points = [(c["concurrency"], (c["figures"].get("services") or {}).get(service)) for c in mine]
+                points = [(x, seen) for x, seen in points if seen]
+                if not points:
+                    continue
+                xs = [x for x, _ in points]
+                axes[0][column].plot(xs, [seen["threads_peak"] for _, seen in points], marker="o", linestyle=style,
+                                     color=f"C{colour}", label=f"{strategy} {service}")
+                axes[1][column].plot(xs, [seen["rss_peak_bytes"] / 2**20 for _, seen in points], marker="o",
+                                     linestyle=style, color=f"C{colour}", label=f"{strategy} {service}")
+        axes[0][column].set_title(f"SERVER_MODE={mode}")
+        axes[1][column].set_xlabel("concurrency (closed loop)")
+        for row in (0, 1):
+            axes[row][column].set_xscale("log")
+            axes[row][column].grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("peak threads (gateway solid, backend dashed)")
+    axes[1][0].set_ylabel("peak RSS (MiB)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    path = out / "sweep-resources.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+PARTS_EXPLAINED = ("*rest*: outside the gateway's handler (network, waiting for a worker, the server and Django "
+                   "around the middleware); *gateway*: its handler outside the fan-out; *calls*: the fan-out's time "
+                   "around the backend's handler (HTTP client, the hop, queueing in the backend, Django outside its "
+                   "handler); *backend*: backend handler time on the fan-out's critical path (the slowest call, or "
+                   "every call for sequential).")
+
+
+def _parts(figures: dict) -> list[str] | None:
+    b = figures.get("breakdown")
+    if not b:
+        return None
+    return [format_duration(b["latency"])] + [f"{format_duration(b['parts'][p])} ({b['shares'][p]:.0%})"
+                                               for p in ("rest", "gateway", "calls", "backend")]
+
+
+def breakdown_section(latest: dict) -> list[str]:
+    """Where the time went: each client latency split with the services' Server-Timing."""
+    rows = []
+    for mode in _modes(latest, "article"):
+        for row in latest[("article", mode)]["rows"]:
+            parts = _parts(row["figures"])
+            if parts:
+                rows.append([mode, f"article, {row['target']} view, c=1", row["strategy"], *parts])
+    for mode in _modes(latest, "sweep"):
+        for cell in latest[("sweep", mode)]["cells"]:
+            parts = _parts(cell["figures"])
+            if parts:
+                rows.append([mode, f"sweep c={cell['concurrency']}", cell["strategy"], *parts])
+    if not rows:
+        return []
+    lines = ["## Where the time went", "",
+             "Mean client latency split with the `Server-Timing` each service sends (means add up; medians "
+             "would not). " + PARTS_EXPLAINED, "",
+             "| mode | scenario | strategy | latency | rest | gateway | calls | backend |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def resources_section(latest: dict) -> list[str]:
+    """The article's Part III: what a thread and a task cost, and what the services ran."""
+    modes = _modes(latest, "resources")
+    if not modes:
+        return []
+    lines = ["## Resources: threads vs tasks", "",
+             "Resident memory per parked thread and per parked asyncio task, each measured in a fresh "
+             "interpreter inside the loadgen container:", "",
+             "| mode run | what | count | per item |", "|---|---|---|---|"]
+    per: dict[str, list[float]] = {}
+    for mode in modes:
+        for kind, seen in latest[("resources", mode)]["memory"].items():
+            each = seen.get("bytes_each")
+            if each:
+                per.setdefault(kind, []).append(each)
+            lines.append(f"| {mode} | {kind.replace('_', ' ')} | {seen['count']} | "
+                         + (f"{each / 1024:.1f} KiB" if each else f"failed: {seen.get('error')}") + " |")
+    if per.get("threads") and per.get("tasks_event"):
+        thread, task = min(per["threads"]), max(per["tasks_event"] + per.get("tasks_sleep", []))
+        lines += ["", f"A parked thread costs about {thread / task:.0f}x a parked task ({thread / 1024:.1f} vs "
+                      f"{task / 1024:.1f} KiB); the article's \"about 2 KB per task\" holds as an upper bound. "
+                      "The thread's 8 MB stack is address space, not memory: only touched pages count."]
+    s = latest[("resources", modes[0])]["scenario"]
+    lines += ["", f"The services under load: closed loop at concurrency {s['concurrency']}, n = {s['n']} calls of "
+                  f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
+                  "service's processes.", "",
+              "| mode | DB_SIGNALS | strategy | req/s | p50 | gateway in flight | gateway threads | gateway RSS | "
+              "backend in flight | backend threads | backend RSS | gateway CPU / request |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for mode in modes:
+        result = latest[("resources", mode)]
+        signals = ((result["environment"].get("gateway") or {}).get("db_signals")) or "?"
+        for cell in result["cells"]:
+            f = cell["figures"]
+            gw, be = ((f.get("services") or {}).get(name) or {} for name in ("gateway", "backend"))
+
+            def mib(seen):
+                return f"{seen['rss_peak_bytes'] / 2**20:.0f} MiB" if seen else "-"
+
+            cpu = gw.get("cpu_ms_per_request")
+            lines.append(f"| {mode} | {signals} | {cell['strategy']} | {f['rps']:.1f} | {format_duration(f['p50'])} | "
+                         f"{gw.get('in_flight_peak', '-')} | {gw.get('threads_peak', '-')} | {mib(gw)} | "
+                         f"{be.get('in_flight_peak', '-')} | {be.get('threads_peak', '-')} | {mib(be)} | "
+                         + (f"{cpu:.1f} ms" if cpu is not None else "-") + " |")
+    lines += ["", "Why the threads are what they are:",
+              "- **wsgi**: a gunicorn gthread worker runs at most THREADS requests at once, so a service never has "
+              "more than workers x threads request threads; the other clients wait in the socket queue, which "
+              "shows as latency, not as threads or memory.",
+              "- **asgi**: an async view holds no thread while it waits, yet current Django still runs sync code "
+              "on a thread for every request: `request_finished`'s sync receivers and `response.close()` go "
+              "through `sync_to_async` in the request's own thread-sensitive context, so each request ends on a "
+              "fresh thread (and asgiref joins it from one more). With `DB_SIGNALS=on` (Django as shipped) "
+              "`request_started`'s database receivers start that thread at the beginning instead, and it lives "
+              "as long as the request: one thread per request in flight. The lab has no database and detaches "
+              "them by default (`auto`); its own middleware is async-capable and adds no thread.",
+              "- **threadpool** adds its own pool per request on top, in either mode: a sync view that fans out "
+              "on threads pays for threads however it is served.", ""]
+    return lines
 
 
 def runs_section(latest: dict) -> list[str]:
@@ -190,7 +331,8 @@ def render(results: Path) -> Path:
     lines = ["# asynclab report", "",
              "Generated by `loadgen report` from the newest result of each experiment and server mode in "
              f"`{results.name}/`. Medians and percentiles from HdrHistogram; every figure's settings are in its JSON file.", ""]
-    body = article_section(latest) + sweep_section(latest, results) + runs_section(latest) + bench_section(latest)
+    body = (article_section(latest) + sweep_section(latest, results) + breakdown_section(latest)
+            + resources_section(latest) + runs_section(latest) + bench_section(latest))
     lines += body or ["No results yet: run `docker compose run --rm loadgen` (or `make lab`) first.", ""]
     lines += environment_section(latest) if latest else []
     path = results / "report.md"

@@ -12,7 +12,9 @@ Rules that keep the numbers honest:
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import secrets
 import sys
 import time
 from collections import Counter
@@ -20,12 +22,17 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from asynclab import requestid, timing
+
+from .breakdown import Breakdown
 from .stats import Recorder, corrected, littles_law
 from .units import format_duration
 
 # A single-threaded event loop: above this share of one core the client, not the server,
 # sets the pace.
 SATURATED_CPU = 0.85
+# How many of the slowest requests' ids a result keeps, to look up in the services' logs.
+SLOWEST = 5
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,17 @@ class Tally:
     measure_from: float = float("-inf")
     warm: Recorder = field(default_factory=Recorder)
     warm_done: int = 0
+    breakdown: Breakdown = field(default_factory=Breakdown)
+    slowest: list = field(default_factory=list)  # min-heap of (latency, request id, status)
+    # Every request carries an id "lg-<run>-<n>" that the services log.
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    _ids: itertools.count = field(default_factory=itertools.count)
 
-    def add(self, intended: float, sent: float, done: float, status: int | None, error: str | None, partial: bool) -> None:
+    def next_id(self) -> str:
+        return f"lg-{self.run_id}-{next(self._ids)}"
+
+    def add(self, intended: float, sent: float, done: float, status: int | None, error: str | None, partial: bool,
+            request_id: str = "", server_timing: str | None = None) -> None:
         if not error and self.started <= done <= self.window_end:
             self.done_in_window += 1
         if intended < self.measure_from:
@@ -76,10 +92,18 @@ class Tally:
             if not error:
                 self.warm.record(done - sent)
             return
+        latency, raw = corrected(intended, sent, done)
+        entry = (latency, request_id, error or status)
+        if len(self.slowest) < SLOWEST:
+            heapq.heappush(self.slowest, entry)
+        elif latency > self.slowest[0][0]:
+            heapq.heapreplace(self.slowest, entry)
         if error:
             self.errors[error] += 1
             return
-        latency, raw = corrected(intended, sent, done)
+        if status == 200 and server_timing:
+            # Server time against the time on the wire, so the uncorrected latency.
+            self.breakdown.add(raw, timing.parse(server_timing))
         self.latency.record(latency)
         self.uncorrected.record(raw)
         self.statuses[str(status)] += 1
@@ -116,22 +140,24 @@ class Progress:
 
 
 async def _request(session: aiohttp.ClientSession, url: str, intended: float, tally: Tally, timeout: float) -> None:
+    request_id = tally.next_id()
     sent = time.perf_counter()
-    status = error = None
+    status = error = server_timing = None
     partial = False
     try:
         async with asyncio.timeout(timeout):
-            async with session.get(url) as response:
+            async with session.get(url, headers={requestid.HEADER: request_id}) as response:
                 await response.read()
                 status = response.status
                 partial = response.headers.get("X-Aggregation-Errors", "0") != "0"
+                server_timing = response.headers.get(timing.HEADER)
     except TimeoutError:
         error = "timeout"
     except aiohttp.ClientConnectionError as exc:
         error = "connect" if isinstance(exc, aiohttp.ClientConnectorError) else "disconnect"
     except aiohttp.ClientError as exc:
         error = type(exc).__name__
-    tally.add(intended, sent, time.perf_counter(), status, error, partial)
+    tally.add(intended, sent, time.perf_counter(), status, error, partial, request_id, server_timing)
 
 
 async def _closed_count(session, plan: Plan, tally: Tally, count: int) -> None:
@@ -274,6 +300,10 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         "window": window,
         "rps": tally.done_in_window / window,
         "latency": latency,
+        "breakdown": tally.breakdown.summary(),
+        # Slowest first: `docker compose logs gateway backend | grep <id>` shows where each went.
+        "slowest": [{"request_id": rid, "latency": lat, "status": st}
+                    for lat, rid, st in sorted(tally.slowest, reverse=True)],
         "loadgen": {"cpu_seconds": cpu, "wall_seconds": wall, "cpu_share": cpu / wall if wall else 0.0,
                     "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None},
     }
