@@ -40,13 +40,14 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
-lab: build results ## The lab's main job: article table + sweep in wsgi and asgi, then the report
+lab: build results ## The lab's main job: article table, sweep and resources in wsgi and asgi, then the report
 	@start=$$(date +%s); \
 	trap 'status=$$?; [ $$status = 0 ] || $(COMPOSE) down --remove-orphans >/dev/null 2>&1; exit $$status' EXIT; \
 	for mode in wsgi asgi; do \
 		$(MAKE) --no-print-directory up SERVER_MODE=$$mode; \
 		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen article; \
 		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen sweep $(LAB_SWEEP); \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen resources; \
 		$(MAKE) --no-print-directory down; \
 	done; \
 	$(COMPOSE) run --rm --no-deps loadgen report; \

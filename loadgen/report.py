@@ -198,7 +198,7 @@ def breakdown_section(latest: dict) -> list[str]:
     rows = []
     for mode in _modes(latest, "article"):
         for row in latest[("article", mode)]["rows"]:
-            parts = _parts(row["figures"])
+            parts = _parts(row.get("figures") or {})
             if parts:
                 rows.append([mode, f"article, {row['target']} view, c=1", row["strategy"], *parts])
     for mode in _modes(latest, "sweep"):

@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,14 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get_json(url: str, timeout: float = 30) -> tuple[int, dict, dict]:
-    """GET url; (status, JSON body, headers), for error statuses too."""
+def get_json(url: str, timeout: float = 30, headers: dict[str, str] | None = None) -> tuple[int, dict, Message]:
+    """GET url; (status, JSON body, headers looked up case-insensitively), for error statuses too."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.load(response), dict(response.headers)
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
+            return response.status, json.load(response), response.headers
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, json.load(error), dict(error.headers)
+            return error.code, json.load(error), error.headers
 
 
 def serve_env(**env: object) -> dict[str, str]:

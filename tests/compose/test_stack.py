@@ -47,12 +47,17 @@ def containers(env):
     return sorted(result.stdout.split())
 
 
+# One service with two workers in each mode, so /telemetry must cover every worker.
+TWO_WORKERS = {"wsgi": "GATEWAY_WORKERS", "asgi": "BACKEND_WORKERS"}
+
+
 def up(env, mode, how):
     # Both ways the README gives: a make variable, or the environment.
+    workers = {TWO_WORKERS[mode]: "2"}
     if how == "argument":
-        result = run("make", "up", f"SERVER_MODE={mode}", env=env)
+        result = run("make", "up", f"SERVER_MODE={mode}", env={**env, **workers})
     else:
-        result = run("make", "up", env={**env, "SERVER_MODE": mode})
+        result = run("make", "up", env={**env, **workers, "SERVER_MODE": mode})
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -61,6 +66,20 @@ def fetch(env, port_knob, path):
     status, body, headers = get_json(f"http://127.0.0.1:{env[port_knob]}{path}", timeout=60)
     assert status == 200, body
     return body
+
+
+def compose(env):
+    if run("docker", "compose", "version").returncode == 0:
+        return ["docker", "compose"]
+    return ["docker-compose"]
+
+
+def logged(env, request_id):
+    """The JSON lines of `docker compose logs gateway backend | grep <id>`, as the README says."""
+    result = run(*compose(env), "logs", "--no-color", "gateway", "backend", env=env)
+    assert result.returncode == 0, result.stderr
+    # Each line is "<container>  | <what the service printed>".
+    return [json.loads(line.split("| ", 1)[1]) for line in result.stdout.splitlines() if request_id in line]
 
 
 def inspect(container_id):
@@ -90,6 +109,32 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
     assert len(threadpool["responses"]) == 10 and threadpool["fetch_elapsed"] < 1.5
     sequential = fetch(stack, "GATEWAY_PORT", "/api/aggregated/sync/?n=5&delay=0.3")
     assert len(sequential["responses"]) == 5 and sequential["fetch_elapsed"] >= 1.5
+
+    # One request, followed through the logs by its id: one gateway line, n backend lines.
+    request_id = f"compose-{mode}-1"
+    status, body, headers = get_json(f"http://127.0.0.1:{stack['GATEWAY_PORT']}/api/aggregated/?n=4&delay=0.1",
+                                     timeout=60, headers={"X-Request-ID": request_id})
+    assert status == 200 and headers["X-Request-ID"] == request_id
+    deadline = time.monotonic() + 10
+    while len(lines := logged(stack, request_id)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    gateway_lines = [line for line in lines if line["service"] == "gateway"]
+    backend_lines = [line for line in lines if line["service"] == "backend"]
+    assert len(gateway_lines) == 1 and gateway_lines[0]["calls"]["n"] == 4 and gateway_lines[0]["mode"] == mode
+    assert sorted(line["request_id"] for line in backend_lines) == [f"{request_id}.{i}" for i in range(4)]
+
+    # Telemetry: every worker of the two-worker service; counters move; in flight back to 0.
+    port_knob = {"GATEWAY_WORKERS": "GATEWAY_PORT", "BACKEND_WORKERS": "BACKEND_PORT"}[TWO_WORKERS[mode]]
+    before = fetch(stack, port_knob, "/telemetry")
+    assert before["total"]["workers"] == 2 and len({w["pid"] for w in before["workers"]}) == 2
+    for _ in range(3):
+        fetch(stack, "GATEWAY_PORT", "/api/aggregated/?n=5&delay=0.1")
+    time.sleep(0.6)
+    after = fetch(stack, port_knob, "/telemetry")
+    assert after["total"]["requests"] > before["total"]["requests"]
+    assert after["total"]["cpu_seconds"] > before["total"]["cpu_seconds"]
+    assert after["total"]["in_flight"]["now"] == 0
+    assert (after["total"]["loop_lag_ms"] is not None) == (mode == "asgi")
 
     # loadgen in its container, a short article table, the way the README runs it.
     before = set(Path(stack["RESULTS_DIR"]).glob("*.json"))

@@ -150,3 +150,42 @@ def test_the_window_stretches_to_the_latency(known):
     # 3 x the warm-up's latency (~1 s), not the 1 s asked; at most the 6 x duration cap.
     assert 2.9 <= figures["window"] <= 6.0
     assert figures["littles_law"]["holds"], figures["littles_law"]
+
+
+def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve, tmp_path):
+    backend = serve("backend", "asgi")
+    gateway = serve("gateway", "wsgi", BACKEND_URL=backend.url)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadgen", "run", gateway.url + "/api/aggregated/?n=3&delay=0.2", "-n", "12", "-c", "3",
+         "--warmup", "0", "--quiet"],
+        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "where the time went" in result.stdout and "slowest request ids: lg-" in result.stdout
+    figures = json.loads(next(tmp_path.glob("*-run-wsgi.json")).read_text())["figures"]
+
+    b = figures["breakdown"]
+    assert b["requests"] == 12
+    assert sum(b["parts"].values()) == pytest.approx(b["latency"], rel=1e-6)
+    assert 0.2 <= b["parts"]["backend"] < 0.3 and b["parts"]["rest"] >= 0
+
+    # The slowest ids are in both services' logs: the gateway once, the backend once per call.
+    slowest = figures["slowest"][0]["request_id"]
+    assert [line for line in gateway.log().splitlines() if f'"request_id": "{slowest}"' in line]
+    assert sum(f'"request_id": "{slowest}.' in line for line in backend.log().splitlines()) == 3
+    assert [s["latency"] for s in figures["slowest"]] == sorted((s["latency"] for s in figures["slowest"]), reverse=True)
+
+    services = figures["services"]
+    assert services["gateway"]["requests"] == 12 and services["backend"]["requests"] == 36
+    assert services["backend"]["in_flight_after"] == 0 and services["gateway"]["in_flight_peak"] >= 3
+    assert services["gateway"]["cpu_ms_per_request"] > 0
+    assert services["gateway"]["loop_lag_max_ms"] is None and services["backend"]["loop_lag_max_ms"] is not None
+
+
+def test_memory_per_thread_and_per_task_are_measured_in_a_child():
+    from loadgen import memory
+
+    thread, task = memory.measure("threads", 500), memory.measure("tasks_event", 5000)
+    # Resident memory grows with each: more per thread (stack pages, kernel structures) than per task.
+    assert thread["bytes_each"] > task["bytes_each"] > 0
+    assert memory.measure("threads", 0)["error"].startswith("usage")

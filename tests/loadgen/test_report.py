@@ -5,10 +5,17 @@ import json
 from loadgen.report import render
 
 
-def figures(rps, p50, p99, errors=0, holds=True):
+def service(threads, rss_mib, in_flight):
+    return {"threads_peak": threads, "rss_peak_bytes": rss_mib * 2**20, "in_flight_peak": in_flight, "cpu_ms_per_request": 30.0}
+
+
+def figures(rps, p50, p99, errors=0, holds=True, threads=10):
+    parts = {"rest": 0.1 * p50, "gateway": 0.05 * p50, "calls": 0.25 * p50, "backend": 0.6 * p50}
     return {"requests": 100, "errors": errors, "partial": 0, "rps": rps, "p50": p50, "p90": p50 * 1.2, "p99": p99,
             "max": p99 * 1.1, "littles_law": {"holds": holds, "ratio": 1.0 if holds else 0.4},
-            "loadgen": {"saturated": False, "cpu_share": 0.1}, "drain": {"drained": True, "waited": 0.5}}
+            "loadgen": {"saturated": False, "cpu_share": 0.1}, "drain": {"drained": True, "waited": 0.5},
+            "breakdown": {"requests": 100, "latency": p50, "parts": parts, "shares": {k: v / p50 for k, v in parts.items()}},
+            "services": {"gateway": service(threads, 80, 10), "backend": service(threads + 2, 60, 100)}}
 
 
 def environment(mode, stamp):
@@ -32,11 +39,18 @@ def fixture(folder):
         write(folder, f"20260101T000000-article-{mode}.json", {
             "experiment": "article", "environment": environment(mode, "2026-01-01T00:00:00+00:00"),
             "scenario": {"n": 10, "delay": 1.0, "repeat": 3}, "rows": rows})
-        cells = [{"strategy": s, "concurrency": c, "figures": figures(10.0 * c ** 0.5, 0.15 * c ** 0.3, 0.3 * c ** 0.3, holds=c < 50)}
+        cells = [{"strategy": s, "concurrency": c, "figures": figures(10.0 * c ** 0.5, 0.15 * c ** 0.3, 0.3 * c ** 0.3, holds=c < 50,
+                                                                      threads=c if mode == "asgi" else 10)}
                  for s in ("gather", "threadpool") for c in (1, 10, 50)]
         write(folder, f"20260101T000100-sweep-{mode}.json", {
             "experiment": "sweep", "environment": environment(mode, "2026-01-01T00:01:00+00:00"),
             "scenario": {"n": 10, "delay": 0.1, "duration": 10, "warmup": 3, "target": "sync"}, "cells": cells})
+        memory = {"threads": {"count": 10000, "bytes_each": 16 * 1024}, "tasks_event": {"count": 100000, "bytes_each": 1200}}
+        write(folder, f"20260101T000300-resources-{mode}.json", {
+            "experiment": "resources", "environment": {**environment(mode, "2026-01-01T00:03:00+00:00"),
+                                                       "gateway": {**environment(mode, "")["gateway"], "db_signals": "off"}},
+            "memory": memory, "scenario": {"concurrency": 200, "n": 5, "delay": 0.5, "target": "async"},
+            "cells": [{"strategy": "gather", "concurrency": 200, "figures": figures(50.0, 1.5, 3.0, threads=7 if mode == "wsgi" else 90)}]})
     # An older article file for wsgi (replaced by the newer one) and a file that is not a result.
     write(folder, "20250101T000000-article-wsgi.json", {"experiment": "article", "environment": environment("wsgi", "x"),
                                                         "scenario": {"n": 1, "delay": 9, "repeat": 1}, "rows": []})
@@ -58,7 +72,11 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
     assert "n = 10 calls of 1 s" in text  # the newest wsgi article file won over the 2025 one
     assert "| gather | 50 | 70.7 |" in text
     assert "Little's law off" in text
-    for name in ("sweep-throughput.png", "sweep-latency.png"):
+    assert "| wsgi | sweep c=50 | gather |" in text and "(60%)" in text  # where the time went
+    assert "| gather | 50 | 70.7 |" in text and "| 50 / 80 MiB | 52 / 60 MiB |" in text  # asgi threads per cell
+    assert "A parked thread costs about 14x a parked task" in text
+    assert "| asgi | off | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms |" in text
+    for name in ("sweep-throughput.png", "sweep-latency.png", "sweep-resources.png"):
         assert f"]({name})" in text
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| 20260101T000100-sweep-asgi.json | asgi | uvicorn 1w | uvicorn 1w | 5.2.19 | abc1234 |" in text
