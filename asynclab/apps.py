@@ -10,6 +10,6 @@ class LabConfig(AppConfig):
     def ready(self) -> None:
         from . import signals, telemetry
 
-        settings.DB_SIGNALS_APPLIED = signals.apply(settings.DB_SIGNALS, settings.DATABASES)
+        signals.apply(settings.DB_SIGNALS, settings.DATABASES)
         # Start the sampler now, so a worker that has served nothing still reports.
         telemetry.worker()

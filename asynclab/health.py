@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
+from . import signals
 from . import telemetry as telemetry_
 from .http import ApiResponse
 from .query import endpoint
@@ -42,7 +43,7 @@ def healthz(request, params):
             "interface": "asgi" if isinstance(request, ASGIRequest) else "wsgi",
             "server": settings.SERVER.describe(),
             "pid": os.getpid(),
-            "db_signals": getattr(settings, "DB_SIGNALS_APPLIED", None),
+            "db_signals": signals.applied,
             "versions": VERSIONS,
         }
     )

@@ -12,18 +12,23 @@ by default (auto) it detaches them; `on` keeps Django as shipped, for comparison
 from __future__ import annotations
 
 CHOICES = ("auto", "on", "off")
+# What apply() did in this process (on|off), for /healthz; None before Django is ready.
+applied: str | None = None
 
 
 def apply(choice: str, databases: dict) -> str:
     """Detach the receivers when asked (or, for auto, when there is no database); returns on|off."""
+    global applied
     from django.core import signals
     from django.db import close_old_connections, reset_queries
 
     if choice == "off" and databases:
         raise ValueError("DB_SIGNALS=off needs DATABASES to be empty: the receivers close stale connections")
     if choice == "on" or (choice == "auto" and databases):
-        return "on"
+        applied = "on"
+        return applied
     signals.request_started.disconnect(reset_queries)
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    return "off"
+    applied = "off"
+    return applied
