@@ -241,7 +241,8 @@ def resources_section(latest: dict) -> list[str]:
     s = latest[("resources", modes[0])]["scenario"]
     lines += ["", f"The services under load: closed loop at concurrency {s['concurrency']}, n = {s['n']} calls of "
                   f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
-                  "service's processes.", "",
+                  "service's processes. The window is not stretched to the latency here: read the peaks, and "
+                  "throughput only roughly.", "",
               "| mode | DB_SIGNALS | strategy | req/s | p50 | gateway in flight | gateway threads | gateway RSS | "
               "backend in flight | backend threads | backend RSS | gateway CPU / request |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -263,7 +264,10 @@ def resources_section(latest: dict) -> list[str]:
     lines += ["", "Why the threads are what they are:",
               "- **wsgi**: a gunicorn gthread worker runs at most THREADS requests at once, so a service never has "
               "more than workers x threads request threads; the other clients wait in the socket queue, which "
-              "shows as latency, not as threads or memory.",
+              "shows as latency, not as threads or memory. The gateway's async gather view is the exception: "
+              "under WSGI Django runs each call of it in a one-off event loop on a thread of its own, and "
+              "httpx resolves the backend's name on a worker thread of that loop (anyio's getaddrinfo), so "
+              "its threads outnumber the requests in flight.",
               "- **asgi**: an async view holds no thread while it waits, yet current Django still runs sync code "
               "on a thread for every request: `request_finished`'s sync receivers and `response.close()` go "
               "through `sync_to_async` in the request's own thread-sensitive context, so each request ends on a "
