@@ -140,11 +140,11 @@ def plots(latest: dict, modes: list[str], out: Path) -> list[Path]:
         fig.savefig(path, dpi=100)
         plt.close(fig)
         made.append(path)
-    resources = resources_plot(latest, modes, out, plt)
+    resources = resources_plot(latest, modes, out, plt, matplotlib)
     return made + ([resources] if resources else [])
 
 
-def resources_plot(latest: dict, modes: list[str], out: Path, plt) -> Path | None:
+def resources_plot(latest: dict, modes: list[str], out: Path, plt, matplotlib) -> Path | None:
     """Peak threads (top) and RSS (bottom) per service vs concurrency, one column per mode."""
     if not any((c["figures"].get("services") or {}).get("gateway") for m in modes for c in latest[("sweep", m)]["cells"]):
         return None
@@ -167,6 +167,9 @@ def resources_plot(latest: dict, modes: list[str], out: Path, plt) -> Path | Non
         axes[1][column].set_xlabel("concurrency (closed loop)")
         for row in (0, 1):
             axes[row][column].set_xscale("log")
+            axes[row][column].set_xticks(sorted({c["concurrency"] for c in cells}))
+            axes[row][column].xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            axes[row][column].xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             axes[row][column].grid(True, alpha=0.3)
     axes[0][0].set_ylabel("peak threads (gateway solid, backend dashed)")
     axes[1][0].set_ylabel("peak RSS (MiB)")
