@@ -33,7 +33,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab up down logs ps loadgen report results build base wheels venv test test-service bench clean clean-base
+.PHONY: help lab up down logs ps loadgen faults report results build base wheels venv test test-service bench clean clean-base
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -70,6 +70,16 @@ ps: ## Show the services and their health
 
 loadgen: build results ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
 	$(COMPOSE) run --rm --no-deps loadgen $(ARGS)
+
+# make faults: when (seconds after loadgen starts) the backend is stopped, and for how long.
+FAULT_AT ?= 15
+FAULT_FOR ?= 10
+faults: build results ## Stop the backend mid-run and start it again: errors, latency, time to recover
+	@$(MAKE) --no-print-directory up
+	@$(COMPOSE) run -T --rm --no-deps loadgen faults $(ARGS) & loadgen=$$!; \
+	sleep $(FAULT_AT); echo "make faults: stopping the backend"; $(COMPOSE) stop backend; \
+	sleep $(FAULT_FOR); echo "make faults: starting the backend"; $(COMPOSE) start backend; \
+	wait $$loadgen
 
 report: results ## Render results/ to results/report.md
 	$(COMPOSE) run --rm --no-deps loadgen report

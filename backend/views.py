@@ -13,17 +13,27 @@ from django.conf import settings
 from asynclab.http import ApiResponse
 from asynclab.query import Query, endpoint
 
+from . import faults
+
 
 @dataclass(frozen=True)
 class ApiParams:
     task_id: str | None
     delay: float
+    faults: faults.Faults
+
+    def fault(self) -> tuple[str | None, float]:
+        """(the fault this call gets, if any; how long it waits)."""
+        fault = self.faults.pick(self.task_id)
+        wait = faults.hang_for() if fault == "hang" else self.delay + self.faults.extra_delay()
+        return fault, wait
 
 
 def parse(query: Query) -> ApiParams:
     return ApiParams(
         task_id=query.token("task_id"),
         delay=query.number("delay", settings.BACKEND_DELAY, 0, settings.BACKEND_MAX_DELAY),
+        faults=faults.parse(query),
     )
 
 
@@ -36,11 +46,13 @@ def payload(message: str, params: ApiParams) -> ApiResponse:
 
 @endpoint(parse)
 def sync_api(request, params: ApiParams):
-    time.sleep(params.delay)
-    return payload("Hello World!", params)
+    fault, wait = params.fault()
+    time.sleep(wait)
+    return faults.response(fault) if fault and fault != "hang" else payload("Hello World!", params)
 
 
 @endpoint(parse)
 async def async_api(request, params: ApiParams):
-    await asyncio.sleep(params.delay)
-    return payload("Hello Async World!", params)
+    fault, wait = params.fault()
+    await asyncio.sleep(wait)
+    return faults.response(fault) if fault and fault != "hang" else payload("Hello Async World!", params)

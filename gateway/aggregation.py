@@ -1,7 +1,9 @@
 """What a client asks the gateway for (a fan-out) and the answer built from its outcomes.
 
-Status policy: every call ok -> 200; some failed -> 200 with the failures in `errors`
-(a partial result is still a result); every call failed -> 502, the backend is unusable.
+Status policy: every call ok -> 200; some failed (timeout, connect, transport, status,
+invalid_body, deadline) -> 200 with each failure in `errors` (a partial result is still a
+result); every call failed -> 502, the backend is unusable; the gateway's call budget
+full -> 503 with Retry-After, at once. Bad input -> 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -12,13 +14,22 @@ from types import ModuleType
 from django.conf import settings
 
 from asynclab import requestid
-from asynclab.http import ApiResponse
-from asynclab.query import Query
+from asynclab.http import ApiResponse, json_error
+from asynclab.query import BadParameter, Query
 
+from . import clients
 from .calls import Call, Outcome
+from .capacity import Capacity, Ticket
+from .clients import CLIENTS
 
 # target= picks which backend view every call hits; the base URL is never the client's.
 TARGETS = {"sync": "/api/", "async": "/api/async/"}
+# The process's budget of backend calls in flight, and what a refused client is told.
+CALLS = Capacity(settings.GATEWAY_MAX_CALLS)
+RETRY_AFTER = 1
+# Fault injection the gateway passes on to the backend, with each one's upper bound.
+FAULTS = (("fail", lambda: 1), ("hang", lambda: 1), ("invalid", lambda: 1), ("drop", lambda: 1),
+          ("jitter", lambda: settings.BACKEND_MAX_DELAY))
 
 
 @dataclass(frozen=True)
@@ -26,27 +37,70 @@ class FanOut:
     n: int
     target: str
     delay: float | None
-    timeout: float
+    timeout: float  # per call
+    deadline: float  # for the whole fan-out
+    concurrency: int  # calls of this aggregation in flight at once
+    client: str  # as asked: a name in CLIENTS, or auto
+    faults: tuple[tuple[str, float], ...] = ()  # passed on to every call (backend/faults.py)
 
     def calls(self, request_id: str | None = None) -> list[Call]:
         url = settings.BACKEND_URL + TARGETS[self.target]
         extra = {} if self.delay is None else {"delay": f"{self.delay:g}"}
+        extra.update((name, f"{value:g}") for name, value in self.faults)
         return [Call(task_id, url, {"task_id": str(task_id), **extra},
                      request_id=requestid.call_id(request_id, task_id) if request_id else None)
                 for task_id in range(self.n)]
 
 
-def parse(query: Query) -> FanOut:
-    return FanOut(
-        n=query.integer("n", 10, 1, settings.GATEWAY_MAX_FANOUT),
-        target=query.choice("target", "sync", tuple(TARGETS)),
-        # Unset: the backend's own default (BACKEND_DELAY) applies.
-        delay=query.number("delay", None, 0, settings.BACKEND_MAX_DELAY),
-        timeout=query.number("timeout", settings.GATEWAY_TIMEOUT, 0.01, settings.GATEWAY_MAX_TIMEOUT),
-    )
+@dataclass(frozen=True)
+class Plan:
+    """How a strategy runs one admitted fan-out."""
+
+    timeout: float
+    deadline: float
+    concurrency: int
+    client: ModuleType
+    ticket: Ticket
 
 
-def respond(strategy: ModuleType, fanout: FanOut, outcomes: list[Outcome], elapsed: float) -> ApiResponse:
+def parser(strategy: ModuleType):
+    """The query parser of `strategy`'s view: every knob bounded, the client fit for the view."""
+
+    def parse(query: Query) -> FanOut:
+        n = query.integer("n", 10, 1, settings.GATEWAY_MAX_FANOUT)
+        client = query.choice("client", settings.GATEWAY_CLIENT, ("auto", *CLIENTS))
+        if strategy.KIND == "sync" and not clients.pick(client, "sync").SYNC:
+            raise BadParameter("client", f"{client} has no blocking form: use it with the gather strategy")
+        return FanOut(
+            n=n,
+            target=query.choice("target", "sync", tuple(TARGETS)),
+            # Unset: the backend's own default (BACKEND_DELAY) applies.
+            delay=query.number("delay", None, 0, settings.BACKEND_MAX_DELAY),
+            timeout=query.number("timeout", settings.GATEWAY_TIMEOUT, 0.01, settings.GATEWAY_MAX_TIMEOUT),
+            deadline=query.number("deadline", settings.GATEWAY_DEADLINE, 0.01, settings.GATEWAY_MAX_DEADLINE),
+            concurrency=query.integer("concurrency", n, 1, n),
+            client=client,
+            faults=tuple((name, value) for name, high in FAULTS
+                         if (value := query.number(name, None, 0, high())) is not None),
+        )
+
+    return parse
+
+
+def admit(strategy: ModuleType, fanout: FanOut) -> Plan | ApiResponse:
+    """Reserve the fan-out's calls in the gateway's budget, or refuse at once with 503."""
+    ticket = CALLS.reserve(fanout.n)
+    if ticket is None:
+        response = json_error(503, "over_capacity",
+                              f"{CALLS.in_use} of {CALLS.limit} backend calls in flight; this aggregation needs "
+                              f"{fanout.n}: retry later", retry_after=RETRY_AFTER)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
+    return Plan(timeout=fanout.timeout, deadline=fanout.deadline, concurrency=fanout.concurrency,
+                client=clients.pick(fanout.client, strategy.KIND), ticket=ticket)
+
+
+def respond(strategy: ModuleType, fanout: FanOut, plan: Plan, outcomes: list[Outcome], elapsed: float) -> ApiResponse:
     errors = [outcome.error() for outcome in outcomes if not outcome.ok]
     data = {
         "message": strategy.MESSAGE,
@@ -55,6 +109,10 @@ def respond(strategy: ModuleType, fanout: FanOut, outcomes: list[Outcome], elaps
         "n": fanout.n,
         "delay": fanout.delay,
         "timeout": fanout.timeout,
+        "deadline": fanout.deadline,
+        "concurrency": fanout.concurrency,
+        "client": plan.client.NAME,
+        "faults": dict(fanout.faults),
         "responses": [outcome.body for outcome in outcomes if outcome.ok],
         "errors": errors,
         "fetch_elapsed": round(elapsed, 6),

@@ -6,6 +6,7 @@ the gateway answers with whatever its calls produced.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ class Outcome:
     task_id: int
     elapsed: float
     body: dict[str, Any] | None = None
-    kind: str | None = None  # timeout | connect | transport | status | invalid_body
+    kind: str | None = None  # timeout | connect | transport | status | invalid_body | deadline
     detail: str | None = None
     handler: float | None = None  # the backend's own handler time (its Server-Timing)
 
@@ -44,18 +45,28 @@ class Outcome:
         return {"task_id": self.task_id, "kind": self.kind, "detail": self.detail, "elapsed": round(self.elapsed, 6)}
 
 
-def received(call: Call, response: httpx.Response, start: float) -> Outcome:
+def answered(call: Call, status: int, server_timing: str | None, content: bytes, start: float) -> Outcome:
+    """What an answer from the backend amounts to, whichever HTTP client got it."""
     elapsed = time.perf_counter() - start
-    handler = timing.parse(response.headers.get(timing.HEADER)).get("app")
-    if response.status_code != 200:
-        return Outcome(call.task_id, elapsed, kind="status", detail=f"HTTP {response.status_code}", handler=handler)
+    handler = timing.parse(server_timing).get("app")
+    if status != 200:
+        return Outcome(call.task_id, elapsed, kind="status", detail=f"HTTP {status}", handler=handler)
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         body = None
     if not isinstance(body, dict):
         return Outcome(call.task_id, elapsed, kind="invalid_body", detail="response is not a JSON object", handler=handler)
     return Outcome(call.task_id, elapsed, body=body, handler=handler)
+
+
+def received(call: Call, response: httpx.Response, start: float) -> Outcome:
+    return answered(call, response.status_code, response.headers.get(timing.HEADER), response.content, start)
+
+
+def never_ran(call: Call, kind: str, detail: str) -> Outcome:
+    """A call the gateway gave up on before it answered: past the deadline, or cancelled."""
+    return Outcome(call.task_id, 0.0, kind=kind, detail=detail)
 
 
 def failed(call: Call, exc: httpx.HTTPError, start: float) -> Outcome:
@@ -68,11 +79,24 @@ def failed(call: Call, exc: httpx.HTTPError, start: float) -> Outcome:
     return Outcome(call.task_id, time.perf_counter() - start, kind=kind, detail=type(exc).__name__)
 
 
-def get(call: Call, timeout: float) -> Outcome:
-    """The article's blocking call: `httpx.get`, which builds (and drops) a client each time."""
+def get(call: Call, timeout: float, client: httpx.Client | None = None, **options: Any) -> Outcome:
+    """One blocking call: on `client` when given, else the article's `httpx.get`, which
+    builds (and drops) a client, and so a TLS context, each time."""
     start = time.perf_counter()
     try:
-        response = httpx.get(call.url, params=call.params, headers=call.headers, timeout=timeout)
+        if client is None:
+            response = httpx.get(call.url, params=call.params, headers=call.headers, timeout=timeout, **options)
+        else:
+            response = client.get(call.url, params=call.params, headers=call.headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return failed(call, exc, start)
+    return received(call, response, start)
+
+
+async def get_async(client: httpx.AsyncClient, call: Call, timeout: float) -> Outcome:
+    start = time.perf_counter()
+    try:
+        response = await client.get(call.url, params=call.params, headers=call.headers, timeout=timeout)
     except httpx.HTTPError as exc:
         return failed(call, exc, start)
     return received(call, response, start)

@@ -4,26 +4,35 @@ import time
 
 from asynclab.query import endpoint
 
-from .aggregation import FanOut, parse, respond
+from .aggregation import FanOut, Plan, admit, parser, respond
 from .strategies import gather, sequential, threadpool
 
 
-@endpoint(parse)
+@endpoint(parser(gather))
 async def async_aggregated(request, fanout: FanOut):
+    plan = admit(gather, fanout)
+    if not isinstance(plan, Plan):
+        return plan  # refused: over capacity
     start = time.perf_counter()
-    outcomes = await gather.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
-    return respond(gather, fanout, outcomes, time.perf_counter() - start)
+    outcomes = await gather.fetch(fanout.calls(getattr(request, "request_id", None)), plan)
+    return respond(gather, fanout, plan, outcomes, time.perf_counter() - start)
 
 
-@endpoint(parse)
+@endpoint(parser(sequential))
 def sync_aggregated(request, fanout: FanOut):
+    plan = admit(sequential, fanout)
+    if not isinstance(plan, Plan):
+        return plan
     start = time.perf_counter()
-    outcomes = sequential.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
-    return respond(sequential, fanout, outcomes, time.perf_counter() - start)
+    outcomes = sequential.fetch(fanout.calls(getattr(request, "request_id", None)), plan)
+    return respond(sequential, fanout, plan, outcomes, time.perf_counter() - start)
 
 
-@endpoint(parse)
+@endpoint(parser(threadpool))
 def threadpool_aggregated(request, fanout: FanOut):
+    plan = admit(threadpool, fanout)
+    if not isinstance(plan, Plan):
+        return plan
     start = time.perf_counter()
-    outcomes = threadpool.fetch(fanout.calls(getattr(request, "request_id", None)), fanout.timeout)
-    return respond(threadpool, fanout, outcomes, time.perf_counter() - start)
+    outcomes = threadpool.fetch(fanout.calls(getattr(request, "request_id", None)), plan)
+    return respond(threadpool, fanout, plan, outcomes, time.perf_counter() - start)

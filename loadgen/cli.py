@@ -1,4 +1,4 @@
-"""python -m loadgen [run|article|sweep|resources|report] ...: every flag has a LOADGEN_* twin.
+"""python -m loadgen [run|article|sweep|resources|faults|soak|clients|report] ...: every flag has a LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from asynclab.config import boolean
 
-from . import experiments, report, runner, thresholds
+from . import experiments, report, robustness, runner, thresholds
 from .experiments import STRATEGIES, TARGETS, Lab
 from .probe import BrokenTarget, environment
 from .units import format_duration, parse_duration
@@ -162,6 +162,32 @@ def build_parser() -> argparse.ArgumentParser:
     option(resources, "--tasks", env="LOADGEN_TASKS", default=100_000, type=_positive(int, 1_000_000),
            help="parked asyncio tasks to measure")
 
+    faults = commands.add_parser("faults", parents=[common],
+                                 help="open loop while the backend is stopped and started (use `make faults`)")
+    option(faults, "--strategy", env="LOADGEN_STRATEGY", default="gather", choices=tuple(STRATEGIES))
+    option(faults, "--rate", env="LOADGEN_RATE", default=10.0, type=_positive(float, 1000), help="aggregations/s")
+    option(faults, "--duration", env="LOADGEN_DURATION", default=45.0, type=_duration, help="length of the run")
+    option(faults, "--fanout", env="LOADGEN_FANOUT", default=5, type=_positive(int), help="calls per aggregation (n)")
+    option(faults, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="backend delay per call")
+    option(faults, "--deadline", env="LOADGEN_DEADLINE", default=2.0, type=_duration, help="the gateway's deadline")
+
+    soak = commands.add_parser("soak", parents=[common], help="steady open loop for minutes: errors and memory growth")
+    option(soak, "--strategy", env="LOADGEN_STRATEGY", default="gather", choices=tuple(STRATEGIES))
+    option(soak, "--rate", env="LOADGEN_RATE", default=20.0, type=_positive(float, 1000), help="aggregations/s")
+    option(soak, "--duration", env="LOADGEN_DURATION", default=300.0, type=_duration, help="measured time (at most 1 h)")
+    option(soak, "--warmup", env="LOADGEN_WARMUP", default=30.0, type=_duration, help="warm-up, before memory is compared")
+    option(soak, "--fanout", env="LOADGEN_FANOUT", default=5, type=_positive(int), help="calls per aggregation (n)")
+    option(soak, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="backend delay per call")
+
+    client_sweep = commands.add_parser("clients", parents=[common], help="every HTTP client choice under the same load")
+    option(client_sweep, "--levels", env="LOADGEN_LEVELS", default=(10, 50), type=_levels, help="concurrency levels")
+    option(client_sweep, "--strategies", env="LOADGEN_STRATEGIES", default=("gather", "threadpool"),
+           type=_choices(tuple(STRATEGIES)))
+    option(client_sweep, "--fanout", env="LOADGEN_FANOUT", default=10, type=_positive(int), help="calls per aggregation (n)")
+    option(client_sweep, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="backend delay per call")
+    option(client_sweep, "--duration", env="LOADGEN_DURATION", default=8.0, type=_duration, help="window per cell")
+    option(client_sweep, "--warmup", env="LOADGEN_WARMUP", default=2.0, type=_duration, help="warm-up per cell")
+
     commands.add_parser("report", parents=[common], help="render results/ to results/report.md with plots")
     return parser
 
@@ -237,6 +263,23 @@ async def dispatch(args) -> int:
                                            strategies=args.strategies, targets=args.targets)
         measured = [row["figures"] for row in result["rows"]]
         text = experiments.article_table(result)
+    elif command == "faults":
+        result = await robustness.faults(lab, strategy=args.strategy, rate=args.rate, duration=args.duration,
+                                         n=args.fanout, delay=args.delay, deadline=args.deadline)
+        measured = [result["figures"]]
+        text = robustness.faults_table(result)
+    elif command == "soak":
+        if args.duration > 3600:
+            raise SystemExit("loadgen soak: --duration is at most 1 h")
+        result = await robustness.soak(lab, strategy=args.strategy, rate=args.rate, duration=args.duration,
+                                       warmup=args.warmup, n=args.fanout, delay=args.delay)
+        measured = [result["figures"]]
+        text = robustness.soak_table(result)
+    elif command == "clients":
+        result = await robustness.clients(lab, levels=args.levels, strategies=args.strategies, n=args.fanout,
+                                          delay=args.delay, duration=args.duration, warmup=args.warmup)
+        measured = [cell["figures"] for cell in result["cells"]]
+        text = robustness.clients_table(result)
     elif command == "resources":
         result = await experiments.resources(
             lab, concurrency=args.concurrency, strategies=args.strategies, target=args.target, n=args.fanout,

@@ -49,6 +49,7 @@ class Plan:
     # Closed loop: the window stretches to 3x the warm-up's latency, up to this (default
     # 6x duration), so a slow cell is not measured over a fraction of one request.
     max_duration: float | None = None
+    timeline: bool = False  # keep every request's outcome over time (figures["timeline"])
 
     @property
     def mode(self) -> str:
@@ -78,6 +79,9 @@ class Tally:
     slowest: list = field(default_factory=list)  # min-heap of (latency, request id, status)
     # Every request carries an id "lg-<run>-<n>" that the services log.
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    # When kept: (intended send, latency, outcome) of every measured request, for experiments
+    # that need the run over time (faults); outcome is "ok", "partial", an HTTP status or an error.
+    timeline: list | None = None
     _ids: itertools.count = field(default_factory=itertools.count)
 
     def next_id(self) -> str:
@@ -98,6 +102,9 @@ class Tally:
             heapq.heappush(self.slowest, entry)
         elif latency > self.slowest[0][0]:
             heapq.heapreplace(self.slowest, entry)
+        if self.timeline is not None:
+            outcome = error or ("partial" if partial else "ok" if status == 200 else str(status))
+            self.timeline.append((intended, latency, outcome))
         if error:
             self.errors[error] += 1
             return
@@ -245,7 +252,7 @@ async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: floa
 
 
 async def _measured(session, plan: Plan, warmup: float, progress: Progress | None) -> Tally:
-    tally = Tally()
+    tally = Tally(timeline=[] if plan.timeline else None)
     ticker = asyncio.create_task(progress.run(tally)) if progress else None
     try:
         if plan.rate:
@@ -313,6 +320,9 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         result["latency_uncorrected"] = tally.uncorrected.summary()
     else:
         result["littles_law"] = littles_law(plan.concurrency, result["rps"], latency["mean"])
+    if tally.timeline is not None:
+        start = tally.started
+        result["timeline"] = [(round(t - start, 4), round(lat, 6), outcome) for t, lat, outcome in sorted(tally.timeline)]
     # Flat names for --fail-if and tables: p50, p99, ... alongside the counts.
     result.update({name: value for name, value in latency.items() if name != "count"})
     return result

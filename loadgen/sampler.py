@@ -64,8 +64,10 @@ class Sampler:
 
     async def poll(self) -> None:
         results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
+        now = time.perf_counter()
         for name, total in zip(self.services, results):
             if total is not None:
+                total["at"] = now  # loadgen's clock, to line samples up with requests
                 self.samples[name].append(total)
 
     async def _run(self) -> None:

@@ -1,29 +1,44 @@
-"""The article's async aggregation: one httpx.AsyncClient per request, calls via asyncio.gather."""
+"""The article's async aggregation: the calls run as tasks, waited for with a deadline.
+
+At the deadline the calls still running are cancelled, so nothing outlives the request.
+"""
 
 import asyncio
 import time
 
-import httpx
-
-from ..calls import Call, Outcome, failed, received
+from ..calls import Call, Outcome, never_ran
 
 NAME = "gather"
 MESSAGE = "Hello Async World!"
 # The calls overlap: the fan-out waits about as long as its slowest call.
 CONCURRENT = True
+KIND = "async"
 
 
-async def fetch(calls: list[Call], timeout: float) -> list[Outcome]:
-    # A client per request, as in the article. Under WSGI Django runs this view in a
-    # one-off event loop, so a client kept across requests would be bound to a dead loop.
-    async with httpx.AsyncClient(timeout=timeout) as client:
-        return list(await asyncio.gather(*(_call(client, call) for call in calls)))
+async def fetch(calls: list[Call], plan) -> list[Outcome]:
+    end = time.perf_counter() + plan.deadline
+    limit = asyncio.Semaphore(plan.concurrency)
+    async with plan.client.session() as get:
 
+        async def one(index: int, call: Call) -> Outcome:
+            async with limit:
+                if not plan.ticket.start(index):
+                    return never_ran(call, "deadline", "not started: past the deadline")
+                try:
+                    remaining = end - time.perf_counter()
+                    if remaining <= 0:
+                        return never_ran(call, "deadline", "not started: past the deadline")
+                    return await get(call, min(plan.timeout, remaining))
+                finally:
+                    plan.ticket.finish()
 
-async def _call(client: httpx.AsyncClient, call: Call) -> Outcome:
-    start = time.perf_counter()
-    try:
-        response = await client.get(call.url, params=call.params, headers=call.headers)
-    except httpx.HTTPError as exc:
-        return failed(call, exc, start)
-    return received(call, response, start)
+        tasks = [asyncio.create_task(one(i, call)) for i, call in enumerate(calls)]
+        try:
+            done, pending = await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            plan.ticket.close()
+    return [task.result() if task in done and not task.cancelled() else
+            never_ran(call, "deadline", "cancelled at the deadline") for task, call in zip(tasks, calls)]

@@ -1,17 +1,46 @@
-"""The article's Part III answer: blocking httpx.get calls on a ThreadPoolExecutor."""
+"""The article's Part III answer: blocking calls on a ThreadPoolExecutor, within a deadline.
 
-from concurrent.futures import ThreadPoolExecutor
+At the deadline the calls still queued are cancelled and the running ones abandoned: the
+response does not wait for them. Each was started with a timeout that ends by the
+deadline, and each keeps its slot in the gateway's call budget until it does.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 
-from ..calls import Call, Outcome, get
+from ..calls import Call, Outcome, never_ran
 
 NAME = "threadpool"
 MESSAGE = "Hello Threadpool World!"
 CONCURRENT = True
+KIND = "sync"
 
 
-def fetch(calls: list[Call], timeout: float) -> list[Outcome]:
-    # A pool per request, as in the article: its threads end with the request.
-    with ThreadPoolExecutor(max_workers=settings.GATEWAY_POOL_SIZE, thread_name_prefix="fanout") as pool:
-        return list(pool.map(lambda call: get(call, timeout), calls))
+def fetch(calls: list[Call], plan) -> list[Outcome]:
+    end = time.perf_counter() + plan.deadline
+    workers = min(settings.GATEWAY_POOL_SIZE, plan.concurrency)
+    # A pool per request, as in the article: its threads end with their calls.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fanout")
+    try:
+        with plan.client.sync_session() as get:
+
+            def one(index: int, call: Call) -> Outcome:
+                if not plan.ticket.start(index):
+                    return never_ran(call, "deadline", "not started: past the deadline")
+                try:
+                    remaining = end - time.perf_counter()
+                    if remaining <= 0:
+                        return never_ran(call, "deadline", "not started: past the deadline")
+                    return get(call, min(plan.timeout, remaining))
+                finally:
+                    plan.ticket.finish()
+
+            futures = [pool.submit(one, index, call) for index, call in enumerate(calls)]
+            done, _ = wait(futures, timeout=max(0.0, end - time.perf_counter()))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        plan.ticket.close()
+    return [future.result() if future in done else never_ran(call, "deadline", "abandoned at the deadline")
+            for future, call in zip(futures, calls)]

@@ -171,6 +171,65 @@ def test_topology_user_and_startup_logs(stack):
     assert '"event": "startup"' in logs and '"service": "backend"' in logs
 
 
+def service_container(env, service):
+    [container_id] = run("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                         "--filter", f"label=com.docker.compose.service={service}", env=env).stdout.split()
+    return container_id
+
+
+def test_the_gateway_survives_a_stopped_backend_and_recovers(stack):
+    if len(containers(stack)) != 2:
+        up(stack, "asgi", "environment")
+    gateway = f"http://127.0.0.1:{stack['GATEWAY_PORT']}"
+    # Injected failures come back as a partial result with the right count.
+    status, body, headers = get_json(f"{gateway}/api/aggregated/?n=20&delay=0&fail=0.1", timeout=30)
+    assert status == 200 and headers["X-Aggregation-Errors"] == "2" and len(body["responses"]) == 18
+
+    assert run(*compose(stack), "stop", "backend", env=stack).returncode == 0
+    try:
+        for path in ("/api/aggregated/", "/api/aggregated/threadpool/"):
+            started = time.monotonic()
+            status, body, _ = get_json(f"{gateway}{path}?n=5&delay=0.1&deadline=2", timeout=30)
+            assert time.monotonic() - started < 2.5, "past the deadline plus slack"
+            assert status == 502 and body["responses"] == []
+            assert sorted(e["task_id"] for e in body["errors"]) == [0, 1, 2, 3, 4]
+            assert {e["kind"] for e in body["errors"]} <= {"connect", "timeout", "deadline"}
+    finally:
+        assert run(*compose(stack), "start", "backend", env=stack).returncode == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, body, _ = get_json(f"{gateway}/api/aggregated/?n=5&delay=0.1", timeout=30)
+        if status == 200 and not body["errors"]:
+            break
+        time.sleep(0.5)
+    assert status == 200 and len(body["responses"]) == 5, "the gateway did not recover after the backend came back"
+
+
+def test_sigterm_stops_a_busy_service_in_under_5_seconds(stack):
+    if len(containers(stack)) != 2:
+        up(stack, "asgi", "environment")
+    gateway = f"http://127.0.0.1:{stack['GATEWAY_PORT']}"
+    import threading
+
+    outcome = {}
+
+    def slow_request():
+        try:
+            outcome["status"] = get_json(f"{gateway}/api/aggregated/sync/?n=8&delay=1", timeout=30)[0]
+        except OSError as exc:  # cut: the connection closes, nothing hangs
+            outcome["error"] = type(exc).__name__
+
+    client = threading.Thread(target=slow_request)
+    client.start()
+    time.sleep(1)
+    started = time.monotonic()
+    result = run("docker", "stop", "-t", "10", service_container(stack, "gateway"), env=stack)
+    stopped = time.monotonic() - started
+    client.join(30)
+    assert result.returncode == 0 and stopped < 5, f"docker stop took {stopped:.1f} s"
+    assert not client.is_alive() and outcome, "the in-flight request neither finished nor was cut"
+
+
 def test_make_down_leaves_no_container(stack):
     if not containers(stack):
         up(stack, "wsgi", "argument")

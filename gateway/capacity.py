@@ -1,0 +1,58 @@
+"""The gateway's budget of backend calls in flight, process-wide (GATEWAY_MAX_CALLS).
+
+An aggregation reserves all its calls up front or is refused at once (503 with
+Retry-After): over capacity the gateway says so instead of queueing without bound. A
+call gives its slot back when it really ends, so calls abandoned by a thread pool at the
+deadline keep counting until their threads are done: they cannot pile up unseen.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class Capacity:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, count: int) -> Ticket | None:
+        with self._lock:
+            if self.in_use + count > self.limit:
+                return None
+            self.in_use += count
+        return Ticket(self, count)
+
+    def _release(self, count: int) -> None:
+        with self._lock:
+            self.in_use -= count
+
+
+class Ticket:
+    """One aggregation's reserved calls: each is released exactly once, by the call when it
+    ran (finish), or by close() when it never started (skipped, cancelled, abandoned in a
+    queue)."""
+
+    def __init__(self, capacity: Capacity, count: int) -> None:
+        self._capacity = capacity
+        self._waiting = set(range(count))
+        self._lock = threading.Lock()
+
+    def start(self, index: int) -> bool:
+        """Claim call `index` for running; False once close() has given its slot back."""
+        with self._lock:
+            if index not in self._waiting:
+                return False
+            self._waiting.discard(index)
+            return True
+
+    def finish(self) -> None:
+        self._capacity._release(1)
+
+    def close(self) -> None:
+        with self._lock:
+            count = len(self._waiting)
+            self._waiting.clear()
+        if count:
+            self._capacity._release(count)

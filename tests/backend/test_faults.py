@@ -1,0 +1,44 @@
+"""Fault injection on the backend: exact shares by task_id, and each fault's answer."""
+
+import time
+
+import pytest
+from django.test import SimpleTestCase
+
+from backend.faults import Faults
+
+NONE = dict.fromkeys(("drop", "hang", "fail", "invalid"), 0.0)
+
+
+@pytest.mark.parametrize(("rate", "n", "expected"), [(0.1, 100, 10), (0.1, 20, 2), (0.25, 8, 2), (1.0, 7, 7), (0.5, 9, 4)])
+def test_a_rate_picks_exactly_that_share_of_task_ids(rate, n, expected):
+    faults = Faults({**NONE, "fail": rate}, jitter=0)
+    assert sum(faults.pick(str(i)) == "fail" for i in range(n)) == expected
+
+
+def test_overlapping_faults_take_the_first_in_order():
+    faults = Faults({"drop": 0.5, "hang": 0.0, "fail": 0.5, "invalid": 1.0}, jitter=0)
+    assert [faults.pick(str(i)) for i in range(4)] == ["invalid", "drop", "invalid", "drop"]
+
+
+class FaultAnswers(SimpleTestCase):
+    def test_fail_is_a_503_json_error(self):
+        response = self.client.get("/api/", {"task_id": "0", "fail": "1", "delay": "0"})
+        self.assertEqual((response.status_code, response.json()["error"]), (503, "injected_failure"))
+
+    async def test_invalid_is_a_200_that_is_not_json(self):
+        response = await self.async_client.get("/api/async/", {"task_id": "0", "invalid": "1", "delay": "0"})
+        self.assertEqual(response.status_code, 200)
+        with self.assertRaises(ValueError):
+            response.json()
+
+    def test_jitter_adds_up_to_its_bound(self):
+        started = time.perf_counter()
+        response = self.client.get("/api/", {"jitter": "0.05", "delay": "0"})
+        self.assertEqual(response.status_code, 200)
+        self.assertLess(time.perf_counter() - started, 0.5)
+
+    def test_bad_fault_values_are_400s(self):
+        for name, value in (("fail", "1.5"), ("hang", "-0.1"), ("drop", "x"), ("jitter", "31")):
+            response = self.client.get("/api/", {name: value})
+            self.assertEqual((response.status_code, response.json()["parameter"]), (400, name))

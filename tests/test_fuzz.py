@@ -1,0 +1,89 @@
+"""Property: no client input ever makes a service answer 500, answer in anything but JSON,
+or hang. Hypothesis drives every endpoint of both services (the gateway in both modes)
+with any method, path, query string and request id, over real sockets."""
+
+import http.client
+import json
+import time
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.live import LiveServer
+
+PATHS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
+         "/healthz", "/telemetry", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
+PARAMS = ["n", "target", "delay", "timeout", "deadline", "concurrency", "client", "task_id",
+          "fail", "hang", "invalid", "drop", "jitter", "url", "backend"]
+NASTY = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1" * 400, "0x10", "1_000", " 1", "1.5", "100", "101", "auto",
+         "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None"]
+# Every knob is small here, so even the worst input is quick: the property is about the
+# answer, and a stuck worker shows as a timeout.
+LIMITS = {"BACKEND_MAX_DELAY": 0.2, "GATEWAY_MAX_TIMEOUT": 1, "GATEWAY_MAX_DEADLINE": 1, "GATEWAY_MAX_FANOUT": 20,
+          "GATEWAY_MAX_CALLS": 1000}
+
+
+@pytest.fixture(scope="module")
+def servers():
+    backend = LiveServer("backend", "asgi", **LIMITS).start()
+    gateways = [LiveServer("gateway", mode, BACKEND_URL=backend.url, **LIMITS).start() for mode in ("wsgi", "asgi")]
+    yield [backend, *gateways]
+    for server in [*gateways, backend]:
+        server.stop()
+
+
+# Mostly values a parameter could accept, so that the fuzz reaches the fan-out and the
+# faults, not only the 400s; the rest anything at all.
+plausible = st.one_of(st.integers(0, 25).map(str), st.floats(0, 1.2).map(lambda f: f"{f:.2f}"),
+                      st.sampled_from(["auto", "article", "context", "shared", "aiohttp", "sync", "async"]))
+values = st.one_of(plausible, plausible, st.sampled_from(NASTY), st.text(max_size=30),
+                   st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr))
+queries = st.lists(st.tuples(st.one_of(st.sampled_from(PARAMS), st.text(max_size=10)), values), max_size=8)
+request_ids = st.one_of(st.none(), st.text(max_size=80), st.sampled_from(["ok-id", "x" * 64, "x" * 65, "a b", "é"]))
+
+
+def send(server, method, path, query, request_id):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {}
+    if request_id is not None:
+        # What can go on the wire at all: http.client refuses control characters.
+        printable = "".join(c for c in request_id if 32 <= ord(c) < 127 or 160 <= ord(c) < 256)
+        headers["X-Request-ID"] = printable
+    target = quote(path, safe="/%.") + ("?" + urlencode(query) if query else "")
+    started = time.perf_counter()
+    try:
+        connection.request(method, target, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("Content-Type", ""), time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+# Weighted towards GET on the real endpoints, where the interesting code is.
+methods = st.one_of(st.just("GET"), st.just("GET"), st.just("GET"),
+                    st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]))
+paths = st.one_of(st.sampled_from(PATHS[:5]), st.sampled_from(PATHS[:5]), st.sampled_from(PATHS),
+                  st.text(min_size=1, max_size=20).map(lambda t: "/" + t))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(server=st.integers(0, 2), method=methods, path=paths,
+       query=queries, request_id=request_ids)
+def test_no_input_makes_a_500_or_a_non_json_answer_or_a_stuck_worker(servers, server, method, path, query, request_id):
+    if server == 0:
+        # Straight to the backend, drop= would cut the connection on purpose (that is its job).
+        query = [(name, value) for name, value in query if name != "drop"]
+    status, body, content_type, elapsed = send(servers[server], method, path, query, request_id)
+    assert status < 500 or status in (502, 503), (status, body[:300])  # 502: all calls failed on purpose
+    assert elapsed < 5, f"{method} {path} {query}: {elapsed:.1f} s"
+    if method != "HEAD":
+        assert content_type.startswith("application/json"), (status, content_type, body[:200])
+        assert isinstance(json.loads(body), dict)
+
+
+def test_every_service_is_still_quick_after_the_fuzz(servers):
+    for server in servers:
+        status, _, _, elapsed = send(server, "GET", "/healthz", [], None)
+        assert status == 200 and elapsed < 1
