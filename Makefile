@@ -33,7 +33,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab up down logs ps loadgen faults report results build base wheels venv test test-service bench clean clean-base
+.PHONY: help lab up down logs ps loadgen faults netem netem-off netem-image report results build base wheels venv test test-service bench clean clean-base
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -60,7 +60,7 @@ up: build ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver) and wai
 	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
 
 down: ## Stop and remove the lab's containers and networks
-	$(COMPOSE) down --remove-orphans
+	$(COMPOSE) --profile netem --profile loadgen down --remove-orphans
 
 logs: ## Follow the services' logs
 	$(COMPOSE) logs -f --tail=100
@@ -80,6 +80,22 @@ faults: build results ## Stop the backend mid-run and start it again: errors, la
 	sleep $(FAULT_AT); echo "make faults: stopping the backend"; $(COMPOSE) stop backend; \
 	sleep $(FAULT_FOR); echo "make faults: starting the backend"; $(COMPOSE) start backend; \
 	wait $$loadgen
+
+NETEM_IMAGE ?= asynclab-netem:latest
+export NETEM_IMAGE
+netem: netem-image ## Add NETEM_DELAY (50ms) of latency to all the backend sends (after make up)
+	$(COMPOSE) --profile netem up -d --no-deps netem
+	@sleep 1; $(COMPOSE) --profile netem logs --no-color netem | grep '"event": "netem"' | tail -n 1
+
+netem-off: ## Remove the latency make netem added
+	$(COMPOSE) --profile netem rm --stop --force netem
+
+netem-image:
+	@mkdir -p build
+	@base=$$(BASE_IMAGE=debian:bookworm-slim LOCAL_BASE_IMAGE=asynclab-netem-base:bookworm BASE_PACKAGES=iproute2 \
+		docker/base-image.sh); \
+	docker build --build-arg BASE_IMAGE=$$base --tag $(NETEM_IMAGE) -f docker/netem.Dockerfile docker \
+		> build/netem-build.log 2>&1 || { tail -n 20 build/netem-build.log; exit 1; }
 
 report: results ## Render results/ to results/report.md
 	$(COMPOSE) run --rm --no-deps loadgen report

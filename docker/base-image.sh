@@ -12,6 +12,8 @@ set -euo pipefail
 want=${BASE_IMAGE:-python:3.11-slim-bookworm}
 local_base=${LOCAL_BASE_IMAGE:-asynclab-base:bookworm}
 suite=${DEBIAN_SUITE:-bookworm}
+# What the Debian base holds (make netem builds another one, with iproute2 for tc).
+packages=${BASE_PACKAGES:-python3,python3-venv,ca-certificates}
 workdir=${BASE_WORKDIR:-build/base}
 
 log() { echo "base-image: $*" >&2; }
@@ -50,7 +52,7 @@ start=$(date +%s)
 # (copyright files stay); apt lists and caches are dropped because the image never runs apt.
 # Check-Valid-Until is off because the host's mirror may be a frozen snapshot.
 mmdebstrap --variant=minbase --mode=root \
-    --include=python3,python3-venv,ca-certificates \
+    --include="$packages" \
     --aptopt='Acquire::Check-Valid-Until "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \

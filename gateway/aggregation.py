@@ -123,7 +123,8 @@ def respond(strategy: ModuleType, fanout: FanOut, plan: Plan, outcomes: list[Out
     response["X-Aggregation-Errors"] = str(len(errors))
     slowest = max(outcomes, key=lambda outcome: outcome.elapsed)
     response.timings = {"fanout": elapsed, "call": slowest.elapsed, "backend": critical_path(strategy, outcomes)}
-    response.log_fields = {"calls": {"strategy": strategy.NAME, "n": len(outcomes), "ok": len(outcomes) - len(errors),
+    response.log_fields = {"calls": {"strategy": strategy.NAME, "client": plan.client.NAME, "n": len(outcomes),
+                                     "ok": len(outcomes) - len(errors),
                                      "failed": len(errors), "slowest_ms": round(slowest.elapsed * 1000, 3),
                                      "slowest_task": slowest.task_id}}
     return response

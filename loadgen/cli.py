@@ -16,6 +16,9 @@ from asynclab.config import boolean
 
 from . import experiments, report, robustness, runner, thresholds
 from .experiments import STRATEGIES, TARGETS, Lab
+
+# The gateway's client= choices (gateway/clients/); loadgen does not import the gateway.
+CLIENTS = ("auto", "article", "context", "shared", "aiohttp")
 from .probe import BrokenTarget, environment
 from .units import format_duration, parse_duration
 
@@ -148,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(sweep, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="backend delay per call")
     option(sweep, "--duration", env="LOADGEN_DURATION", default=10.0, type=_duration, help="window per cell")
     option(sweep, "--warmup", env="LOADGEN_WARMUP", default=3.0, type=_duration, help="warm-up per cell")
+    option(sweep, "--client", env="LOADGEN_CLIENT", default="article", choices=CLIENTS,
+           help="the gateway's HTTP client (the article's, so the sweep measures the article's code)")
 
     resources = commands.add_parser("resources", parents=[common],
                                     help="memory per thread vs per task, and the services' threads and memory under load")
@@ -159,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(resources, "--duration", env="LOADGEN_DURATION", default=8.0, type=_duration, help="window per scenario")
     option(resources, "--warmup", env="LOADGEN_WARMUP", default=2.0, type=_duration, help="warm-up per scenario")
     option(resources, "--threads", env="LOADGEN_THREADS", default=10_000, type=_positive(int, 50_000), help="idle threads to measure")
+    option(resources, "--client", env="LOADGEN_CLIENT", default="article", choices=CLIENTS,
+           help="the gateway's HTTP client")
     option(resources, "--tasks", env="LOADGEN_TASKS", default=100_000, type=_positive(int, 1_000_000),
            help="parked asyncio tasks to measure")
 
@@ -284,12 +291,14 @@ async def dispatch(args) -> int:
         result = await experiments.resources(
             lab, concurrency=args.concurrency, strategies=args.strategies, target=args.target, n=args.fanout,
             delay=args.delay, duration=args.duration, warmup=args.warmup,
-            memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks})
+            memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks},
+            client=args.client)
         measured = [cell["figures"] for cell in result["cells"]]
         text = experiments.resources_table(result)
     else:
         result = await experiments.sweep(lab, levels=args.levels, strategies=args.strategies, target=args.target,
-                                         n=args.fanout, delay=args.delay, duration=args.duration, warmup=args.warmup)
+                                         n=args.fanout, delay=args.delay, duration=args.duration, warmup=args.warmup,
+                                         client=args.client)
         measured = [cell["figures"] for cell in result["cells"]]
         text = experiments.sweep_table(result)
     print(text)

@@ -38,8 +38,11 @@ class Lab:
     progress: bool | None = None
 
 
-def aggregation_url(lab: Lab, strategy: str, target: str, n: int, delay: float) -> str:
-    return lab.gateway.rstrip("/") + STRATEGIES[strategy] + "?" + urlencode({"n": n, "target": target, "delay": f"{delay:g}"})
+def aggregation_url(lab: Lab, strategy: str, target: str, n: int, delay: float, client: str | None = None) -> str:
+    query = {"n": n, "target": target, "delay": f"{delay:g}"}
+    if client:
+        query["client"] = client
+    return lab.gateway.rstrip("/") + STRATEGIES[strategy] + "?" + urlencode(query)
 
 
 async def measure(lab: Lab, plan: runner.Plan, label: str, allow_errors: bool = False) -> dict:
@@ -135,7 +138,8 @@ async def article(lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3,
     for strategy in strategies:
         for target in targets:
             expected, said = claim(strategy, target, mode)
-            url = aggregation_url(lab, strategy, target, n, delay)
+            # The article's own HTTP clients, whatever the gateway's default.
+            url = aggregation_url(lab, strategy, target, n, delay, client="article")
             # c=1 as the article's browser; the verify request doubles as warm-up.
             plan = runner.Plan(urls=(url,), concurrency=1, duration=None, requests=repeat, timeout=lab.timeout)
             figures = await measure(lab, plan, f"article {strategy}/{target}", allow_errors=expected == "timeout")
@@ -163,18 +167,19 @@ def article_table(result: dict) -> str:
 # --- sweep ---------------------------------------------------------------------------
 
 async def sweep(lab: Lab, levels=(1, 10, 50, 100, 200), strategies=tuple(STRATEGIES), target: str = "sync",
-                n: int = 10, delay: float = 0.1, duration: float = 10.0, warmup: float = 3.0) -> dict:
+                n: int = 10, delay: float = 0.1, duration: float = 10.0, warmup: float = 3.0,
+                client: str = "article") -> dict:
     env = await probe.environment(lab.gateway, lab.backend)
     cells = []
     for strategy in strategies:
-        url = aggregation_url(lab, strategy, target, n, delay)
+        url = aggregation_url(lab, strategy, target, n, delay, client=client)
         for concurrency in levels:
             plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout)
             figures = await measure(lab, plan, f"sweep {strategy} c={concurrency}")
             cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
     return {"experiment": "sweep", "environment": env,
             "scenario": {"levels": list(levels), "strategies": list(strategies), "target": target, "n": n,
-                         "delay": delay, "duration": duration, "warmup": warmup}, "cells": cells}
+                         "delay": delay, "duration": duration, "warmup": warmup, "client": client}, "cells": cells}
 
 
 def sweep_table(result: dict) -> str:
@@ -210,7 +215,7 @@ MEMORY_COUNTS = {"threads": 10_000, "tasks_sleep": 100_000, "tasks_event": 100_0
 
 async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "threadpool"), target: str = "async",
                     n: int = 5, delay: float = 0.5, duration: float = 8.0, warmup: float = 2.0,
-                    memory_counts: dict[str, int] | None = None) -> dict:
+                    memory_counts: dict[str, int] | None = None, client: str = "article") -> dict:
     """Part III of the article: what a thread and a task cost on their own, in this
     container, then what each service really runs at `concurrency` under this SERVER_MODE."""
     env = await probe.environment(lab.gateway, lab.backend)
@@ -224,7 +229,7 @@ async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "thr
                   file=sys.stderr, flush=True)
     cells = []
     for strategy in strategies:
-        url = aggregation_url(lab, strategy, target, n, delay)
+        url = aggregation_url(lab, strategy, target, n, delay, client=client)
         # Peaks, not throughput: the window is not stretched to the latency (under wsgi
         # that is ~50 s at c=200), so Little's law need not hold here.
         plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout,
@@ -233,7 +238,7 @@ async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "thr
         cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
     return {"experiment": "resources", "environment": env, "memory": parked,
             "scenario": {"concurrency": concurrency, "strategies": list(strategies), "target": target, "n": n,
-                         "delay": delay, "duration": duration, "warmup": warmup}, "cells": cells}
+                         "delay": delay, "duration": duration, "warmup": warmup, "client": client}, "cells": cells}
 
 
 def resources_table(result: dict) -> str:

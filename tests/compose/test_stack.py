@@ -205,6 +205,35 @@ def test_the_gateway_survives_a_stopped_backend_and_recovers(stack):
     assert status == 200 and len(body["responses"]) == 5, "the gateway did not recover after the backend came back"
 
 
+def call_overhead(gateway):
+    """Seconds a backend call took at the gateway beyond the backend's own handler time."""
+    from asynclab import timing
+
+    _, _, headers = get_json(f"{gateway}/api/aggregated/?n=1&delay=0", timeout=30)
+    metrics = timing.parse(headers["Server-Timing"])
+    return metrics["call"] - metrics["backend"]
+
+
+def test_netem_adds_latency_to_the_backend_only_with_net_admin_on_that_one_service(stack):
+    if len(containers(stack)) != 2:
+        up(stack, "asgi", "environment")
+    gateway = f"http://127.0.0.1:{stack['GATEWAY_PORT']}"
+    before = min(call_overhead(gateway) for _ in range(3))
+    result = run("make", "netem", "NETEM_DELAY=300ms", env=stack, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    try:
+        assert '"qdisc": "qdisc netem' in result.stdout and "delay 300ms" in result.stdout
+        delayed = min(call_overhead(gateway) for _ in range(3))
+        assert delayed >= before + 0.29, (before, delayed)
+        caps = {inspect(c)["Config"]["Labels"]["com.docker.compose.service"]: inspect(c)["HostConfig"]["CapAdd"]
+                for c in containers(stack)}
+        assert caps["netem"] == ["NET_ADMIN"] or caps["netem"] == ["CAP_NET_ADMIN"]
+        assert not caps["backend"] and not caps["gateway"]
+    finally:
+        assert run("make", "netem-off", env=stack).returncode == 0
+    assert min(call_overhead(gateway) for _ in range(3)) < before + 0.1
+
+
 def test_sigterm_stops_a_busy_service_in_under_5_seconds(stack):
     if len(containers(stack)) != 2:
         up(stack, "asgi", "environment")

@@ -48,3 +48,23 @@ def test_starting_and_closing_race_without_losing_or_doubling_a_slot():
         for thread in threads:
             thread.join()
         assert capacity.in_use == 0
+
+
+def test_the_client_knob_offers_exactly_the_registered_clients():
+    import re
+
+    from gateway.clients import AUTO, CLIENTS, pick
+    from tests.live import ROOT
+
+    settings_text = (ROOT / "gateway" / "settings.py").read_text()
+    [choices] = re.findall(r'GATEWAY_CLIENT = env\(.*choices=\(([^)]*)\)', settings_text)
+    assert sorted(re.findall(r'"([a-z]+)"', choices)) == sorted(["auto", *CLIENTS])
+    assert pick("auto", "async").NAME == AUTO["async"] and pick("auto", "sync").SYNC
+    assert all(module.SYNC or name == "aiohttp" for name, module in CLIENTS.items())
+
+
+def test_loadgen_offers_the_gateways_client_choices():
+    from gateway.clients import CLIENTS
+    from loadgen.cli import CLIENTS as OFFERED
+
+    assert sorted(OFFERED) == sorted(["auto", *CLIENTS])
