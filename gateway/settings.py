@@ -31,5 +31,5 @@ GATEWAY_DEADLINE = env("GATEWAY_DEADLINE", min(30.0, GATEWAY_MAX_DEADLINE), low=
 # Backend calls in flight in one gateway process, over every aggregation; a fan-out that
 # does not fit is refused with 503 at once. At least the largest fan-out, or none would fit.
 GATEWAY_MAX_CALLS = env("GATEWAY_MAX_CALLS", 1000, low=GATEWAY_MAX_FANOUT, high=100_000)
-# client= default: auto = aiohttp for gather, one shared httpx.Client for the sync views.
+# client= default: auto = aiohttp for gather, httpx.get with one TLS context for the sync views.
 GATEWAY_CLIENT = env("GATEWAY_CLIENT", "auto", str.lower, choices=("auto", "article", "context", "shared", "aiohttp"))

@@ -13,8 +13,10 @@ from types import ModuleType
 from . import aiohttp_session, article, context, shared
 
 CLIENTS: dict[str, ModuleType] = {m.NAME: m for m in (article, context, shared, aiohttp_session)}
-# `client=auto` (the default): the fastest that stays stable under load, per kind of view.
-AUTO = {"async": aiohttp_session.NAME, "sync": shared.NAME}
+# `client=auto` (the default): the fastest that stayed stable under load in `loadgen
+# clients` (README, Expected results), per kind of view. One shared httpx client was
+# slower under load in both kinds, and the AsyncClient collapsed (encode/httpx#3215).
+AUTO = {"async": aiohttp_session.NAME, "sync": context.NAME}
 
 
 def pick(name: str, kind: str) -> ModuleType:

@@ -75,6 +75,16 @@ class TimingTests(SimpleTestCase):
         await self.async_client.get("/healthz")
         self.assertEqual(worker.requests, served + 1, "health checks are not load")
 
+    def test_an_oversized_query_string_is_a_414_json_error(self):
+        response = self.client.get("/api/", {"task_id": "x" * 2100})
+        self.assertEqual((response.status_code, response.json()["error"]), (414, "query_too_long"))
+        self.assertEqual(self.client.get("/api/", {"delay": "0", "pad": "x" * 1900}).status_code, 200)
+
+    async def test_oversized_headers_are_a_431_json_error(self):
+        headers = {f"X-Pad-{i}": "y" * 1000 for i in range(9)}
+        response = await self.async_client.get("/api/async/", {"delay": "0"}, headers=headers)
+        self.assertEqual((response.status_code, response.json()["error"]), (431, "headers_too_large"))
+
     def test_error_responses_are_timed_too(self):
         response = self.client.get("/api/", {"delay": "x"})
         self.assertEqual(response.status_code, 400)

@@ -47,13 +47,15 @@ def containers(env):
     return sorted(result.stdout.split())
 
 
-# One service with two workers in each mode, so /telemetry must cover every worker.
+# One service with two workers in each mode, so /telemetry must cover every worker; and
+# under asgi a gateway call budget one fan-out can fill, for the 503 check.
 TWO_WORKERS = {"wsgi": "GATEWAY_WORKERS", "asgi": "BACKEND_WORKERS"}
+MODE_KNOBS = {"wsgi": {}, "asgi": {"GATEWAY_MAX_CALLS": "100"}}
 
 
 def up(env, mode, how):
     # Both ways the README gives: a make variable, or the environment.
-    workers = {TWO_WORKERS[mode]: "2"}
+    workers = {TWO_WORKERS[mode]: "2", **MODE_KNOBS[mode]}
     if how == "argument":
         result = run("make", "up", f"SERVER_MODE={mode}", env={**env, **workers})
     else:
@@ -184,6 +186,22 @@ def test_the_gateway_survives_a_stopped_backend_and_recovers(stack):
     # Injected failures come back as a partial result with the right count.
     status, body, headers = get_json(f"{gateway}/api/aggregated/?n=20&delay=0&fail=0.1", timeout=30)
     assert status == 200 and headers["X-Aggregation-Errors"] == "2" and len(body["responses"]) == 18
+
+    # Over capacity: 100 hanging calls fill the asgi gateway's budget of 100 until their
+    # 2 s deadline; meanwhile the next aggregation is refused at once.
+    import threading
+
+    if get_json(f"{gateway}/healthz")[1]["server_mode"] == "asgi":
+        filler = threading.Thread(target=get_json, args=(f"{gateway}/api/aggregated/?n=100&delay=0&hang=1&deadline=2",),
+                                  kwargs={"timeout": 30})
+        filler.start()
+        time.sleep(0.7)
+        started = time.monotonic()
+        status, body, headers = get_json(f"{gateway}/api/aggregated/?n=1&delay=0", timeout=30)
+        assert (status, body["error"], headers["Retry-After"]) == (503, "over_capacity", "1")
+        assert time.monotonic() - started < 0.3
+        filler.join(30)
+        assert get_json(f"{gateway}/api/aggregated/?n=1&delay=0", timeout=30)[0] == 200
 
     assert run(*compose(stack), "stop", "backend", env=stack).returncode == 0
     try:

@@ -48,7 +48,7 @@ def test_every_client_under_concurrent_load_answers_every_call(gateway, strategy
     for status, body, _, _ in results:
         assert status == 200 and body["errors"] == [], body["errors"][:3]
         assert len(body["responses"]) == n
-    expected = {"auto": "aiohttp" if strategy == "gather" else "shared"}.get(client, client)
+    expected = {"auto": "aiohttp" if strategy == "gather" else "context"}.get(client, client)
     assert {body["client"] for _, body, _, _ in results} == {expected}
 
 
