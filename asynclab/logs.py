@@ -33,18 +33,17 @@ def _service() -> tuple[str | None, str | None]:
         return None, None
 
 
+def _frame(event: str, pid: int | None, thread: str | None, request_id: str | None) -> dict[str, Any]:
+    """The fields every line starts with, in a fixed order so the lines read alike."""
+    service, mode = _service()
+    return {"time": now(), "event": event, "service": service, "mode": mode, "pid": pid, "thread": thread,
+            "request_id": request_id}
+
+
 def access_line(*, method: str, path: str, query: str, status: int, elapsed: float,
                 request_id: str | None, client_id: bool, **extra: Any) -> dict[str, Any]:
-    """The access line's fields, in a fixed order so the lines read alike in a terminal."""
-    service, mode = _service()
-    line = {
-        "time": now(),
-        "event": "access",
-        "service": service,
-        "mode": mode,
-        "pid": os.getpid(),
-        "thread": threading.current_thread().name,
-        "request_id": request_id,
+    line = _frame("access", os.getpid(), threading.current_thread().name, request_id)
+    line.update({
         # False when the client sent no id, or one the service refused and replaced.
         "client_id": client_id,
         "method": method,
@@ -52,7 +51,7 @@ def access_line(*, method: str, path: str, query: str, status: int, elapsed: flo
         "query": query[:200],
         "status": status,
         "elapsed_ms": round(elapsed * 1000, 3),
-    }
+    })
     line.update(extra)
     return line
 
@@ -67,19 +66,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = getattr(record, "access", None)
         if line is None:
-            service, mode = _service()
-            line = {
-                "time": now(),
-                "event": "log",
-                "service": service,
-                "mode": mode,
-                "pid": record.process,
-                "thread": record.threadName,
-                "request_id": requestid.current.get(),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
+            line = _frame("log", record.process, record.threadName, requestid.current.get())
+            line.update(level=record.levelname, logger=record.name, message=record.getMessage())
             if record.exc_info:
                 line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

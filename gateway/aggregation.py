@@ -8,6 +8,7 @@ full -> 503 with Retry-After, at once. Bad input -> 400 naming the parameter.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -18,7 +19,7 @@ from asynclab.http import ApiResponse, json_error
 from asynclab.query import BadParameter, Query
 
 from . import clients
-from .calls import Call, Outcome
+from .calls import Call, Outcome, never_ran
 from .capacity import Capacity, Ticket
 from .clients import CLIENTS
 
@@ -61,6 +62,16 @@ class Plan:
     concurrency: int
     client: ModuleType
     ticket: Ticket
+
+    def begin(self, index: int, call: Call, end: float) -> float | Outcome:
+        """Claim call `index` and return its timeout, which ends by the deadline `end`; or
+        the Outcome of a call that must not start. A claimed call ends with ticket.finish()."""
+        if self.ticket.start(index):
+            remaining = end - time.perf_counter()
+            if remaining > 0:
+                return min(self.timeout, remaining)
+            self.ticket.finish()
+        return never_ran(call, "deadline", "not started: past the deadline")
 
 
 def parser(strategy: ModuleType):

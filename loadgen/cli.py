@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     option(resources, "--strategies", env="LOADGEN_STRATEGIES", default=("gather", "threadpool"), type=_choices(tuple(STRATEGIES)))
     option(resources, "--target", env="LOADGEN_TARGET", default="async", choices=TARGETS, help="backend view")
     option(resources, "--fanout", env="LOADGEN_FANOUT", default=5, type=_positive(int), help="calls per aggregation (n)")
-    option(resources, "--delay", env="LOADGEN_DELAY", default=0.5, type=_duration, help="backend delay per call")
+    option(resources, "--delay", env="LOADGEN_DELAY", default=0.2, type=_duration, help="backend delay per call")
     option(resources, "--duration", env="LOADGEN_DURATION", default=8.0, type=_duration, help="window per scenario")
     option(resources, "--warmup", env="LOADGEN_WARMUP", default=2.0, type=_duration, help="warm-up per scenario")
     option(resources, "--threads", env="LOADGEN_THREADS", default=10_000, type=_positive(int, 50_000), help="idle threads to measure")

@@ -214,7 +214,7 @@ MEMORY_COUNTS = {"threads": 10_000, "tasks_sleep": 100_000, "tasks_event": 100_0
 
 
 async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "threadpool"), target: str = "async",
-                    n: int = 5, delay: float = 0.5, duration: float = 8.0, warmup: float = 2.0,
+                    n: int = 5, delay: float = 0.2, duration: float = 8.0, warmup: float = 2.0,
                     memory_counts: dict[str, int] | None = None, client: str = "article") -> dict:
     """Part III of the article: what a thread and a task cost on their own, in this
     container, then what each service really runs at `concurrency` under this SERVER_MODE."""
@@ -231,7 +231,8 @@ async def resources(lab: Lab, concurrency: int = 200, strategies=("gather", "thr
     for strategy in strategies:
         url = aggregation_url(lab, strategy, target, n, delay, client=client)
         # Peaks, not throughput: the window is not stretched to the latency (under wsgi
-        # that is ~50 s at c=200), so Little's law need not hold here.
+        # ~20 s at c=200: 10 backend threads, 50 calls/s), so Little's law need not hold.
+        # The short default delay keeps that tail, which make lab waits out, short.
         plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout,
                            max_duration=duration)
         figures = await measure(lab, plan, f"resources {strategy} c={concurrency}")

@@ -1,9 +1,7 @@
 """One aiohttp.ClientSession per event loop: the lightest async client the lab has
 (no per-request client, no TLS set-up per request). Async views only."""
 
-import asyncio
 import time
-import weakref
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -11,13 +9,15 @@ import aiohttp
 from asynclab import timing
 
 from ..calls import Outcome, answered
-from .loops import long_lived
+from .loops import PerLoop
 
 NAME = "aiohttp"
 DESCRIPTION = "one aiohttp.ClientSession per event loop (gather only)"
 SYNC = False
 
-_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
+# No connection limit on the session: the gateway's own call budget bounds it.
+_sessions = PerLoop(lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)),
+                    lambda session: session.close())
 
 
 async def _get(session: aiohttp.ClientSession, call, timeout: float) -> Outcome:
@@ -38,14 +38,5 @@ async def _get(session: aiohttp.ClientSession, call, timeout: float) -> Outcome:
 
 @asynccontextmanager
 async def session():
-    loop = asyncio.get_running_loop()
-    client = _sessions.get(loop)
-    if client is None or client.closed:
-        # No connection limit here: the gateway's own call budget bounds it.
-        client = _sessions[loop] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-    try:
+    async with _sessions.use() as client:
         yield lambda call, timeout: _get(client, call, timeout)
-    finally:
-        if not long_lived():
-            del _sessions[loop]
-            await client.close()

@@ -3,38 +3,28 @@ per process. httpx's default limits (100 connections, a pool wait that counts ag
 the timeout) are kept: under heavy fan-out one shared AsyncClient is known to stall in
 httpcore's pool bookkeeping (encode/httpx#3215), and the lab shows it rather than hide it."""
 
-import asyncio
 import threading
-import weakref
 from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
 from ..calls import get, get_async
-from .loops import long_lived
+from .loops import PerLoop
 from .tls import context as tls
 
 NAME = "shared"
 DESCRIPTION = "one httpx.AsyncClient per event loop / one httpx.Client per process"
 SYNC = True
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
+_clients = PerLoop(lambda: httpx.AsyncClient(verify=tls()), lambda client: client.aclose())
 _sync: httpx.Client | None = None
 _lock = threading.Lock()
 
 
 @asynccontextmanager
 async def session():
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = httpx.AsyncClient(verify=tls())
-    try:
+    async with _clients.use() as client:
         yield lambda call, timeout: get_async(client, call, timeout)
-    finally:
-        if not long_lived():
-            del _clients[loop]
-            await client.aclose()
 
 
 @contextmanager

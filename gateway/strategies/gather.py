@@ -22,13 +22,11 @@ async def fetch(calls: list[Call], plan) -> list[Outcome]:
 
         async def one(index: int, call: Call) -> Outcome:
             async with limit:
-                if not plan.ticket.start(index):
-                    return never_ran(call, "deadline", "not started: past the deadline")
+                timeout = plan.begin(index, call, end)
+                if isinstance(timeout, Outcome):
+                    return timeout
                 try:
-                    remaining = end - time.perf_counter()
-                    if remaining <= 0:
-                        return never_ran(call, "deadline", "not started: past the deadline")
-                    return await get(call, min(plan.timeout, remaining))
+                    return await get(call, timeout)
                 finally:
                     plan.ticket.finish()
 

@@ -2,7 +2,7 @@
 
 import time
 
-from ..calls import Call, Outcome, never_ran
+from ..calls import Call, Outcome
 
 NAME = "sequential"
 MESSAGE = "Hello Sync World!"
@@ -17,13 +17,13 @@ def fetch(calls: list[Call], plan) -> list[Outcome]:
     try:
         with plan.client.sync_session() as get:
             for index, call in enumerate(calls):
-                remaining = end - time.perf_counter()
-                if remaining <= 0 or not plan.ticket.start(index):
-                    outcomes.append(never_ran(call, "deadline", "not started: past the deadline"))
+                # The call's own timeout never reaches past the deadline.
+                timeout = plan.begin(index, call, end)
+                if isinstance(timeout, Outcome):
+                    outcomes.append(timeout)
                     continue
                 try:
-                    # The call's own timeout never reaches past the deadline.
-                    outcomes.append(get(call, min(plan.timeout, remaining)))
+                    outcomes.append(get(call, timeout))
                 finally:
                     plan.ticket.finish()
     finally:

@@ -27,13 +27,11 @@ def fetch(calls: list[Call], plan) -> list[Outcome]:
         with plan.client.sync_session() as get:
 
             def one(index: int, call: Call) -> Outcome:
-                if not plan.ticket.start(index):
-                    return never_ran(call, "deadline", "not started: past the deadline")
+                timeout = plan.begin(index, call, end)
+                if isinstance(timeout, Outcome):
+                    return timeout
                 try:
-                    remaining = end - time.perf_counter()
-                    if remaining <= 0:
-                        return never_ran(call, "deadline", "not started: past the deadline")
-                    return get(call, min(plan.timeout, remaining))
+                    return get(call, timeout)
                 finally:
                     plan.ticket.finish()
 
