@@ -68,13 +68,15 @@ paths = st.one_of(st.sampled_from(PATHS[:5]), st.sampled_from(PATHS[:5]), st.sam
                   st.text(min_size=1, max_size=20).map(lambda t: "/" + t))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized: CI runs the same 300 cases every time, so a red run is a real regression.
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(server=st.integers(0, 2), method=methods, path=paths,
        query=queries, request_id=request_ids)
 def test_no_input_makes_a_500_or_a_non_json_answer_or_a_stuck_worker(servers, server, method, path, query, request_id):
     if server == 0:
-        # Straight to the backend, drop= would cut the connection on purpose (that is its job).
-        query = [(name, value) for name, value in query if name != "drop"]
+        # Straight to the backend, drop= cuts the connection and invalid= answers broken JSON
+        # on purpose (that is their job); through the gateway they become listed failures.
+        query = [(name, value) for name, value in query if name not in ("drop", "invalid")]
     status, body, content_type, elapsed = send(servers[server], method, path, query, request_id)
     assert status < 500 or status in (502, 503), (status, body[:300])  # 502: all calls failed on purpose
     assert elapsed < 5, f"{method} {path} {query}: {elapsed:.1f} s"
