@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/aggregated/", views.async_aggregated),
     path("api/aggregated/sync/", views.sync_aggregated),
     path("api/aggregated/threadpool/", views.threadpool_aggregated),
+    path("api/aggregated/async-to-sync/", views.async_to_sync_aggregated),
     path("healthz", health.healthz),
     path("telemetry", health.telemetry),
 ]

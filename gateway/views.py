@@ -1,11 +1,11 @@
-"""The three aggregation views: same fan-out, three ways to wait for it."""
+"""The aggregation views: the same fan-out, four ways to wait for it."""
 
 import time
 
 from asynclab.query import endpoint
 
 from .aggregation import FanOut, Plan, admit, parser, respond
-from .strategies import gather, sequential, threadpool
+from .strategies import bridged, gather, sequential, threadpool
 
 
 @endpoint(parser(gather))
@@ -36,3 +36,13 @@ def threadpool_aggregated(request, fanout: FanOut):
     start = time.perf_counter()
     outcomes = threadpool.fetch(fanout.calls(getattr(request, "request_id", None)), plan)
     return respond(threadpool, fanout, plan, outcomes, time.perf_counter() - start)
+
+
+@endpoint(parser(bridged))
+def async_to_sync_aggregated(request, fanout: FanOut):
+    plan = admit(bridged, fanout)
+    if not isinstance(plan, Plan):
+        return plan
+    start = time.perf_counter()
+    outcomes = bridged.fetch(fanout.calls(getattr(request, "request_id", None)), plan)
+    return respond(bridged, fanout, plan, outcomes, time.perf_counter() - start)

@@ -15,7 +15,7 @@ from pathlib import Path
 from asynclab.config import boolean
 
 from . import experiments, report, robustness, runner, thresholds
-from .experiments import STRATEGIES, TARGETS, Lab
+from .experiments import ARTICLE_STRATEGIES, STRATEGIES, TARGETS, Lab
 
 # The gateway's client= choices (gateway/clients/); loadgen does not import the gateway.
 CLIENTS = ("auto", "article", "context", "shared", "aiohttp")
@@ -140,12 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     option(article, "--fanout", env="LOADGEN_FANOUT", default=10, type=_positive(int), help="calls per aggregation (n)")
     option(article, "--delay", env="LOADGEN_DELAY", default=1.0, type=_duration, help="backend delay per call")
     option(article, "--repeat", env="LOADGEN_REPEAT", default=3, type=_positive(int), help="measured requests per cell")
-    option(article, "--strategies", env="LOADGEN_STRATEGIES", default=tuple(STRATEGIES), type=_choices(tuple(STRATEGIES)))
+    option(article, "--strategies", env="LOADGEN_STRATEGIES", default=ARTICLE_STRATEGIES,
+           type=_choices(ARTICLE_STRATEGIES), help="the article's own")
     option(article, "--targets", env="LOADGEN_TARGETS", default=TARGETS, type=_choices(TARGETS), help="backend views")
 
     sweep = commands.add_parser("sweep", parents=[common], help="closed-loop concurrency sweep over the strategies")
     option(sweep, "--levels", env="LOADGEN_LEVELS", default=(1, 10, 50, 100, 200), type=_levels, help="concurrency levels")
-    option(sweep, "--strategies", env="LOADGEN_STRATEGIES", default=tuple(STRATEGIES), type=_choices(tuple(STRATEGIES)))
+    option(sweep, "--strategies", env="LOADGEN_STRATEGIES", default=ARTICLE_STRATEGIES, type=_choices(tuple(STRATEGIES)))
     option(sweep, "--target", env="LOADGEN_TARGET", default="sync", choices=TARGETS, help="backend view")
     option(sweep, "--fanout", env="LOADGEN_FANOUT", default=10, type=_positive(int), help="calls per aggregation (n)")
     option(sweep, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="backend delay per call")

@@ -159,6 +159,7 @@ def soak_table(result: dict) -> str:
 # --- clients -----------------------------------------------------------------------------
 
 CLIENT_CHOICES = {"gather": ("article", "context", "shared", "aiohttp"),
+                  "async-to-sync": ("article", "context", "shared", "aiohttp"),
                   "threadpool": ("article", "context", "shared"), "sequential": ("article", "context", "shared")}
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.live import LiveServer
 
 PATHS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
+         "/api/aggregated/async-to-sync/",
          "/healthz", "/telemetry", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
 PARAMS = ["n", "target", "delay", "timeout", "deadline", "concurrency", "client", "task_id",
           "fail", "hang", "invalid", "drop", "jitter", "url", "backend"]
@@ -64,7 +65,7 @@ def send(server, method, path, query, request_id):
 # Weighted towards GET on the real endpoints, where the interesting code is.
 methods = st.one_of(st.just("GET"), st.just("GET"), st.just("GET"),
                     st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]))
-paths = st.one_of(st.sampled_from(PATHS[:5]), st.sampled_from(PATHS[:5]), st.sampled_from(PATHS),
+paths = st.one_of(st.sampled_from(PATHS[:6]), st.sampled_from(PATHS[:6]), st.sampled_from(PATHS),
                   st.text(min_size=1, max_size=20).map(lambda t: "/" + t))
 
 

@@ -17,6 +17,7 @@ STRATEGIES = {
     "gather": ("/api/aggregated/", "Hello Async World!"),
     "sequential": ("/api/aggregated/sync/", "Hello Sync World!"),
     "threadpool": ("/api/aggregated/threadpool/", "Hello Threadpool World!"),
+    "async-to-sync": ("/api/aggregated/async-to-sync/", "Hello async_to_sync World!"),
 }
 
 
@@ -51,7 +52,7 @@ def test_every_strategy_returns_n_responses_in_task_order(gateway, strategy):
     assert body["elapsed"] >= body["fetch_elapsed"]
 
 
-@pytest.mark.parametrize("strategy", ["gather", "threadpool"])
+@pytest.mark.parametrize("strategy", ["gather", "threadpool", "async-to-sync"])
 def test_concurrent_strategies_wait_about_one_delay(gateway, strategy):
     status, body = aggregate(gateway, strategy, n=N, delay=DELAY)
     assert status == 200 and len(body["responses"]) == N

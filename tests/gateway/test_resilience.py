@@ -10,7 +10,8 @@ import pytest
 
 from gateway.clients import CLIENTS
 
-PATHS = {"gather": "/api/aggregated/", "sequential": "/api/aggregated/sync/", "threadpool": "/api/aggregated/threadpool/"}
+PATHS = {"gather": "/api/aggregated/", "sequential": "/api/aggregated/sync/", "threadpool": "/api/aggregated/threadpool/",
+         "async-to-sync": "/api/aggregated/async-to-sync/"}
 SYNC_CLIENTS = [name for name, module in CLIENTS.items() if module.SYNC]
 
 
@@ -39,7 +40,7 @@ def gateway(request, backend):
     server.stop()
 
 
-@pytest.mark.parametrize(("strategy", "client"), [("gather", c) for c in ["auto", *CLIENTS]]
+@pytest.mark.parametrize(("strategy", "client"), [(s, c) for s in ("gather", "async-to-sync") for c in ["auto", *CLIENTS]]
                          + [(s, c) for s in ("sequential", "threadpool") for c in ["auto", *SYNC_CLIENTS]])
 def test_every_client_under_concurrent_load_answers_every_call(gateway, strategy, client):
     n = 4 if strategy == "sequential" else 20
@@ -48,7 +49,7 @@ def test_every_client_under_concurrent_load_answers_every_call(gateway, strategy
     for status, body, _, _ in results:
         assert status == 200 and body["errors"] == [], body["errors"][:3]
         assert len(body["responses"]) == n
-    expected = {"auto": "aiohttp" if strategy == "gather" else "context"}.get(client, client)
+    expected = {"auto": "context" if strategy in ("sequential", "threadpool") else "aiohttp"}.get(client, client)
     assert {body["client"] for _, body, _, _ in results} == {expected}
 
 

@@ -32,7 +32,7 @@ def stack(request):
     backend.stop()
 
 
-@pytest.mark.parametrize("strategy", ["", "sync/", "threadpool/"])
+@pytest.mark.parametrize("strategy", ["", "sync/", "threadpool/", "async-to-sync/"])
 def test_one_request_is_one_gateway_line_and_n_backend_lines_with_its_id(stack, strategy):
     mode, backend, gateway = stack
     request_id = f"trace-{mode}-{strategy.strip('/') or 'gather'}"
