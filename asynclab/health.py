@@ -44,6 +44,7 @@ def healthz(request, params):
             "server": settings.SERVER.describe(),
             "pid": os.getpid(),
             "db_signals": signals.applied,
+            "django31_threads": settings.DJANGO31_THREADS,
             "versions": VERSIONS,
         }
     )

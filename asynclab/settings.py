@@ -32,3 +32,7 @@ LOGGING = logs.config(LOG_LEVEL)
 # auto: detach Django's database receivers from request signals when there is no database
 # (see asynclab/signals.py for what they cost under ASGI); on: Django as shipped.
 DB_SIGNALS = env("DB_SIGNALS", "auto", str.lower, choices=signals.CHOICES)
+
+# on: Django 3.1's ASGI threading, every sync view of a process on one thread (ASGI only;
+# asynclab/legacy.py). Off by default: for reproducing the article, not for measuring.
+DJANGO31_THREADS = env("DJANGO31_THREADS", False)

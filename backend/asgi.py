@@ -1,4 +1,4 @@
 import os
-from django.core.asgi import get_asgi_application
+from asynclab.legacy import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 application = get_asgi_application()

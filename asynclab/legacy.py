@@ -1,0 +1,28 @@
+"""DJANGO31_THREADS=on: every sync view of a process on one shared thread, as Django 3.1
+ran them under ASGI, before 3.2 gave each request its own thread-sensitive context.
+
+Off by default. It is here to reproduce the article's "uvicorn, one worker, sync view ->
+the calls pile up and time out" next to what current Django does. Under WSGI it changes
+nothing: there the server's own threads run the views.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
+from django.core.asgi import get_asgi_application as django_asgi_application
+
+
+def get_asgi_application():
+    application = django_asgi_application()
+    if not settings.DJANGO31_THREADS:
+        return application
+    shared = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django31")
+
+    async def django31_application(scope, receive, send):
+        # The outermost thread-sensitive context wins: Django's own per-request one,
+        # entered inside, then sends every sync view to this one thread.
+        async with ThreadSensitiveContext(executor=shared):
+            await application(scope, receive, send)
+
+    return django31_application
