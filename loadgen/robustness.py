@@ -12,6 +12,7 @@ import aiohttp
 
 from . import probe, runner
 from .experiments import Lab, aggregation_url, measure, observed
+from .sampler import Sampler
 from .units import format_duration
 
 
@@ -130,8 +131,6 @@ async def soak(lab: Lab, strategy: str = "gather", rate: float = 20.0, duration:
     env = await probe.environment(lab.gateway, lab.backend)
     url = aggregation_url(lab, strategy, "async", n, delay)
     await probe.verify(url, lab.timeout)
-    from .sampler import Sampler
-
     plan = runner.Plan(urls=(url,), rate=rate, duration=duration, warmup=warmup, timeout=lab.timeout)
     begin = time.perf_counter()
     async with Sampler({"gateway": lab.gateway, "backend": lab.backend}, interval=2.0) as sampler:
