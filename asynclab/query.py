@@ -72,6 +72,15 @@ class Query:
             raise BadParameter(name, f"must be one of {', '.join(choices)}")
         return raw
 
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(raw.lower())
+        if value is None:
+            raise BadParameter(name, "must be true or false (1/0, yes/no)")
+        return value
+
     def token(self, name: str) -> str | None:
         raw = self._raw(name)
         if raw is None:

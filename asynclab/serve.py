@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -43,11 +44,17 @@ def main(argv: list[str]) -> int:
         server = ServerConfig.from_env(service)
         # Import the service's settings now: a bad knob fails here, once, with its name,
         # instead of as a traceback in every worker the server would start.
-        importlib.import_module(f"{service}.settings")
+        settings = importlib.import_module(f"{service}.settings")
     except ConfigError as exc:
         print(f"asynclab: {service}: {exc}", file=sys.stderr)
         return 2
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
+    # A database is migrated (and seeded) before any worker exists, in a child process so
+    # this one never imports Django before the server forks.
+    if settings.DATABASES:
+        migrated = subprocess.run([sys.executable, "-m", "asynclab.migrate", service])
+        if migrated.returncode != 0:
+            return migrated.returncode
     # Where this server's workers publish their telemetry; the pid survives the exec below.
     os.environ[telemetry.DIR_ENV] = str(telemetry_folder(service))
     os.environ[telemetry.MASTER_ENV] = str(os.getpid())

@@ -24,7 +24,7 @@ PUBLISH = 0.25  # seconds between writes of this worker's file
 DIR_ENV = "ASYNCLAB_TELEMETRY_DIR"
 MASTER_ENV = "ASYNCLAB_SERVER_PID"
 # Paths that are about the service, not load on it: they do not move the counters.
-UNCOUNTED = frozenset({"/healthz", "/telemetry"})
+UNCOUNTED = frozenset({"/healthz", "/telemetry", "/database"})
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

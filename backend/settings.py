@@ -1,10 +1,17 @@
 from asynclab.config import env
 from asynclab.servers import ServerConfig
 from asynclab.settings import *  # noqa: F403
+from asynclab.settings import INSTALLED_APPS
+
+from . import database
 
 SERVICE = "backend"
 SERVER = ServerConfig.from_env(SERVICE)
 ROOT_URLCONF = "backend.urls"
+# The backend alone has a database (backend/database.py: DB=sqlite|postgres); the gateway
+# has none, so Django's database receivers stay detached there (DB_SIGNALS=auto).
+INSTALLED_APPS = [*INSTALLED_APPS, "backend.apps.BackendConfig"]
+DATABASES = database.databases()
 
 # How long an /api/ call sleeps when the caller does not say, and the most it may ask for.
 BACKEND_MAX_DELAY = env("BACKEND_MAX_DELAY", 30.0, low=0, high=3600)

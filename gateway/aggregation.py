@@ -23,8 +23,17 @@ from .calls import Call, Outcome, never_ran
 from .capacity import Capacity, Ticket
 from .clients import CLIENTS
 
-# target= picks which backend view every call hits; the base URL is never the client's.
-TARGETS = {"sync": "/api/", "async": "/api/async/"}
+# target= picks which backend view every call hits (and any query it always gets); the
+# base URL is never the client's. The db- targets spend the delay in the backend's database.
+TARGETS: dict[str, tuple[str, dict[str, str]]] = {
+    "sync": ("/api/", {}),
+    "async": ("/api/async/", {}),
+    "db": ("/api/db/", {}),
+    "db-async": ("/api/db/async/", {}),
+    "db-adapter": ("/api/db/adapter/", {}),
+    # sync_to_async(thread_sensitive=False): the ORM on the event loop's default executor.
+    "db-adapter-executor": ("/api/db/adapter/", {"thread_sensitive": "false"}),
+}
 # The process's budget of backend calls in flight, and what a refused client is told.
 CALLS = Capacity(settings.GATEWAY_MAX_CALLS)
 RETRY_AFTER = 1
@@ -45,8 +54,11 @@ class FanOut:
     faults: tuple[tuple[str, float], ...] = ()  # passed on to every call (backend/faults.py)
 
     def calls(self, request_id: str | None = None) -> list[Call]:
-        url = settings.BACKEND_URL + TARGETS[self.target]
-        extra = {} if self.delay is None else {"delay": f"{self.delay:g}"}
+        path, fixed = TARGETS[self.target]
+        url = settings.BACKEND_URL + path
+        extra = dict(fixed)
+        if self.delay is not None:
+            extra["delay"] = f"{self.delay:g}"
         extra.update((name, f"{value:g}") for name, value in self.faults)
         return [Call(task_id, url, {"task_id": str(task_id), **extra},
                      request_id=requestid.call_id(request_id, task_id) if request_id else None)

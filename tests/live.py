@@ -35,7 +35,9 @@ def get_json(url: str, timeout: float = 30, headers: dict[str, str] | None = Non
 
 
 def serve_env(**env: object) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_"))}
+    # The host's own lab knobs must not leak into a test's server (DB=postgres, say).
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_", "DB", "POSTGRES_"))}
     base.update({"BIND_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)})
     base.update({key: str(value) for key, value in env.items()})
     return base
@@ -48,8 +50,11 @@ class LiveServer:
         self.service, self.mode = service, mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = serve_env(SERVER_MODE=mode, PORT=self.port, **env)
         self.output = tempfile.NamedTemporaryFile(prefix=f"{service}-{mode}-", suffix=".log")
+        # Each server its own SQLite file (the backend migrates it at start), gone after.
+        self.database = tempfile.TemporaryDirectory(prefix=f"{service}-{mode}-db-")
+        env.setdefault("DB_PATH", str(Path(self.database.name) / "db.sqlite3"))
+        self.env = serve_env(SERVER_MODE=mode, PORT=self.port, **env)
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> LiveServer:
@@ -88,3 +93,4 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        self.database.cleanup()

@@ -61,13 +61,6 @@ def test_bad_input_is_a_400_naming_the_parameter(client, path, query, parameter)
     assert body["message"]
 
 
-@pytest.fixture
-def client():
-    from django.test import Client
-
-    return Client()
-
-
 def test_unknown_paths_are_json_404s(client):
     response = client.get("/api/nope/")
     assert response.status_code == 404
