@@ -33,7 +33,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab up down logs ps loadgen faults netem netem-off netem-image report results build base wheels venv test test-service bench clean clean-base
+.PHONY: help lab db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -53,14 +53,33 @@ lab: build results ## The lab's main job: article table, sweep and resources in 
 	$(COMPOSE) run --rm --no-deps loadgen report; \
 	echo "lab done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
-up: build ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver) and wait until healthy
-	$(COMPOSE) up -d --remove-orphans
+# DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
+DB ?= sqlite
+POSTGRES_SECRET_FILE ?= ./build/postgres-password
+export DB POSTGRES_SECRET_FILE
+PROFILES := $(if $(filter postgres,$(DB)),--profile postgres)
+
+up: build secrets $(if $(filter postgres,$(DB)),postgres-image) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres) and wait until healthy
+	$(COMPOSE) $(PROFILES) up -d --remove-orphans
 	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway
 	@$(COMPOSE) logs --no-color backend gateway | grep '"event": "startup"' | tail -n 2
 	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
 
-down: ## Stop and remove the lab's containers and networks
-	$(COMPOSE) --profile netem --profile loadgen down --remove-orphans
+down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans
+
+clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans --volumes
+
+# The PostgreSQL password: random, written once, git-ignored (build/), never in the repo.
+# 0644 because the containers read it as their own users; the postgres image sets it again
+# at every start, so a new one works with an existing volume.
+secrets:
+	@mkdir -p $(dir $(POSTGRES_SECRET_FILE))
+	@if [ -d $(POSTGRES_SECRET_FILE) ]; then rmdir $(POSTGRES_SECRET_FILE); fi
+	@if [ ! -s $(POSTGRES_SECRET_FILE) ]; then \
+		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(POSTGRES_SECRET_FILE); \
+		chmod 0644 $(POSTGRES_SECRET_FILE); echo "wrote a new PostgreSQL password to $(POSTGRES_SECRET_FILE)"; fi
 
 logs: ## Follow the services' logs
 	$(COMPOSE) logs -f --tail=100
@@ -68,7 +87,7 @@ logs: ## Follow the services' logs
 ps: ## Show the services and their health
 	$(COMPOSE) ps
 
-loadgen: build results ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
+loadgen: build results secrets ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
 	$(COMPOSE) run --rm --no-deps loadgen $(ARGS)
 
 # make faults: when (seconds after loadgen starts) the backend is stopped, and for how long.
@@ -97,6 +116,34 @@ netem-image:
 		docker/base-image.sh); \
 	docker build --build-arg BASE_IMAGE=$$base --tag $(NETEM_IMAGE) -f docker/netem.Dockerfile docker \
 		> build/netem-build.log 2>&1 || { tail -n 20 build/netem-build.log; exit 1; }
+
+POSTGRES_IMAGE ?= asynclab-postgres:latest
+export POSTGRES_IMAGE
+# Debian's postgresql-15 creates a cluster on install (39 MB) that the image never uses.
+postgres-image: ## Build the PostgreSQL image (from Debian packages when no registry is reachable)
+	@mkdir -p build
+	@base=$$(BASE_IMAGE=postgres:15-bookworm LOCAL_BASE_IMAGE=asynclab-postgres-base:bookworm BASE_PACKAGES=postgresql-15 \
+		BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15' docker/base-image.sh); \
+	docker build --build-arg BASE_IMAGE=$$base --tag $(POSTGRES_IMAGE) -f docker/postgres.Dockerfile docker \
+		> build/postgres-build.log 2>&1 || { tail -n 20 build/postgres-build.log; exit 1; }
+
+# make db: the db experiment on every database set-up in both modes (about 12 minutes).
+DB_VARIANTS ?= sqlite postgres postgres+pool
+LAB_DB ?= --levels 1,10,40 --duration 5s --warmup 1s
+db: build results secrets postgres-image ## The database experiment: SQLite, PostgreSQL, PostgreSQL+pool, under wsgi and asgi
+	@start=$$(date +%s); \
+	trap 'status=$$?; [ $$status = 0 ] || $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	for variant in $(DB_VARIANTS); do \
+		case $$variant in sqlite) db=sqlite pool=false;; postgres) db=postgres pool=false;; postgres+pool) db=postgres pool=true;; \
+			*) echo "make db: unknown variant $$variant"; exit 2;; esac; \
+		for mode in wsgi asgi; do \
+			$(MAKE) --no-print-directory up SERVER_MODE=$$mode DB=$$db DB_POOL=$$pool; \
+			SERVER_MODE=$$mode DB=$$db DB_POOL=$$pool $(COMPOSE) run --rm --no-deps loadgen db $(LAB_DB); \
+		done; \
+	done; \
+	$(MAKE) --no-print-directory down; \
+	$(COMPOSE) run --rm --no-deps loadgen report; \
+	echo "db done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
 report: results ## Render results/ to results/report.md
 	$(COMPOSE) run --rm --no-deps loadgen report
@@ -130,7 +177,7 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: venv build ## Run every test: service tier on the host, then the compose tier (needs Docker)
+test: venv build secrets postgres-image ## Run every test: service tier on the host, then the compose tier (needs Docker)
 	$(VENV)/bin/python -m pytest
 
 test-service: venv ## Run only the service tier (no Docker)

@@ -22,7 +22,7 @@ from .query import endpoint
 
 def _versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {"python": platform.python_version()}
-    for package in ("django", "asgiref", "httpx", "uvicorn", "gunicorn"):
+    for package in ("django", "asgiref", "httpx", "uvicorn", "gunicorn", "psycopg", "psycopg-pool"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -31,6 +31,15 @@ def _versions() -> dict[str, str | None]:
 
 
 VERSIONS = _versions()
+
+
+def _database() -> dict | None:
+    """The engine and the connection settings that change what the lab measures."""
+    default = settings.DATABASES.get("default")
+    if not default or not signals.has_database(settings.DATABASES):
+        return None
+    return {"engine": default["ENGINE"].rsplit(".", 1)[-1], "conn_max_age": default.get("CONN_MAX_AGE", 0),
+            "pool": default.get("OPTIONS", {}).get("pool") or None}
 
 
 @endpoint(lambda query: None)
@@ -45,6 +54,7 @@ def healthz(request, params):
             "pid": os.getpid(),
             "db_signals": signals.applied,
             "django31_threads": settings.DJANGO31_THREADS,
+            "database": _database(),
             "versions": VERSIONS,
         }
     )

@@ -16,9 +16,18 @@ CHOICES = ("auto", "on", "off")
 applied: str | None = None
 
 
+DUMMY = "django.db.backends.dummy"
+
+
+def has_database(databases: dict) -> bool:
+    """Whether DATABASES names a real one: Django fills an empty setting in with its dummy."""
+    return any(config.get("ENGINE", DUMMY) != DUMMY for config in databases.values())
+
+
 def apply(choice: str, databases: dict) -> str:
     """Detach the receivers when asked (or, for auto, when there is no database); returns on|off."""
     global applied
+    databases = databases if has_database(databases) else {}
     from django.core import signals
     from django.db import close_old_connections, reset_queries
 

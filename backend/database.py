@@ -25,6 +25,9 @@ from typing import Any
 from asynclab.config import ConfigError, env
 
 ENGINES = {"sqlite": "django.db.backends.sqlite3", "postgres": "django.db.backends.postgresql"}
+# DB=none: no database at all, as the lab's backend was before the /api/db/ endpoints: those
+# answer 503, and Django's per-request database receivers can be detached (DB_SIGNALS=auto).
+CHOICES = (*ENGINES, "none")
 SLEEP_FUNCTION = "asynclab_sleep"
 # Rows migration 0002 seeds; the most ?rows= may ask for.
 SEED_ROWS = 100
@@ -45,7 +48,9 @@ def password(environ: dict[str, str] | None = None) -> str:
 def databases(environ: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Django's DATABASES for the engine DB names, every setting read and checked here."""
     environ = os.environ if environ is None else environ
-    engine = env("DB", "sqlite", str.lower, choices=tuple(ENGINES), environ=environ)
+    engine = env("DB", "sqlite", str.lower, choices=CHOICES, environ=environ)
+    if engine == "none":
+        return {}
     # 0 = a connection per request, closed when it ends (what Django advises under ASGI).
     max_age = env("DB_CONN_MAX_AGE", 0, low=0, high=3600, environ=environ)
     pool = env("DB_POOL", False, environ=environ)

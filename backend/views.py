@@ -91,6 +91,7 @@ def parse_db(query: Query) -> DbParams:
 
 def read_items(delay: float, rows: int) -> dict:
     """The sync ORM work of /api/db/ and /api/db/adapter/: count, list, then wait in SQL."""
+    need_database()
     count = Item.objects.count()
     items = list(Item.objects.all()[:rows])
     if not items:
@@ -102,6 +103,7 @@ def read_items(delay: float, rows: int) -> dict:
 
 async def aread_items(delay: float, rows: int) -> dict:
     """The same work with the async ORM API (which runs each query on a thread)."""
+    need_database()
     count = await Item.objects.acount()
     items = [item async for item in Item.objects.all()[:rows]]
     if not items:
@@ -112,6 +114,15 @@ async def aread_items(delay: float, rows: int) -> dict:
 
 class EmptyDatabase(Exception):
     """The table has no rows: the seed migration has not run on this database."""
+
+
+class NoDatabase(Exception):
+    """DB=none: the service runs without a database."""
+
+
+def need_database() -> None:
+    if database.engine(settings.DATABASES) is None:
+        raise NoDatabase
 
 
 def db_payload(view: str, params: DbParams, result: dict, elapsed: float) -> ApiResponse:
@@ -126,6 +137,8 @@ def db_payload(view: str, params: DbParams, result: dict, elapsed: float) -> Api
 
 def db_error(exc: Exception) -> ApiResponse:
     """A database that is down, full or unseeded is the backend being unavailable: 503."""
+    if isinstance(exc, NoDatabase):
+        return json_error(503, "no_database", "this backend runs with DB=none")
     if isinstance(exc, EmptyDatabase):
         return json_error(503, "database_empty", "no rows: the seed migration has not run")
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -137,7 +150,7 @@ def sync_db(request, params: DbParams):
     start = time.perf_counter()
     try:
         result = read_items(params.delay, params.rows)
-    except (DatabaseError, EmptyDatabase) as exc:
+    except (DatabaseError, EmptyDatabase, NoDatabase) as exc:
         return db_error(exc)
     return db_payload("sync", params, result, time.perf_counter() - start)
 
@@ -147,7 +160,7 @@ async def async_db(request, params: DbParams):
     start = time.perf_counter()
     try:
         result = await aread_items(params.delay, params.rows)
-    except (DatabaseError, EmptyDatabase) as exc:
+    except (DatabaseError, EmptyDatabase, NoDatabase) as exc:
         return db_error(exc)
     return db_payload("async", params, result, time.perf_counter() - start)
 
@@ -157,11 +170,12 @@ async def adapter_db(request, params: DbParams):
     """thread_sensitive=true runs read_items on the thread this request's sync code uses
     (so its connection is the one Django closes when the request ends); false runs it on
     the event loop's default executor, whose threads keep their connections open."""
-    request_thread = await sync_to_async(lambda: threading.current_thread().name)()
     start = time.perf_counter()
     try:
+        need_database()
+        request_thread = await sync_to_async(lambda: threading.current_thread().name)()
         result = await sync_to_async(read_items, thread_sensitive=params.thread_sensitive)(params.delay, params.rows)
-    except (DatabaseError, EmptyDatabase) as exc:
+    except (DatabaseError, EmptyDatabase, NoDatabase) as exc:
         return db_error(exc)
     result.update(thread_sensitive=params.thread_sensitive, request_thread=request_thread)
     return db_payload("adapter", params, result, time.perf_counter() - start)
@@ -172,6 +186,8 @@ def database_stats(request, params):
     """GET /database: the engine, this worker's pool, and (PostgreSQL) every open connection
     to the lab's database as PostgreSQL itself reports them, except this probe's own."""
     engine = database.engine(settings.DATABASES)
+    if engine is None:
+        return db_error(NoDatabase())
     options = settings.DATABASES["default"].get("OPTIONS", {})
     data = {"engine": engine, "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
             "pool": options.get("pool") or None, "connections": None, "pool_worker": None}

@@ -14,6 +14,10 @@ local_base=${LOCAL_BASE_IMAGE:-asynclab-base:bookworm}
 suite=${DEBIAN_SUITE:-bookworm}
 # What the Debian base holds (make netem builds another one, with iproute2 for tc).
 packages=${BASE_PACKAGES:-python3,python3-venv,ca-certificates}
+# One more mmdebstrap --customize-hook, for what a package's postinst leaves behind that the
+# image does not want (make postgres-image drops the cluster Debian's postgresql creates).
+extra_hooks=()
+if [ -n "${BASE_CUSTOMIZE_HOOK:-}" ]; then extra_hooks+=(--customize-hook="$BASE_CUSTOMIZE_HOOK"); fi
 workdir=${BASE_WORKDIR:-build/base}
 
 log() { echo "base-image: $*" >&2; }
@@ -62,6 +66,7 @@ mmdebstrap --variant=minbase --mode=root \
     --dpkgopt='path-exclude=/usr/share/lintian/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log' \
     --customize-hook=': > "$1"/etc/resolv.conf; : > "$1"/etc/hostname' \
+    "${extra_hooks[@]}" \
     "$suite" "$tarball" "${sources[@]}" >&2
 
 docker import \

@@ -1,4 +1,4 @@
-"""python -m loadgen [run|article|sweep|resources|faults|soak|clients|report] ...: every flag has a LOADGEN_* twin.
+"""python -m loadgen [run|article|sweep|resources|db|faults|soak|clients|report] ...: every flag has a LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from asynclab.config import boolean
 
-from . import experiments, report, robustness, runner, thresholds
+from . import database, experiments, report, robustness, runner, thresholds
 from .experiments import ARTICLE_STRATEGIES, STRATEGIES, TARGETS, Lab
 
 # The gateway's client= choices (gateway/clients/); loadgen does not import the gateway.
@@ -170,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     option(resources, "--tasks", env="LOADGEN_TASKS", default=100_000, type=_positive(int, 1_000_000),
            help="parked asyncio tasks to measure")
 
+    db = commands.add_parser("db", parents=[common],
+                             help="the database endpoints over a concurrency sweep, with PostgreSQL's connections")
+    option(db, "--levels", env="LOADGEN_LEVELS", default=(1, 10, 40), type=_levels, help="concurrency levels")
+    option(db, "--targets", env="LOADGEN_TARGETS", default=database.TARGETS, type=_choices(database.TARGETS),
+           help="the backend's database views")
+    option(db, "--fanout", env="LOADGEN_FANOUT", default=5, type=_positive(int), help="calls per aggregation (n)")
+    option(db, "--delay", env="LOADGEN_DELAY", default=0.1, type=_duration, help="seconds each call spends in the database")
+    option(db, "--duration", env="LOADGEN_DURATION", default=5.0, type=_duration, help="window per cell")
+    option(db, "--warmup", env="LOADGEN_WARMUP", default=1.0, type=_duration, help="warm-up per cell")
+    option(db, "--client", env="LOADGEN_CLIENT", default="auto", choices=CLIENTS,
+           help="the gateway's HTTP client (auto: its fastest, so the backend's database is what limits)")
+
     faults = commands.add_parser("faults", parents=[common],
                                  help="open loop while the backend is stopped and started (use `make faults`)")
     option(faults, "--strategy", env="LOADGEN_STRATEGY", default="gather", choices=tuple(STRATEGIES))
@@ -271,6 +283,11 @@ async def dispatch(args) -> int:
                                            strategies=args.strategies, targets=args.targets)
         measured = [row["figures"] for row in result["rows"]]
         text = experiments.article_table(result)
+    elif command == "db":
+        result = await database.db(lab, levels=args.levels, targets=args.targets, n=args.fanout, delay=args.delay,
+                                   duration=args.duration, warmup=args.warmup, client=args.client)
+        measured = [cell["figures"] for cell in result["cells"]]
+        text = database.db_table(result)
     elif command == "faults":
         result = await robustness.faults(lab, strategy=args.strategy, rate=args.rate, duration=args.duration,
                                          n=args.fanout, delay=args.delay, deadline=args.deadline)

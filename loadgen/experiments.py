@@ -274,7 +274,8 @@ def save(lab: Lab, result: dict) -> Path:
     """One JSON file per experiment run, named so `ls` sorts them by time."""
     lab.results.mkdir(parents=True, exist_ok=True)
     stamp = re.sub(r"[^0-9T]", "", result["environment"]["timestamp"])[:15]
-    name = f"{stamp}-{result['experiment']}-{result['environment']['server_mode'] or 'unknown'}.json"
+    variant = f"-{result['variant']}" if result.get("variant") else ""
+    name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
     path = lab.results / name
     path.write_text(json.dumps(result, indent=1, default=str) + "\n")
     return path

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from tests.live import LiveServer
 
-PATHS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
-         "/api/aggregated/async-to-sync/",
-         "/healthz", "/telemetry", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
+ENDPOINTS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
+             "/api/aggregated/async-to-sync/", "/api/db/", "/api/db/async/", "/api/db/adapter/"]
+PATHS = [*ENDPOINTS, "/healthz", "/telemetry", "/database", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
 PARAMS = ["n", "target", "delay", "timeout", "deadline", "concurrency", "client", "task_id",
-          "fail", "hang", "invalid", "drop", "jitter", "url", "backend"]
+          "fail", "hang", "invalid", "drop", "jitter", "url", "backend", "rows", "thread_sensitive"]
 NASTY = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1" * 400, "0x10", "1_000", " 1", "1.5", "100", "101", "auto",
          "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None"]
 # Every knob is small here, so even the worst input is quick: the property is about the
@@ -38,7 +38,8 @@ def servers():
 # Mostly values a parameter could accept, so that the fuzz reaches the fan-out and the
 # faults, not only the 400s; the rest anything at all.
 plausible = st.one_of(st.integers(0, 25).map(str), st.floats(0, 1.2).map(lambda f: f"{f:.2f}"),
-                      st.sampled_from(["auto", "article", "context", "shared", "aiohttp", "sync", "async"]))
+                      st.sampled_from(["auto", "article", "context", "shared", "aiohttp", "sync", "async", "db",
+                                       "db-async", "db-adapter", "db-adapter-executor", "true", "false"]))
 values = st.one_of(plausible, plausible, st.sampled_from(NASTY), st.text(max_size=30),
                    st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr))
 queries = st.lists(st.tuples(st.one_of(st.sampled_from(PARAMS), st.text(max_size=10)), values), max_size=8)
@@ -65,7 +66,7 @@ def send(server, method, path, query, request_id):
 # Weighted towards GET on the real endpoints, where the interesting code is.
 methods = st.one_of(st.just("GET"), st.just("GET"), st.just("GET"),
                     st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]))
-paths = st.one_of(st.sampled_from(PATHS[:6]), st.sampled_from(PATHS[:6]), st.sampled_from(PATHS),
+paths = st.one_of(st.sampled_from(ENDPOINTS), st.sampled_from(ENDPOINTS), st.sampled_from(PATHS),
                   st.text(min_size=1, max_size=20).map(lambda t: "/" + t))
 
 

@@ -11,3 +11,10 @@ def test_detaching_is_refused_when_there_is_a_database():
 
 def test_auto_keeps_them_with_a_database():
     assert signals.apply("auto", {"default": {"ENGINE": "django.db.backends.sqlite3"}}) == "on"
+
+
+def test_djangos_dummy_engine_is_no_database():
+    # Django fills an empty DATABASES in with its dummy engine once connections are used.
+    assert not signals.has_database({})
+    assert not signals.has_database({"default": {"ENGINE": "django.db.backends.dummy"}})
+    assert signals.has_database({"default": {"ENGINE": "django.db.backends.sqlite3"}})

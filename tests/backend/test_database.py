@@ -207,3 +207,14 @@ def test_bad_database_knobs_stop_the_server_naming_them(env, message):
         server.start()
     assert message in str(failure.value)
     server.stop()
+
+
+def test_db_none_runs_without_a_database_and_the_db_endpoints_say_so(serve):
+    backend = serve("backend", "asgi", DB="none")
+    assert '"event": "migrate"' not in backend.log()
+    health = backend.get("/healthz")[1]
+    assert (health["database"], health["db_signals"]) == (None, "off")
+    for path in [*ENDPOINTS.values(), "/database"]:
+        status, body = get(backend, path, delay=0)
+        assert (status, body["error"]) == (503, "no_database"), path
+    assert get(backend, "/api/async/", delay=0)[0] == 200

@@ -70,6 +70,18 @@ def test_target_async_calls_the_async_view(gateway):
     assert [r["message"] for r in body["responses"]] == ["Hello Async World!"] * 2
 
 
+@pytest.mark.parametrize(("target", "view", "thread_sensitive"), [
+    ("db", "sync", None), ("db-async", "async", None),
+    ("db-adapter", "adapter", True), ("db-adapter-executor", "adapter", False)])
+def test_db_targets_read_the_backends_database(gateway, target, view, thread_sensitive):
+    status, body = aggregate(gateway, "gather", n=3, delay=0.1, target=target)
+    assert (status, body["target"], len(body["responses"])) == (200, target, 3), body
+    for response in body["responses"]:
+        assert (response["view"], response["count"], response["slept"]) == (view, 100, 1)
+        assert response["db_elapsed"] >= 0.1
+        assert response.get("thread_sensitive") == thread_sensitive
+
+
 def test_default_fan_out_is_ten(gateway):
     _, body = aggregate(gateway, "gather", delay=0)
     assert body["n"] == 10 and len(body["responses"]) == 10
@@ -117,7 +129,8 @@ def test_a_single_threaded_backend_times_out_the_later_calls(serve):
     assert len(body["responses"]) >= 1 and len(body["errors"]) >= 1
     assert len(body["responses"]) + len(body["errors"]) == 4
     assert {e["kind"] for e in body["errors"]} == {"timeout"}
-    assert all(e["elapsed"] >= 0.75 for e in body["errors"])
+    # uvloop's timers tick in whole milliseconds and may fire up to one early (0.7497 s seen).
+    assert all(e["elapsed"] >= 0.75 - 0.005 for e in body["errors"]), body["errors"]
 
 
 def test_asgi_runs_concurrent_sync_views_on_separate_threads(serve):

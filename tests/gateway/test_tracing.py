@@ -107,8 +107,10 @@ def test_under_asgi_djangos_database_receivers_cost_a_thread_per_request(serve):
     # Django as shipped: request_started's sync receivers give each request a thread.
     shipped = serve("backend", "asgi", DB_SIGNALS="on")
     assert shipped.get("/healthz")[1]["db_signals"] == "on"
-    # The lab's default with no database: receivers detached, async requests need none.
-    trimmed = serve("backend", "asgi")
+    # With no database (DB=none; the gateway always): receivers detached, async requests need
+    # no thread. With one (the backend's default SQLite), auto keeps Django as shipped.
+    trimmed = serve("backend", "asgi", DB="none")
     assert trimmed.get("/healthz")[1]["db_signals"] == "off"
+    assert serve("backend", "asgi").get("/healthz")[1]["db_signals"] == "on"
     assert threads_while_busy(shipped) >= 30
     assert threads_while_busy(trimmed) < 15

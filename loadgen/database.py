@@ -1,0 +1,150 @@
+"""`db`: the aggregation against each of the backend's database endpoints, over a
+concurrency sweep, with the database connections PostgreSQL itself reports.
+
+What it shows: under WSGI a backend can hold at most workers x threads connections, so
+the database sees a bounded number whatever the load; under ASGI every call in flight
+runs its queries on a thread of its own and holds a connection of its own for the whole
+request, so connections follow concurrency (up to PostgreSQL's max_connections, after
+which calls fail). A pool (DB_POOL) caps them again, and turns the excess into waiting.
+Run it once per stack (SERVER_MODE x DB x DB_POOL; `make db` runs them all): the
+stack's settings are recorded with the result and the report lines the variants up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import aiohttp
+
+from . import probe, runner
+from .experiments import Lab, aggregation_url, measure
+from .units import format_duration
+
+TARGETS = ("db", "db-async", "db-adapter", "db-adapter-executor")
+WHAT = {
+    "db": "sync view, sync ORM",
+    "db-async": "async view, async ORM API",
+    "db-adapter": "async view, sync_to_async(thread_sensitive=True)",
+    "db-adapter-executor": "async view, sync_to_async(thread_sensitive=False)",
+}
+INTERVAL = 0.5
+# How long after a scenario connections may take to close before they count as left open.
+SETTLE = 2.0
+
+
+async def _stats(session: aiohttp.ClientSession, backend: str) -> dict | None:
+    try:
+        async with asyncio.timeout(3):
+            async with session.get(backend.rstrip("/") + "/database") as response:
+                return await response.json(content_type=None) if response.status == 200 else None
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+def summarise(samples: list[dict], after: dict | None) -> dict:
+    """Peaks of PostgreSQL's connection counts over a scenario, and what stayed open after."""
+    counts = [s["connections"] for s in samples if s and s.get("connections")]
+    if not counts:
+        return {"reported": False}
+    return {
+        "reported": True,
+        "max": counts[-1]["max"],
+        "peak": max(c["total"] for c in counts),
+        "active_peak": max(c["by_state"].get("active", 0) for c in counts),
+        "idle_before": counts[0]["by_state"].get("idle", 0),
+        "after": (after or {}).get("connections", {}).get("total") if after and after.get("connections") else None,
+        "samples": len(counts),
+    }
+
+
+class Connections:
+    """`async with Connections(backend) as watch:` polls /database; `watch.summary()`."""
+
+    def __init__(self, backend: str, interval: float = INTERVAL) -> None:
+        self.backend, self.interval = backend, interval
+        self.samples: list[dict] = []
+        self.after: dict | None = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            if (stats := await _stats(self._session, self.backend)) is not None:
+                self.samples.append(stats)
+            await asyncio.sleep(max(0.0, self.interval - (time.perf_counter() - started)))
+
+    async def __aenter__(self) -> Connections:
+        self._session = aiohttp.ClientSession()
+        if (stats := await _stats(self._session, self.backend)) is not None:
+            self.samples.append(stats)
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        # Calls the gateway gave up on may still be running in the backend: let them end.
+        await asyncio.sleep(SETTLE)
+        self.after = await _stats(self._session, self.backend)
+        await self._session.close()
+
+    def summary(self) -> dict:
+        return summarise(self.samples, self.after)
+
+
+def variant(env: dict) -> str:
+    """sqlite, postgres or postgres+pool: the backend's database set-up, from its /healthz."""
+    database = (env.get("backend") or {}).get("database") or {}
+    engine = {"sqlite3": "sqlite", "postgresql": "postgres"}.get(database.get("engine"), database.get("engine") or "none")
+    return engine + ("+pool" if database.get("pool") else "")
+
+
+async def db(lab: Lab, levels=(1, 10, 40), targets=TARGETS, n: int = 5, delay: float = 0.1,
+             duration: float = 5.0, warmup: float = 1.0, client: str = "auto") -> dict:
+    env = await probe.environment(lab.gateway, lab.backend)
+    name = variant(env)
+    if name == "none":
+        raise SystemExit("loadgen db: the backend reports no database (is it this version of the lab?)")
+    cells = []
+    for target in targets:
+        url = aggregation_url(lab, "gather", target, n, delay, client=client)
+        for concurrency in levels:
+            plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup,
+                               timeout=lab.timeout, max_duration=duration + 10)
+            async with Connections(lab.backend) as watch:
+                figures = await measure(lab, plan, f"db {name} {target} c={concurrency}", allow_errors=True)
+            figures["database"] = watch.summary()
+            if lab.progress is not False:
+                print(f"    connections: {connections_phrase(figures['database'])}", file=sys.stderr, flush=True)
+            cells.append({"target": target, "concurrency": concurrency, "url": url, "figures": figures})
+    return {"experiment": "db", "variant": name, "environment": env,
+            "scenario": {"levels": list(levels), "targets": list(targets), "strategy": "gather", "n": n,
+                         "delay": delay, "duration": duration, "warmup": warmup, "client": client}, "cells": cells}
+
+
+def connections_phrase(seen: dict) -> str:
+    if not seen.get("reported"):
+        return "not reported (SQLite has no server to ask)"
+    after = "?" if seen["after"] is None else seen["after"]
+    return f"peak {seen['peak']} of {seen['max']} ({seen['active_peak']} active), {after} open after"
+
+
+def db_table(result: dict) -> str:
+    s = result["scenario"]
+    lines = [f"db, SERVER_MODE={result['environment']['server_mode']}, database {result['variant']} "
+             f"(gather, n={s['n']} calls of {s['delay']:g} s in the database, {s['duration']:g} s per cell)",
+             f"{'target':<20} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
+             f"{'be threads':>10} {'conns peak':>10} {'after':>5}"]
+    for cell in result["cells"]:
+        f = cell["figures"]
+        backend = (f.get("services") or {}).get("backend") or {}
+        seen = f["database"]
+        lines.append(f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {format_duration(f['p50']):>9} "
+                     f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
+                     f"{backend.get('threads_peak', '?'):>10} {seen.get('peak', '-') if seen.get('reported') else '-':>10} "
+                     f"{seen.get('after', '-') if seen.get('reported') else '-':>5}")
+    return "\n".join(lines)
