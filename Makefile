@@ -127,7 +127,7 @@ postgres-image: ## Build the PostgreSQL image (from Debian packages when no regi
 	docker build --build-arg BASE_IMAGE=$$base --tag $(POSTGRES_IMAGE) -f docker/postgres.Dockerfile docker \
 		> build/postgres-build.log 2>&1 || { tail -n 20 build/postgres-build.log; exit 1; }
 
-# make db: the db experiment on every database set-up in both modes (about 12 minutes).
+# make db: the db experiment on every database set-up in both modes (about 18 minutes).
 DB_VARIANTS ?= sqlite postgres postgres+pool
 LAB_DB ?= --levels 1,10,40 --duration 5s --warmup 1s
 db: build results secrets postgres-image ## The database experiment: SQLite, PostgreSQL, PostgreSQL+pool, under wsgi and asgi

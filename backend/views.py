@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -188,23 +189,29 @@ def database_stats(request, params):
     engine = database.engine(settings.DATABASES)
     if engine is None:
         return db_error(NoDatabase())
-    options = settings.DATABASES["default"].get("OPTIONS", {})
-    data = {"engine": engine, "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
-            "pool": options.get("pool") or None, "connections": None, "pool_worker": None}
-    try:
-        if engine == "postgres":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND backend_type = 'client backend'"
-                    " AND pid <> pg_backend_pid() GROUP BY 1")
-                by_state = dict(cursor.fetchall())
-                cursor.execute("SHOW max_connections")
-                limit = int(cursor.fetchone()[0])
-            data["connections"] = {"total": sum(by_state.values()), "by_state": by_state, "max": limit}
-            pool = getattr(connection, "pool", None)
-            if pool is not None:
-                data["pool_worker"] = {"pid": os.getpid(), **pool.get_stats()}
-    except DatabaseError as exc:
-        return db_error(exc)
+    config = settings.DATABASES["default"]
+    data = {"engine": engine, "conn_max_age": config["CONN_MAX_AGE"],
+            "pool": config.get("OPTIONS", {}).get("pool") or None, "connections": None, "pool_worker": None}
+    if engine == "postgres":
+        try:
+            data["connections"] = postgres_connections(config)
+        except (DatabaseError, psycopg.Error) as exc:
+            return db_error(exc)
+        pool = getattr(connection, "pool", None)
+        if pool is not None:
+            data["pool_worker"] = {"pid": os.getpid(), **pool.get_stats()}
     return ApiResponse(data)
+
+
+def postgres_connections(config: dict) -> dict:
+    """Client connections to the lab's database by state, counted on a connection of the
+    probe's own, outside Django and its pool: it must answer when every pooled connection is
+    taken, or lost."""
+    with psycopg.connect(host=config["HOST"], port=config["PORT"], dbname=config["NAME"], user=config["USER"],
+                         password=config["PASSWORD"], connect_timeout=3, application_name="asynclab-probe") as probe:
+        by_state = dict(probe.execute(
+            "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid() GROUP BY 1").fetchall())
+        limit = int(probe.execute("SHOW max_connections").fetchone()[0])
+    return {"total": sum(by_state.values()), "by_state": by_state, "max": limit}

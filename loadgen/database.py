@@ -30,8 +30,10 @@ WHAT = {
     "db-adapter-executor": "async view, sync_to_async(thread_sensitive=False)",
 }
 INTERVAL = 0.5
-# How long after a scenario connections may take to close before they count as left open.
+# How long after a scenario connections may take to close before they count as left open;
+# and how long to keep asking a backend still busy with calls the gateway gave up on.
 SETTLE = 2.0
+AFTER_PATIENCE = 20.0
 
 
 async def _stats(session: aiohttp.ClientSession, backend: str) -> dict | None:
@@ -54,7 +56,7 @@ def summarise(samples: list[dict], after: dict | None) -> dict:
         "peak": max(c["total"] for c in counts),
         "active_peak": max(c["by_state"].get("active", 0) for c in counts),
         "idle_before": counts[0]["by_state"].get("idle", 0),
-        "after": (after or {}).get("connections", {}).get("total") if after and after.get("connections") else None,
+        "after": after["connections"]["total"] if after and after.get("connections") else None,
         "samples": len(counts),
     }
 
@@ -89,7 +91,10 @@ class Connections:
             pass
         # Calls the gateway gave up on may still be running in the backend: let them end.
         await asyncio.sleep(SETTLE)
-        self.after = await _stats(self._session, self.backend)
+        deadline = time.monotonic() + AFTER_PATIENCE
+        while (after := await _stats(self._session, self.backend)) is None and time.monotonic() < deadline:
+            await asyncio.sleep(INTERVAL)
+        self.after = after
         await self._session.close()
 
     def summary(self) -> dict:
@@ -128,9 +133,16 @@ async def db(lab: Lab, levels=(1, 10, 40), targets=TARGETS, n: int = 5, delay: f
 
 def connections_phrase(seen: dict) -> str:
     if not seen.get("reported"):
-        return "not reported (SQLite has no server to ask)"
+        return "not reported (SQLite has no server to ask, or the backend did not answer)"
     after = "?" if seen["after"] is None else seen["after"]
     return f"peak {seen['peak']} of {seen['max']} ({seen['active_peak']} active), {after} open after"
+
+
+def shown(seen: dict) -> tuple[str, str]:
+    """(peak of max, open after) as text: '-' where there is no figure."""
+    if not seen.get("reported"):
+        return "-", "-"
+    return f"{seen['peak']}/{seen['max']}", "?" if seen.get("after") is None else str(seen["after"])
 
 
 def db_table(result: dict) -> str:
@@ -142,9 +154,8 @@ def db_table(result: dict) -> str:
     for cell in result["cells"]:
         f = cell["figures"]
         backend = (f.get("services") or {}).get("backend") or {}
-        seen = f["database"]
+        peak, after = shown(f["database"])
         lines.append(f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {format_duration(f['p50']):>9} "
                      f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
-                     f"{backend.get('threads_peak', '?'):>10} {seen.get('peak', '-') if seen.get('reported') else '-':>10} "
-                     f"{seen.get('after', '-') if seen.get('reported') else '-':>5}")
+                     f"{backend.get('threads_peak', '?'):>10} {peak:>10} {after:>5}")
     return "\n".join(lines)

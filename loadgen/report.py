@@ -248,12 +248,13 @@ def resources_section(latest: dict) -> list[str]:
                   f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
                   "service's processes. The window is not stretched to the latency here: read the peaks, and "
                   "throughput only roughly.", "",
-              "| mode | DB_SIGNALS | strategy | req/s | p50 | gateway in flight | gateway threads | gateway RSS | "
+              "| mode | DB_SIGNALS gateway / backend | strategy | req/s | p50 | gateway in flight | gateway threads | gateway RSS | "
               "backend in flight | backend threads | backend RSS | gateway CPU / request |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in modes:
         result = latest[("resources", mode)]
-        signals = ((result["environment"].get("gateway") or {}).get("db_signals")) or "?"
+        signals = " / ".join((result["environment"].get(name) or {}).get("db_signals") or "?"
+                             for name in ("gateway", "backend"))
         for cell in result["cells"]:
             f = cell["figures"]
             gw, be = ((f.get("services") or {}).get(name) or {} for name in ("gateway", "backend"))
@@ -278,8 +279,10 @@ def resources_section(latest: dict) -> list[str]:
               "through `sync_to_async` in the request's own thread-sensitive context, so each request ends on a "
               "fresh thread (and asgiref joins it from one more). With `DB_SIGNALS=on` (Django as shipped) "
               "`request_started`'s database receivers start that thread at the beginning instead, and it lives "
-              "as long as the request: one thread per request in flight. The lab has no database and detaches "
-              "them by default (`auto`); its own middleware is async-capable and adds no thread.",
+              "as long as the request: one thread per request in flight. The gateway has no database and detaches "
+              "them by default (`auto`); the backend has one (SQLite unless `DB=none`), so it keeps them and its "
+              "threads follow its calls in flight, even for views that never touch the database. The lab's own "
+              "middleware is async-capable and adds no thread.",
               "- **threadpool** adds its own pool per request on top, in either mode: a sync view that fans out "
               "on threads pays for threads however it is served.", ""]
     return lines
@@ -309,7 +312,7 @@ DB_VARIANTS = ("sqlite", "postgres", "postgres+pool")
 
 
 def db_section(latest: dict) -> list[str]:
-    from .database import WHAT
+    from .database import WHAT, shown
 
     keys = [key for key in latest if key[0].startswith("db/")]
     if not keys:
@@ -332,21 +335,26 @@ def db_section(latest: dict) -> list[str]:
         result = latest[key]
         for cell in result["cells"]:
             f = cell["figures"]
-            seen = f.get("database") or {}
             backend = (f.get("services") or {}).get("backend") or {}
-            peak = f"{seen['peak']} / {seen['max']}" if seen.get("reported") else "-"
-            after = seen.get("after") if seen.get("reported") and seen.get("after") is not None else "-"
+            peak, after = shown(f.get("database") or {})
             lines.append(f"| {result['variant']} | {key[1]} | {cell['target']} | {cell['concurrency']} | {f['rps']:.1f} | "
                          f"{format_duration(f['p50'])} | {format_duration(f['p99'])} | {f['errors']} | {f['partial']} | "
                          f"{backend.get('threads_peak', '?')} | {peak} | {after} |")
-    lines += ["", "How to read it: under WSGI the backend runs at most workers x threads requests, so it never holds "
-              "more connections than that, whatever the load. Under ASGI every call in flight runs its queries on a "
-              "thread of its own (the async ORM API too: it is `sync_to_async` underneath) and holds its own "
+    lines += ["", "How to read it:", "",
+              "- Under WSGI the backend runs at most workers x threads requests, so it never holds more "
+              "connections than that, whatever the load: its threads are the ceiling.",
+              "- Under ASGI every call in flight runs its queries on a thread of its own and holds its own "
               "connection until the request ends, so connections follow concurrency until PostgreSQL refuses "
-              "them (*partial* results: `too many clients`). `DB_POOL=true` caps them per worker and turns the "
-              "excess into waiting for a pooled connection. `thread_sensitive=False` runs the ORM on the event "
-              "loop's executor threads, where Django's end-of-request clean-up never runs: their connections stay "
-              "open after the load.", ""]
+              "them (*partial* results: `too many clients already`).",
+              "- The async ORM API (`db-async`) is `sync_to_async` underneath: the same threads and connections "
+              "as the sync view.",
+              "- `DB_POOL=true` caps connections per worker and turns the excess into waiting: throughput is "
+              "then pool size / query time, the same kind of ceiling WSGI's threads give.",
+              "- `thread_sensitive=False` (`db-adapter-executor`) runs the ORM on the event loop's default "
+              "executor (min(32, cores + 4) threads), which caps its throughput; Django's end-of-request "
+              "clean-up never runs there, so its connections are never closed: under ASGI one per executor "
+              "thread stays open, under WSGI (a one-off loop per request) every request leaks one, and with a "
+              "pool every request keeps a pooled connection until the pool is empty.", ""]
     return lines
 
 

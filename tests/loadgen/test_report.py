@@ -48,7 +48,8 @@ def fixture(folder):
         memory = {"threads": {"count": 10000, "bytes_each": 16 * 1024}, "tasks_event": {"count": 100000, "bytes_each": 1200}}
         write(folder, f"20260101T000300-resources-{mode}.json", {
             "experiment": "resources", "environment": {**environment(mode, "2026-01-01T00:03:00+00:00"),
-                                                       "gateway": {**environment(mode, "")["gateway"], "db_signals": "off"}},
+                                                       "gateway": {**environment(mode, "")["gateway"], "db_signals": "off"},
+                                                       "backend": {**environment(mode, "")["backend"], "db_signals": "on"}},
             "memory": memory, "scenario": {"concurrency": 200, "n": 5, "delay": 0.5, "target": "async"},
             "cells": [{"strategy": "gather", "concurrency": 200, "figures": figures(50.0, 1.5, 3.0, threads=7 if mode == "wsgi" else 90)}]})
     # An older article file for wsgi (replaced by the newer one) and a file that is not a result.
@@ -75,7 +76,7 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
     assert "| wsgi | sweep c=50 | gather |" in text and "(60%)" in text  # where the time went
     assert "| gather | 50 | 70.7 |" in text and "| 50 / 80 MiB | 52 / 60 MiB |" in text  # asgi threads per cell
     assert "A parked thread costs about 14x a parked task" in text
-    assert "| asgi | off | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms |" in text
+    assert "| asgi | off / on | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms |" in text
     for name in ("sweep-throughput.png", "sweep-latency.png", "sweep-resources.png"):
         assert f"]({name})" in text
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
