@@ -127,7 +127,7 @@ postgres-image: ## Build the PostgreSQL image (from Debian packages when no regi
 	docker build --build-arg BASE_IMAGE=$$base --tag $(POSTGRES_IMAGE) -f docker/postgres.Dockerfile docker \
 		> build/postgres-build.log 2>&1 || { tail -n 20 build/postgres-build.log; exit 1; }
 
-# make db: the db experiment on every database set-up in both modes (about 18 minutes).
+# make db: the db experiment on every database set-up in both modes (about 16 minutes).
 DB_VARIANTS ?= sqlite postgres postgres+pool
 LAB_DB ?= --levels 1,10,40 --duration 5s --warmup 1s
 db: build results secrets postgres-image ## The database experiment: SQLite, PostgreSQL, PostgreSQL+pool, under wsgi and asgi
@@ -186,10 +186,10 @@ test-service: venv ## Run only the service tier (no Docker)
 bench: venv ## Benchmark loadgen against wrk (and an httpx engine) on the same targets
 	$(VENV)/bin/python -m bench.loadgen_vs_wrk
 
-clean: ## Remove containers, the lab image, the venv and build/ (keeps the base image)
-	-$(COMPOSE) down --remove-orphans
-	-docker image rm $(LAB_IMAGE)
+clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
+	-$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans
+	-docker image rm $(LAB_IMAGE) $(POSTGRES_IMAGE) $(NETEM_IMAGE)
 	rm -rf $(VENV) build .pytest_cache
 
-clean-base: ## Remove the local Debian base image too
-	-docker image rm asynclab-base:bookworm
+clean-base: ## Remove the local Debian base images too
+	-docker image rm asynclab-base:bookworm asynclab-postgres-base:bookworm asynclab-netem-base:bookworm
