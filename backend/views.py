@@ -143,7 +143,11 @@ def db_error(exc: Exception) -> ApiResponse:
     if isinstance(exc, EmptyDatabase):
         return json_error(503, "database_empty", "no rows: the seed migration has not run")
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-    return json_error(503, "database_error", f"{type(exc).__name__}: {first_line}")
+    # Django re-raises the driver's error as its own: name both (OperationalError (PoolTimeout)).
+    name, cause = type(exc).__name__, exc.__cause__
+    if cause is not None and type(cause).__name__ != name:
+        name += f" ({type(cause).__name__})"
+    return json_error(503, "database_error", f"{name}: {first_line}")
 
 
 @endpoint(parse_db)

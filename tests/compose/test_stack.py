@@ -364,6 +364,27 @@ def test_db_pool_caps_connections_and_keeps_them_open_for_reuse(stack):
     assert stats["pool_max"] == 5 and stats["requests_num"] >= 20, stats
 
 
+def test_thread_sensitive_false_under_wsgi_leaks_pooled_connections_until_the_pool_is_empty(stack):
+    """The db experiment's trap, pinned: each WSGI request runs its async view in a one-off
+    event loop, and thread_sensitive=False runs the ORM on that loop's executor thread,
+    where Django never gives the connection back. After DB_POOL_MAX_SIZE such requests the
+    worker's pool is empty for every view: 503 after DB_POOL_TIMEOUT, never a 500 or a hang."""
+    env = {**stack, "DB": "postgres", "DB_POOL": "true", "DB_POOL_MIN_SIZE": "0", "DB_POOL_MAX_SIZE": "2",
+           "DB_POOL_TIMEOUT": "1", "SERVER_MODE": "wsgi", "HEALTHCHECK_INTERVAL": "1s"}
+    result = run("make", "up", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    backend = f"http://127.0.0.1:{env['BACKEND_PORT']}"
+    for _ in range(2):
+        status, body, _ = get_json(f"{backend}/api/db/adapter/?delay=0&thread_sensitive=false", timeout=30)
+        assert status == 200 and body["thread"] != body["request_thread"], body
+    for path in ("/api/db/adapter/?delay=0&thread_sensitive=false", "/api/db/?delay=0"):
+        started = time.monotonic()
+        status, body, _ = get_json(backend + path, timeout=30)
+        assert (status, body["error"]) == (503, "database_error"), body
+        assert "PoolTimeout" in body["message"] and 0.9 < time.monotonic() - started < 5
+    assert database(env)["pool_worker"]["pool_available"] == 0
+
+
 def test_make_down_leaves_no_container(stack):
     if not containers(stack):
         up(stack, "wsgi", "argument")
