@@ -20,6 +20,7 @@ import aiohttp
 
 from . import probe, runner
 from .experiments import Lab, aggregation_url, measure
+from .sampler import Poller
 from .units import format_duration
 
 TARGETS = ("db", "db-async", "db-adapter", "db-adapter-executor")
@@ -61,7 +62,7 @@ def summarise(samples: list[dict], after: dict | None) -> dict:
     }
 
 
-class Connections:
+class Connections(Poller):
     """`async with Connections(backend) as watch:` polls /database; `watch.summary()`."""
 
     def __init__(self, backend: str, interval: float = INTERVAL) -> None:
@@ -69,33 +70,17 @@ class Connections:
         self.samples: list[dict] = []
         self.after: dict | None = None
 
-    async def _run(self) -> None:
-        while True:
-            started = time.perf_counter()
-            if (stats := await _stats(self._session, self.backend)) is not None:
-                self.samples.append(stats)
-            await asyncio.sleep(max(0.0, self.interval - (time.perf_counter() - started)))
-
-    async def __aenter__(self) -> Connections:
-        self._session = aiohttp.ClientSession()
+    async def poll(self) -> None:
         if (stats := await _stats(self._session, self.backend)) is not None:
             self.samples.append(stats)
-        self._task = asyncio.create_task(self._run())
-        return self
 
-    async def __aexit__(self, *exc) -> None:
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+    async def finish(self) -> None:
         # Calls the gateway gave up on may still be running in the backend: let them end.
         await asyncio.sleep(SETTLE)
         deadline = time.monotonic() + AFTER_PATIENCE
         while (after := await _stats(self._session, self.backend)) is None and time.monotonic() < deadline:
-            await asyncio.sleep(INTERVAL)
+            await asyncio.sleep(self.interval)
         self.after = after
-        await self._session.close()
 
     def summary(self) -> dict:
         return summarise(self.samples, self.after)

@@ -52,23 +52,17 @@ def summarise(samples: list[dict]) -> dict | None:
     }
 
 
-class Sampler:
-    """`async with Sampler({"gateway": url, ...}) as sampler:` ... `sampler.summary()`."""
+class Poller:
+    """Calls `poll()` every `interval` seconds inside `async with`, once on entry and (via
+    `finish()`) once more on exit; subclasses say what a poll does and what finishing means."""
 
-    def __init__(self, services: dict[str, str], interval: float = INTERVAL) -> None:
-        self.services = services
-        self.interval = interval
-        self.samples: dict[str, list[dict]] = {name: [] for name in services}
-        self._task: asyncio.Task | None = None
-        self._session: aiohttp.ClientSession | None = None
+    interval = INTERVAL
 
     async def poll(self) -> None:
-        results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
-        now = time.perf_counter()
-        for name, total in zip(self.services, results):
-            if total is not None:
-                total["at"] = now  # loadgen's clock, to line samples up with requests
-                self.samples[name].append(total)
+        raise NotImplementedError
+
+    async def finish(self) -> None:
+        await self.poll()
 
     async def _run(self) -> None:
         while True:
@@ -76,7 +70,7 @@ class Sampler:
             await self.poll()
             await asyncio.sleep(max(0.0, self.interval - (time.perf_counter() - started)))
 
-    async def __aenter__(self) -> Sampler:
+    async def __aenter__(self):
         self._session = aiohttp.ClientSession()
         await self.poll()
         self._task = asyncio.create_task(self._run())
@@ -88,10 +82,32 @@ class Sampler:
             await self._task
         except asyncio.CancelledError:
             pass
+        try:
+            await self.finish()
+        finally:
+            await self._session.close()
+
+
+class Sampler(Poller):
+    """`async with Sampler({"gateway": url, ...}) as sampler:` ... `sampler.summary()`."""
+
+    def __init__(self, services: dict[str, str], interval: float = INTERVAL) -> None:
+        self.services = services
+        self.interval = interval
+        self.samples: dict[str, list[dict]] = {name: [] for name in services}
+
+    async def poll(self) -> None:
+        results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
+        now = time.perf_counter()
+        for name, total in zip(self.services, results):
+            if total is not None:
+                total["at"] = now  # loadgen's clock, to line samples up with requests
+                self.samples[name].append(total)
+
+    async def finish(self) -> None:
         # After the last answer, the workers need one publishing interval to settle.
         await asyncio.sleep(0.3)
         await self.poll()
-        await self._session.close()
 
     def summary(self) -> dict[str, dict | None]:
         return {name: summarise(samples) for name, samples in self.samples.items()}

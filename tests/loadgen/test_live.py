@@ -182,6 +182,26 @@ def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve
     assert services["gateway"]["loop_lag_max_ms"] is None and services["backend"]["loop_lag_max_ms"] is not None
 
 
+def test_the_db_command_measures_each_target_and_names_the_database(serve, tmp_path):
+    backend = serve("backend", "asgi")
+    gateway = serve("gateway", "asgi", BACKEND_URL=backend.url)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadgen", "db", "--levels", "2", "--targets", "db-async,db-adapter-executor",
+         "--duration", "1s", "--warmup", "0.2s", "--delay", "0.05s", "--quiet"],
+        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "database sqlite" in result.stdout
+    saved = json.loads(next(tmp_path.glob("*-db-sqlite-asgi.json")).read_text())
+    assert [(cell["target"], cell["concurrency"]) for cell in saved["cells"]] == [("db-async", 2), ("db-adapter-executor", 2)]
+    for cell in saved["cells"]:
+        figures = cell["figures"]
+        assert figures["requests"] > 0 and figures["errors"] == 0 and figures["partial"] == 0
+        # SQLite has no server to count connections; the backend's threads are still sampled.
+        assert figures["database"] == {"reported": False}
+        assert figures["services"]["backend"]["threads_peak"] > 0
+
+
 def test_memory_per_thread_and_per_task_are_measured_in_a_child():
     from loadgen import memory
 
