@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 
+from .config import boolean
 from .http import json_error
 
 P = TypeVar("P")
@@ -76,10 +77,10 @@ class Query:
         raw = self._raw(name)
         if raw is None:
             return default
-        value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(raw.lower())
-        if value is None:
-            raise BadParameter(name, "must be true or false (1/0, yes/no)")
-        return value
+        try:
+            return boolean(raw)  # the same words as every boolean knob
+        except ValueError:
+            raise BadParameter(name, "must be true or false (1/0, yes/no, on/off)") from None
 
     def token(self, name: str) -> str | None:
         raw = self._raw(name)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,5 @@ def _sleep(seconds: float | None) -> int:
 def connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Set up each new connection: a serial number, and SQLite's sleep function."""
     connection.asynclab_serial = f"{os.getpid()}:{next(_serials)}"
-    connection.asynclab_thread = threading.current_thread().name
     if connection.vendor == "sqlite":
         connection.connection.create_function(SLEEP_FUNCTION, 1, _sleep)

@@ -121,13 +121,17 @@ class NoDatabase(Exception):
     """DB=none: the service runs without a database."""
 
 
+# sqlite, postgres, or None with DB=none: settings do not change while the server runs.
+ENGINE = database.engine(settings.DATABASES)
+
+
 def need_database() -> None:
-    if database.engine(settings.DATABASES) is None:
+    if ENGINE is None:
         raise NoDatabase
 
 
 def db_payload(view: str, params: DbParams, result: dict, elapsed: float) -> ApiResponse:
-    data = {"view": view, "engine": database.engine(settings.DATABASES), "delay": params.delay,
+    data = {"view": view, "engine": ENGINE, "delay": params.delay,
             **result, "db_elapsed": round(elapsed, 6)}
     if params.task_id is not None:
         data["task_id"] = params.task_id
@@ -190,13 +194,12 @@ async def adapter_db(request, params: DbParams):
 def database_stats(request, params):
     """GET /database: the engine, this worker's pool, and (PostgreSQL) every open connection
     to the lab's database as PostgreSQL itself reports them, except this probe's own."""
-    engine = database.engine(settings.DATABASES)
-    if engine is None:
+    if ENGINE is None:
         return db_error(NoDatabase())
     config = settings.DATABASES["default"]
-    data = {"engine": engine, "conn_max_age": config["CONN_MAX_AGE"],
+    data = {"engine": ENGINE, "conn_max_age": config["CONN_MAX_AGE"],
             "pool": config.get("OPTIONS", {}).get("pool") or None, "connections": None, "pool_worker": None}
-    if engine == "postgres":
+    if ENGINE == "postgres":
         try:
             data["connections"] = postgres_connections(config)
         except (DatabaseError, psycopg.Error) as exc:
