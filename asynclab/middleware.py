@@ -1,4 +1,4 @@
-"""The lab's one middleware: request id, timing, access line and in-flight counters.
+"""The lab's one middleware: the edge checks, request id, timing, access line and in-flight counters.
 
 It is both sync and async capable, so Django runs it in whichever mode the handler is in
 and never wraps it (or the view behind it) in a sync_to_async / async_to_sync adapter:
@@ -16,26 +16,11 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 
-from . import logs, requestid, telemetry, timing
-from .http import ApiResponse, json_error
+from . import edge, logs, requestid, telemetry, timing
+from .http import ApiResponse
 
 # What the access line says when the client went away and Django cancelled the view (ASGI).
 CLIENT_CLOSED = 499
-# Below gunicorn's and uvicorn's own limits (4094-byte request line, 8190-byte header
-# field; 16 KB of head), so the lab answers in JSON before the server answers in text.
-MAX_QUERY = 2048
-MAX_HEADERS = 8192
-
-
-def oversized(request: HttpRequest) -> HttpResponse | None:
-    """A JSON 414/431 for a query string or headers larger than the lab accepts."""
-    query = request.META.get("QUERY_STRING", "")
-    if len(query) > MAX_QUERY:
-        return json_error(414, "query_too_long", f"the query string is {len(query)} characters; at most {MAX_QUERY}")
-    size = sum(len(name) + len(value) for name, value in request.headers.items())
-    if size > MAX_HEADERS:
-        return json_error(431, "headers_too_large", f"the headers are {size} bytes; at most {MAX_HEADERS}")
-    return None
 
 
 class Visit:
@@ -103,7 +88,7 @@ def timing_middleware(
             telemetry.worker().watch_loop()
             visit = Visit(request)
             try:
-                response = oversized(request) or await get_response(request)  # type: ignore[misc]
+                response = edge.refuse(request) or await get_response(request)  # type: ignore[misc]
             except asyncio.CancelledError:
                 visit.finish(None)
                 raise
@@ -115,7 +100,7 @@ def timing_middleware(
         visit = Visit(request)
         response = None
         try:
-            response = oversized(request) or get_response(request)  # type: ignore[assignment]
+            response = edge.refuse(request) or get_response(request)  # type: ignore[assignment]
         finally:
             # Django turns view exceptions into responses before they reach us; anything
             # else still has to leave the in-flight count right.

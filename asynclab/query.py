@@ -2,7 +2,9 @@
 
 Every knob a client can turn through the query string is parsed here, with a range, so that
 bad input becomes a 400 naming the parameter instead of a 500 or a worker stuck on a
-thousand-second sleep.
+thousand-second sleep. The grammar is strict on purpose (docs/edge.md): a typo'd or
+repeated name, an empty value or an odd spelling of a number would otherwise measure
+something the client did not ask for, without telling it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
-from .config import boolean
+from .grammar import BOOLEANS, DECIMAL, INTEGER, written
 from .http import json_error
 
 P = TypeVar("P")
@@ -25,45 +27,63 @@ TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class BadParameter(ValueError):
-    def __init__(self, name: str, message: str) -> None:
+    def __init__(self, name: str, message: str, error: str = "bad_parameter", **fields: Any) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
+        self.error = error
+        self.fields = fields
 
 
 class Query:
-    """Typed, bounded access to a request's query string."""
+    """Typed, bounded access to a request's query string, in one strict grammar.
 
-    def __init__(self, params: Mapping[str, str]) -> None:
-        self.params = params
+    Each name may appear once; every name must be one the endpoint's parser reads (the
+    names it asks for are its parameters); an empty value is an error, not the default.
+    """
+
+    def __init__(self, params: QueryDict | Mapping[str, str]) -> None:
+        pairs = params.lists() if isinstance(params, QueryDict) else ((name, [value]) for name, value in params.items())
+        self.params: dict[str, str] = {}
+        for name, values in pairs:
+            if len(values) > 1:
+                raise BadParameter(name, f"is given {len(values)} times; give it once", "repeated_parameter")
+            self.params[name] = values[0]
+        self.names: list[str] = []  # the parameters asked for, in order
 
     def _raw(self, name: str) -> str | None:
+        if name not in self.names:
+            self.names.append(name)
         value = self.params.get(name)
-        return None if value is None or value.strip() == "" else value
+        if value == "":
+            raise BadParameter(name, "is empty: give a value, or leave the parameter out for its default")
+        return value
+
+    def check_unknown(self) -> None:
+        """After parsing: any name the parser never asked for is a typo or a wrong endpoint."""
+        unknown = [name for name in self.params if name not in self.names]
+        if unknown:
+            takes = f"takes {', '.join(self.names)}" if self.names else "takes no parameters"
+            raise BadParameter(unknown[0], f"is not a parameter here; this endpoint {takes}",
+                               "unknown_parameter", parameters=self.names)
 
     def number(self, name: str, default: float | None, low: float, high: float) -> float | None:
         raw = self._raw(name)
         if raw is None:
             return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
+        value = float(raw) if DECIMAL.fullmatch(raw) else math.nan
         if not math.isfinite(value) or not low <= value <= high:
-            raise BadParameter(name, f"must be a number from {low:g} to {high:g}")
+            raise BadParameter(name, f"must be a number from {written(low)} to {written(high)}, "
+                                     "in digits with at most one '.' (like 0.25)")
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self._raw(name)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BadParameter(name, f"must be a whole number from {low} to {high}") from None
-        if not low <= value <= high:
-            raise BadParameter(name, f"must be a whole number from {low} to {high}")
-        return value
+        if not INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
+            raise BadParameter(name, f"must be a whole number from {low} to {high}, in digits")
+        return int(raw)
 
     def choice(self, name: str, default: str, choices: Mapping[str, Any] | tuple[str, ...]) -> str:
         raw = self._raw(name)
@@ -77,10 +97,9 @@ class Query:
         raw = self._raw(name)
         if raw is None:
             return default
-        try:
-            return boolean(raw)  # the same words as every boolean knob
-        except ValueError:
-            raise BadParameter(name, "must be true or false (1/0, yes/no, on/off)") from None
+        if raw not in BOOLEANS:
+            raise BadParameter(name, "must be true or false")
+        return BOOLEANS[raw]
 
     def token(self, name: str) -> str | None:
         raw = self._raw(name)
@@ -104,9 +123,12 @@ def endpoint(parse: Callable[[Query], P]) -> Callable[[Callable[..., Any]], Call
                 response["Allow"] = "GET, HEAD"
                 return None, response
             try:
-                return parse(Query(request.GET)), None
+                query = Query(request.GET)
+                params = parse(query)
+                query.check_unknown()
             except BadParameter as exc:
-                return None, json_error(400, "bad_parameter", exc.message, parameter=exc.name)
+                return None, json_error(400, exc.error, exc.message, parameter=exc.name, **exc.fields)
+            return params, None
 
         if iscoroutinefunction(view):
 

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from asynclab import requestid
 from asynclab.http import ApiResponse, json_error
+from asynclab.grammar import written
 from asynclab.query import BadParameter, Query
 
 from . import clients
@@ -58,8 +59,8 @@ class FanOut:
         url = settings.BACKEND_URL + path
         extra = dict(fixed)
         if self.delay is not None:
-            extra["delay"] = f"{self.delay:g}"
-        extra.update((name, f"{value:g}") for name, value in self.faults)
+            extra["delay"] = written(self.delay)
+        extra.update((name, written(value)) for name, value in self.faults)
         return [Call(task_id, url, {"task_id": str(task_id), **extra},
                      request_id=requestid.call_id(request_id, task_id) if request_id else None)
                 for task_id in range(self.n)]

@@ -10,6 +10,8 @@ import time
 
 import aiohttp
 
+from asynclab.grammar import written
+
 from . import probe, runner
 from .experiments import Lab, aggregation_url, measure, observed
 from .sampler import Sampler
@@ -76,7 +78,7 @@ async def faults(lab: Lab, strategy: str = "gather", rate: float = 10.0, duratio
     """An open loop at `rate` for `duration` while someone (make faults) stops the backend
     and starts it again; loadgen watches the backend's /healthz to know when."""
     env = await probe.environment(lab.gateway, lab.backend)
-    url = _with(aggregation_url(lab, strategy, "async", n, delay), deadline=f"{deadline:g}")
+    url = _with(aggregation_url(lab, strategy, "async", n, delay), deadline=written(deadline))
     await probe.verify(url, lab.timeout)
     events: list = []
     stop = asyncio.Event()

@@ -16,10 +16,13 @@ from tests.live import LiveServer
 ENDPOINTS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
              "/api/aggregated/async-to-sync/", "/api/db/", "/api/db/async/", "/api/db/adapter/"]
 PATHS = [*ENDPOINTS, "/healthz", "/telemetry", "/database", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
+# Numbers and booleans that a lenient parser would read, and the strict grammar refuses.
+ODD_SPELLINGS = ["+5", "5 ", " 5", "1_0", "05", "5.", ".5", "1e1", "1E-1", "\u0665", "\uff15", "0.5.1", "True", "1.0e0"]
 PARAMS = ["n", "target", "delay", "timeout", "deadline", "concurrency", "client", "task_id",
           "fail", "hang", "invalid", "drop", "jitter", "url", "backend", "rows", "thread_sensitive"]
 NASTY = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1" * 400, "0x10", "1_000", " 1", "1.5", "100", "101", "auto",
-         "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None"]
+         "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None",
+         *ODD_SPELLINGS]
 # Every knob is small here, so even the worst input is quick: the property is about the
 # answer, and a stuck worker shows as a timeout.
 LIMITS = {"BACKEND_MAX_DELAY": 0.2, "GATEWAY_MAX_TIMEOUT": 1, "GATEWAY_MAX_DEADLINE": 1, "GATEWAY_MAX_FANOUT": 20,
@@ -91,3 +94,49 @@ def test_every_service_is_still_quick_after_the_fuzz(servers):
     for server in servers:
         status, _, _, elapsed = send(server, "GET", "/healthz", [], None)
         assert status == 200 and elapsed < 1
+
+
+# Per endpoint: its parameters, and a value of each that it accepts (so a case that breaks
+# only the grammar, not a range, is refused for the grammar alone).
+GATEWAY_OK = {"n": "2", "target": "async", "delay": "0", "timeout": "1", "deadline": "1", "concurrency": "2",
+              "client": "auto", "fail": "0", "hang": "0", "invalid": "0", "drop": "0", "jitter": "0"}
+BACKEND_OK = {"task_id": "1", "delay": "0", "fail": "0", "hang": "0", "invalid": "0", "drop": "0", "jitter": "0"}
+NUMERIC = {"n", "delay", "timeout", "deadline", "concurrency", "fail", "hang", "invalid", "drop", "jitter"}
+DEFECTS = ("repeated", "unknown", "empty", "odd")
+EXPECTED = {"repeated": "repeated_parameter", "unknown": "unknown_parameter", "empty": "bad_parameter", "odd": "bad_parameter"}
+
+
+@st.composite
+def defective(draw):
+    """(server index, path, query with exactly one grammar defect, the defect, the name it hits)."""
+    server = draw(st.integers(0, 2))
+    path, ok = (("/api/async/", BACKEND_OK) if server == 0
+                else (draw(st.sampled_from(ENDPOINTS[2:6])), GATEWAY_OK))
+    names = draw(st.lists(st.sampled_from(sorted(ok)), min_size=1, max_size=5, unique=True))
+    query = [(name, ok[name]) for name in names]
+    defect = draw(st.sampled_from(DEFECTS))
+    if defect == "repeated":
+        name = draw(st.sampled_from(names))
+        query.insert(draw(st.integers(0, len(query))), (name, ok[name]))
+    elif defect == "unknown":
+        name = draw(st.one_of(st.sampled_from(["concurency", "N", "Delay", "n ", "delay[]", "url", "backend", "rows"]),
+                              st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)))
+        if name in ok:
+            name += "x"
+        query.append((name, "1"))
+    else:
+        numeric = [name for name in names if name in NUMERIC]
+        name = draw(st.sampled_from(numeric or names))
+        value = "" if defect == "empty" or name not in NUMERIC else draw(st.sampled_from(ODD_SPELLINGS))
+        defect = "empty" if value == "" else defect
+        query = [(n, value if n == name else v) for n, v in query]
+    return server, path, query, defect, name
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=defective())
+def test_a_grammar_defect_is_a_400_naming_its_parameter(servers, case):
+    server, path, query, defect, name = case
+    status, body, _, _ = send(servers[server], "GET", path, query, None)
+    answer = json.loads(body)
+    assert (status, answer["error"], answer["parameter"]) == (400, EXPECTED[defect], name), (query, answer)

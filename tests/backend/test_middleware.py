@@ -75,15 +75,33 @@ class TimingTests(SimpleTestCase):
         await self.async_client.get("/healthz")
         self.assertEqual(worker.requests, served + 1, "health checks are not load")
 
-    def test_an_oversized_query_string_is_a_414_json_error(self):
+    def test_an_oversized_target_is_a_414_json_error(self):
         response = self.client.get("/api/", {"task_id": "x" * 2100})
-        self.assertEqual((response.status_code, response.json()["error"]), (414, "query_too_long"))
-        self.assertEqual(self.client.get("/api/", {"delay": "0", "pad": "x" * 1900}).status_code, 200)
+        self.assertEqual((response.status_code, response.json()["error"]), (414, "uri_too_long"))
+        # Within the limit it is the view's turn (and its grammar's: pad= is no parameter).
+        self.assertEqual(self.client.get("/api/", {"delay": "0", "pad": "x" * 1900}).json()["error"], "unknown_parameter")
 
     async def test_oversized_headers_are_a_431_json_error(self):
         headers = {f"X-Pad-{i}": "y" * 1000 for i in range(9)}
         response = await self.async_client.get("/api/async/", {"delay": "0"}, headers=headers)
         self.assertEqual((response.status_code, response.json()["error"]), (431, "headers_too_large"))
+
+    def test_too_many_header_fields_are_a_431_json_error(self):
+        response = self.client.get("/api/", {"delay": "0"}, headers={f"X-H-{i}": "1" for i in range(70)})
+        self.assertEqual((response.status_code, response.json()["error"]), (431, "headers_too_large"))
+        self.assertIn("header fields", response.json()["message"])
+
+    def test_a_host_not_allowed_is_a_400_json_error_before_the_view_runs(self):
+        with AccessLines() as lines:
+            response = self.client.get("/api/", {"delay": "5"}, headers={"host": "evil.example"})
+        self.assertEqual((response.status_code, response.json()["error"]), (400, "disallowed_host"))
+        self.assertLess(response.json()["elapsed"], 5, "the view's 5 s sleep did not run")
+        self.assertEqual([line["status"] for line in lines], [400])
+
+    async def test_a_host_not_allowed_is_refused_by_the_async_handler_too(self):
+        response = await self.async_client.get("/api/async/", {"delay": "0"}, headers={"host": "attacker.test:8000"})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("attacker.test:8000", response.json()["host"])
 
     def test_error_responses_are_timed_too(self):
         response = self.client.get("/api/", {"delay": "x"})
