@@ -15,15 +15,12 @@ VENV := .venv
 WHEELS := build/wheels
 LAB_IMAGE ?= asynclab:latest
 export LAB_IMAGE
-# loadgen writes results/ as the host user (the image's own user when that is root), and
-# records the commit it measured.
-HOST_UID := $(shell id -u)
-LAB_UID ?= $(if $(filter 0,$(HOST_UID)),10001,$(HOST_UID))
-LAB_GID ?= $(if $(filter 0,$(HOST_UID)),10001,$(shell id -g))
+# loadgen records the commit it measured. Its files belong to the owner of RESULTS_DIR
+# (loadgen/entry.py), so the `results` target only has to make it as you.
 GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # A path compose reads as a folder: it must start with ./ or /.
 RESULTS_DIR ?= ./results
-export LAB_UID LAB_GID GIT_COMMIT RESULTS_DIR
+export GIT_COMMIT RESULTS_DIR
 # make lab's sweep: short enough for the whole lab to take about 12 minutes on 2 cores.
 LAB_SWEEP ?= --levels 1,10,50 --duration 8s --warmup 2s
 BASE_IMAGE ?= python:3.11-slim-bookworm
@@ -150,7 +147,6 @@ report: results ## Render results/ to results/report.md
 
 results:
 	@mkdir -p $(RESULTS_DIR)
-	@if [ "$(HOST_UID)" = 0 ]; then chown $(LAB_UID):$(LAB_GID) $(RESULTS_DIR); fi
 
 build: $(WHEELS)/.stamp ## Build the lab image (makes a Debian base first if no registry)
 	@base=$$(docker/base-image.sh); echo "base image: $$base"; \

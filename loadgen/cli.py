@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from asynclab.config import boolean
@@ -273,7 +274,10 @@ async def dispatch(args) -> int:
     lab = lab_from(args)
     command = args.command
     if command == "report":
-        print(f"report: {report.render(lab.results)}")
+        path = report.render(lab.results)
+        if path is None:
+            return 2
+        print(f"report: {path}")
         return 0
     if command == "run":
         result, measured = await do_run(args, lab)
@@ -320,8 +324,39 @@ async def dispatch(args) -> int:
         measured = [cell["figures"] for cell in result["cells"]]
         text = experiments.sweep_table(result)
     print(text)
-    print(f"results: {experiments.save(lab, result)}")
-    return check(args.fail_if, measured)
+    path = experiments.save(lab, result)
+    if path is not None:
+        print(f"results: {path}")
+    status = check(args.fail_if, measured)
+    # Not saved: the figures are on stdout, but a script must not take this run for done.
+    return 2 if path is None else status
+
+
+def _owner(path: Path) -> str:
+    # A missing folder is described by what exists on its way: a parent, or a file in the way.
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    try:
+        info = path.stat()
+    except OSError:
+        return f"{path} (owner unknown)"
+    return f"{path} is owned by uid {info.st_uid} gid {info.st_gid}"
+
+
+def preflight(folder: Path) -> str | None:
+    """None if loadgen can write results to `folder` (made if missing), else why not.
+
+    Every command ends by writing there: finding out after a minute of measuring is too late.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".loadgen-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        return (f"loadgen: cannot write the results folder {folder} ({_owner(folder)}; loadgen runs as "
+                f"uid {os.getuid()} gid {os.getgid()}): {exc}")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,13 +365,17 @@ def main(argv: list[str] | None = None) -> int:
         # `docker compose run loadgen` with no command: the article's table.
         argv.insert(0, "article")
     args = build_parser().parse_args(argv)
+    problem = preflight(args.results)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     try:
         return asyncio.run(dispatch(args))
     except BrokenTarget as exc:
         print(f"loadgen: refusing to measure: {exc}", file=sys.stderr)
         return 2
     except PermissionError as exc:
-        print(f"loadgen: cannot write results: {exc} (run as your own user: LAB_UID=$(id -u))", file=sys.stderr)
+        print(f"loadgen: cannot write results: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

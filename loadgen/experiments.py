@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from asynclab.grammar import written
+
 from . import memory, probe, runner
 from .sampler import Sampler
 from .units import format_duration
@@ -42,7 +44,7 @@ class Lab:
 
 
 def aggregation_url(lab: Lab, strategy: str, target: str, n: int, delay: float, client: str | None = None) -> str:
-    query = {"n": n, "target": target, "delay": f"{delay:g}"}
+    query = {"n": n, "target": target, "delay": written(delay)}
     if client:
         query["client"] = client
     return lab.gateway.rstrip("/") + STRATEGIES[strategy] + "?" + urlencode(query)
@@ -270,12 +272,29 @@ def mib(value: float | None) -> str:
 
 # --- results -------------------------------------------------------------------------
 
-def save(lab: Lab, result: dict) -> Path:
-    """One JSON file per experiment run, named so `ls` sorts them by time."""
-    lab.results.mkdir(parents=True, exist_ok=True)
+def show_unsaved(path: Path, exc: OSError, text: str, what: str) -> None:
+    """Put what could not be written on stdout between marker lines, and say so on stderr."""
+    begin, end = f"----- loadgen: unsaved {what} begins -----", f"----- loadgen: unsaved {what} ends -----"
+    print(f"{begin}\n{text.rstrip()}\n{end}", flush=True)
+    print(f"loadgen: cannot write {path}: {exc}; the {what} is on stdout between the lines "
+          f"'{begin}' and '{end}'", file=sys.stderr)
+
+
+def save(lab: Lab, result: dict) -> Path | None:
+    """One JSON file per experiment run, named so `ls` sorts them by time.
+
+    None if it could not be written: the JSON is then on stdout (show_unsaved), since a
+    run can take an hour and its figures must not be lost with the file.
+    """
     stamp = re.sub(r"[^0-9T]", "", result["environment"]["timestamp"])[:15]
     variant = f"-{result['variant']}" if result.get("variant") else ""
     name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
     path = lab.results / name
-    path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    text = json.dumps(result, indent=1, default=str) + "\n"
+    try:
+        lab.results.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        show_unsaved(path, exc, text, "result JSON")
+        return None
     return path

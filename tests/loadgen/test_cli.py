@@ -1,5 +1,9 @@
+import json
+import os
+
 import pytest
 
+from loadgen import cli, experiments, report
 from loadgen.cli import build_parser
 
 
@@ -41,3 +45,88 @@ def test_defaults_are_honest():
     assert args.timeout >= 60  # slow responses are measured, not dropped
     sweep = build_parser().parse_args(["sweep"])
     assert sweep.levels == (1, 10, 50, 100, 200) and sweep.delay == 0.1
+
+
+# --- the results folder: checked before measuring, never lost after ---------------------
+
+
+def test_preflight_passes_and_makes_a_missing_folder(tmp_path):
+    folder = tmp_path / "new" / "results"
+    assert cli.preflight(folder) is None
+    assert folder.is_dir() and list(folder.iterdir()) == []  # its probe file is gone
+
+
+def test_preflight_names_folder_owner_user_and_error(tmp_path):
+    # A folder under a regular file: unwritable for root too, unlike a chmod.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    problem = cli.preflight(blocker / "results")
+    assert problem is not None
+    assert f"{blocker / 'results'}" in problem
+    assert f"{blocker} is owned by uid {os.getuid()} gid {os.getgid()}" in problem
+    assert f"loadgen runs as uid {os.getuid()}" in problem
+    assert "Not a directory" in problem or "File exists" in problem
+
+
+def test_main_stops_before_measuring_when_it_cannot_write(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+
+    async def never(args):
+        raise AssertionError("measured although the results folder is unwritable")
+
+    monkeypatch.setattr(cli, "dispatch", never)
+    for command in (["article"], ["report"], []):
+        assert cli.main([*command, "--results", str(blocker / "results")]) == 2
+        assert "cannot write the results folder" in capsys.readouterr().err
+
+
+def result():
+    return {"experiment": "article", "environment": {"timestamp": "2025-01-02T03:04:05", "server_mode": "asgi"},
+            "rows": [{"figures": {"p50": 1.0}}]}
+
+
+def between_markers(out, what):
+    lines = out.splitlines()
+    begin = lines.index(f"----- loadgen: unsaved {what} begins -----")
+    end = lines.index(f"----- loadgen: unsaved {what} ends -----")
+    return "\n".join(lines[begin + 1:end])
+
+
+def test_a_failed_save_puts_the_whole_result_on_stdout(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    lab = experiments.Lab(gateway="http://g", backend="http://b", results=blocker / "results")
+    assert experiments.save(lab, result()) is None
+    out, err = capsys.readouterr()
+    assert json.loads(between_markers(out, "result JSON")) == result()
+    assert "cannot write" in err and "on stdout" in err
+
+
+def test_a_save_writes_the_file(tmp_path):
+    lab = experiments.Lab(gateway="http://g", backend="http://b", results=tmp_path)
+    path = experiments.save(lab, result())
+    assert path.name == "20250102T030405-article-asgi.json"
+    assert json.loads(path.read_text()) == result()
+
+
+def test_an_unsaved_result_exits_2_after_printing_it(tmp_path, monkeypatch, capsys):
+    async def article(lab, **kw):
+        return result()
+
+    monkeypatch.setattr(experiments, "article", article)
+    monkeypatch.setattr(experiments, "article_table", lambda result: "the table")
+    # The folder passes the preflight, then the write fails.
+    monkeypatch.setattr(experiments.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    assert cli.main(["article", "--results", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "the table" in out and json.loads(between_markers(out, "result JSON")) == result()
+    assert "denied" in err
+
+
+def test_an_unwritable_report_goes_to_stdout(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(report.Path, "write_text", lambda self, text: (_ for _ in ()).throw(OSError(28, "no space")))
+    assert cli.main(["report", "--results", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert between_markers(out, "report").startswith("# asynclab report")
+    assert "no space" in err
