@@ -16,7 +16,7 @@ from django.core.handlers.asgi import ASGIRequest
 
 from . import signals
 from . import telemetry as telemetry_
-from .http import ApiResponse
+from .http import ApiResponse, json_error
 from .query import endpoint
 
 
@@ -42,8 +42,18 @@ def _database() -> dict | None:
             "pool": default.get("OPTIONS", {}).get("pool") or None}
 
 
+def _warm_workers() -> int:
+    return sum(1 for worker in telemetry_.workers() if worker.get("warm_ms") is not None)
+
+
 @endpoint(lambda query: None)
 def healthz(request, params):
+    # Healthy once every worker has paid its first-request costs (asynclab/warmup.py), so
+    # no measurement starts while a worker is still importing its views.
+    warm, workers = _warm_workers(), settings.SERVER.describe()["workers"]
+    if warm < workers:
+        return json_error(503, "starting", f"{warm} of {workers} workers warmed up", status="starting",
+                          warm_workers=warm, workers=workers)
     return ApiResponse(
         {
             "status": "ok",

@@ -18,6 +18,8 @@ from typing import Any
 from . import requestid
 
 ACCESS = logging.getLogger("asynclab.access")
+# One-off lines about a process, not a request (event "warm": asynclab/warmup.py).
+EVENTS = logging.getLogger("asynclab.events")
 
 
 def now() -> str:
@@ -60,8 +62,16 @@ def access(line: dict[str, Any]) -> None:
     ACCESS.info("access", extra={"access": line})
 
 
+def event(name: str, **fields: Any) -> dict[str, Any]:
+    """One line about this process: the usual frame, then `fields`; printed as they are."""
+    line = _frame(name, os.getpid(), threading.current_thread().name, None)
+    line.update(fields)
+    EVENTS.info(name, extra={"access": line})
+    return line
+
+
 class JsonFormatter(logging.Formatter):
-    """Access records print their fields as they are; anything else gets the same frame."""
+    """Access and event records print their fields as they are; anything else gets the same frame."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = getattr(record, "access", None)
@@ -97,6 +107,7 @@ def config(level: str) -> dict[str, Any]:
         "loggers": {
             # Not propagated: one line per request, never two.
             "asynclab.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+            "asynclab.events": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
             "django.request": {"handlers": ["stdout_exceptions"], "propagate": False},
             # runserver's own access log.
             "django.server": {"handlers": ["null"], "propagate": False},

@@ -91,6 +91,8 @@ class Worker:
         self.lag_peak = Peak()
         self.lag_last: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Set by asynclab.warmup once this process has paid its first-request costs.
+        self.warm_ms: float | None = None
 
     def enter(self) -> None:
         with self._lock:
@@ -143,6 +145,7 @@ class Worker:
             "cpu_seconds": round(time.process_time(), 4),
             "in_flight": {"now": in_flight, "peak": int(in_flight_ever), "recent_peak": int(in_flight_recent)},
             "requests": requests,
+            "warm_ms": self.warm_ms,
             "loop_lag_ms": None if self._loop is None else {
                 "last": round((self.lag_last or 0) * 1000, 3),
                 "recent_max": round(self.lag_peak.recent() * 1000, 3),

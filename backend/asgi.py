@@ -1,4 +1,5 @@
 import os
 from asynclab.legacy import get_asgi_application
+from asynclab.warmup import warm
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-application = get_asgi_application()
+application = warm(get_asgi_application())

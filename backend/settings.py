@@ -8,6 +8,8 @@ from . import database
 SERVICE = "backend"
 SERVER = ServerConfig.from_env(SERVICE)
 ROOT_URLCONF = "backend.urls"
+# runserver loads the app from here too, so it warms up like the other servers.
+WSGI_APPLICATION = "backend.wsgi.application"
 # The backend alone has a database (backend/database.py: DB=sqlite|postgres); the gateway
 # has none, so Django's database receivers stay detached there (DB_SIGNALS=auto).
 INSTALLED_APPS = [*INSTALLED_APPS, "backend.apps.BackendConfig"]

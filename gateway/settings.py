@@ -7,6 +7,10 @@ from asynclab.settings import *  # noqa: F403
 SERVICE = "gateway"
 SERVER = ServerConfig.from_env(SERVICE)
 ROOT_URLCONF = "gateway.urls"
+# runserver loads the app from here too, so it warms up like the other servers.
+WSGI_APPLICATION = "gateway.wsgi.application"
+# Paid at start, after the URLconf (asynclab/warmup.py): what the first sync fan-out built.
+WARMUP = ["gateway.clients.warm"]
 
 
 def _base_url(text: str) -> str:

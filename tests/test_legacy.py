@@ -22,11 +22,14 @@ def test_the_knob_serialises_sync_views_and_only_sync_views(serve, knob):
     assert backend.get("/healthz")[1]["django31_threads"] is (knob == "on")
     sync_wall = concurrent_wall(backend, "/api/?delay=0.3")
     async_wall = concurrent_wall(backend, "/api/async/?delay=0.3")
+    # Four 0.3 s views one after another take at least 1.2 s; overlapping, well under it
+    # (a ratio of that, not a figure that depends on this machine's speed).
+    serial = 4 * 0.3
     if knob == "on":
-        assert sync_wall >= 4 * 0.3, "one thread: four 0.3 s sync views take 1.2 s"
+        assert sync_wall >= serial, "one thread: four 0.3 s sync views take 1.2 s"
     else:
-        assert sync_wall < 0.9, "a thread per request: they overlap"
-    assert async_wall < 0.9, "async views never needed the thread"
+        assert sync_wall < 0.75 * serial, "a thread per request: they overlap"
+    assert async_wall < 0.75 * serial, "async views never needed the thread"
 
 
 def test_the_article_timeout_comes_back_with_the_knob(serve):

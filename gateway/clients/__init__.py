@@ -22,3 +22,13 @@ AUTO = {"async": aiohttp_session.NAME, "sync": context.NAME}
 def pick(name: str, kind: str) -> ModuleType:
     """The client module for `client=name` in a view of `kind` (async|sync)."""
     return CLIENTS[AUTO[kind] if name == "auto" else name]
+
+
+def warm() -> None:
+    """The first sync fan-out's set-up, paid at start (asynclab/warmup.py): the process's TLS
+    context, and httpx's lazily imported transport (httpcore, h11, anyio, certifi)."""
+    import httpx
+
+    from . import tls
+
+    httpx.Client(verify=tls.context()).close()

@@ -88,8 +88,11 @@ def test_default_fan_out_is_ten(gateway):
 
 
 def test_client_cannot_choose_where_the_gateway_calls(gateway, backend):
-    _, body = aggregate(gateway, "gather", n=1, delay=0, url="http://127.0.0.2:1/", backend="http://127.0.0.2:1/")
-    assert body["errors"] == [] and body["responses"][0]["message"] == "Hello World!"
+    # Not a parameter at all: refused by name before any call is made.
+    for name in ("url", "backend"):
+        status, body = aggregate(gateway, "gather", n=1, delay=0, **{name: "http://127.0.0.2:1/"})
+        assert (status, body["error"], body["parameter"]) == (400, "unknown_parameter", name)
+        assert "target" in body["parameters"] and name not in body["parameters"]
 
 
 @pytest.mark.parametrize(

@@ -50,8 +50,12 @@ def test_one_request_is_one_gateway_line_and_n_backend_lines_with_its_id(stack, 
     # Where the time went, from the gateway's Server-Timing: each part inside the last.
     metrics = timing.parse(headers["Server-Timing"])
     assert metrics["app"] >= metrics["fanout"] >= metrics["call"] > 0.1
-    expected_backend = 0.4 if strategy == "sync/" else 0.1
-    assert expected_backend <= metrics["backend"] < expected_backend + 0.1
+    # Lower bounds only: a sleep of d takes at least d. How much more is this machine's
+    # speed (bench/first_requests.py prints it), except that a concurrent fan-out of 4
+    # calls of 0.1 s must beat the 0.4 s four sequential calls cannot go below.
+    assert metrics["backend"] >= (0.4 if strategy == "sync/" else 0.1)
+    if strategy != "sync/":
+        assert metrics["fanout"] < 4 * 0.1
     assert metrics["app"] == pytest.approx(line["elapsed_ms"] / 1000, abs=1e-5)
 
 
