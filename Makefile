@@ -30,7 +30,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench clean clean-base clean-db
+.PHONY: help lab db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench bench-edge bench-first clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -181,6 +181,12 @@ test-service: venv ## Run only the service tier (no Docker)
 
 bench: venv ## Benchmark loadgen against wrk (and an httpx engine) on the same targets
 	$(VENV)/bin/python -m bench.loadgen_vs_wrk
+
+bench-edge: venv ## CPU per request of the Host/size checks and the strict query parser, beside a whole request (~1 min)
+	$(VENV)/bin/python -m bench.edge
+
+bench-first: venv ## A fresh worker's first requests with the warm-up on and off (~1 min)
+	$(VENV)/bin/python -m bench.first_requests
 
 clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
 	-$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans

@@ -34,6 +34,26 @@ def get_json(url: str, timeout: float = 30, headers: dict[str, str] | None = Non
             return error.code, json.load(error), error.headers
 
 
+def raw_exchange(port: int, head: bytes, host: str = "127.0.0.1") -> tuple[int, str, bytes]:
+    """Send a raw request head, byte for byte as given; (status, content type, body)."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(head)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head_part, _, body = data.partition(b"\r\n\r\n")
+    lines = head_part.decode("latin-1").split("\r\n")
+    fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+    content_type = next((v.strip() for k, v in fields.items() if k.lower() == "content-type"), "")
+    return int(lines[0].split()[1]), content_type, body
+
+
+def raw_get(port: int, target: str, host: str = "127.0.0.1", headers: bytes = b"") -> tuple[int, str, bytes]:
+    """GET `target` with this Host and these extra header lines, on a connection of its own."""
+    return raw_exchange(port, f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode()
+                        + headers + b"\r\n")
+
+
 def serve_env(**env: object) -> dict[str, str]:
     # The host's own lab knobs must not leak into a test's server (DB=postgres, say).
     base = {k: v for k, v in os.environ.items()

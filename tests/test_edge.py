@@ -2,12 +2,11 @@
 lab answers in JSON, the ones the server keeps, and one strict query grammar."""
 
 import json
-import socket
 
 import pytest
 
 from asynclab.edge import MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET, server_limits
-from tests.live import LiveServer
+from tests.live import LiveServer, raw_exchange, raw_get
 
 
 @pytest.fixture(scope="module", params=["wsgi", "asgi"])
@@ -20,22 +19,11 @@ def stack(request):
 
 
 def exchange(server, head: bytes) -> tuple[int, str, bytes]:
-    """Send one raw request head; (status, content type, body) of the answer."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head_part, _, body = data.partition(b"\r\n\r\n")
-    lines = head_part.decode("latin-1").split("\r\n")
-    fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
-    content_type = next((v.strip() for k, v in fields.items() if k.lower() == "content-type"), "")
-    return int(lines[0].split()[1]), content_type, body
+    return raw_exchange(server.port, head)
 
 
 def request(server, target: str, host: str = "127.0.0.1", headers: bytes = b"") -> tuple[int, str, bytes]:
-    return exchange(server, f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode()
-                    + headers + b"\r\n")
+    return raw_get(server.port, target, host, headers)
 
 
 def error_of(answer) -> str:

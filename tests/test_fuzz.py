@@ -24,7 +24,7 @@ NASTY = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1" * 400, "0x10", "1_000
          "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None",
          *ODD_SPELLINGS]
 # Every knob is small here, so even the worst input is quick: the property is about the
-# answer, and a stuck worker shows as a timeout.
+# answer, and a stuck worker shows as send()'s 10 s socket timeout.
 LIMITS = {"BACKEND_MAX_DELAY": 0.2, "GATEWAY_MAX_TIMEOUT": 1, "GATEWAY_MAX_DEADLINE": 1, "GATEWAY_MAX_FANOUT": 20,
           "GATEWAY_MAX_CALLS": 1000}
 
@@ -84,16 +84,21 @@ def test_no_input_makes_a_500_or_a_non_json_answer_or_a_stuck_worker(servers, se
         query = [(name, value) for name, value in query if name not in ("drop", "invalid")]
     status, body, content_type, elapsed = send(servers[server], method, path, query, request_id)
     assert status < 500 or status in (502, 503), (status, body[:300])  # 502: all calls failed on purpose
-    assert elapsed < 5, f"{method} {path} {query}: {elapsed:.1f} s"
     if method != "HEAD":
         assert content_type.startswith("application/json"), (status, content_type, body[:200])
         assert isinstance(json.loads(body), dict)
 
 
-def test_every_service_is_still_quick_after_the_fuzz(servers):
+def test_every_service_is_healthy_and_idle_after_the_fuzz(servers):
     for server in servers:
-        status, _, _, elapsed = send(server, "GET", "/healthz", [], None)
-        assert status == 200 and elapsed < 1
+        status, _, _, _ = send(server, "GET", "/healthz", [], None)
+        assert status == 200
+        # Nothing the fuzz started is left running: in flight returns to 0 once the last
+        # case's calls end (each within the 1 s deadline or the 0.2 s delay it was allowed).
+        deadline = time.monotonic() + 10
+        while (in_flight := json.loads(send(server, "GET", "/telemetry", [], None)[1])["total"]["in_flight"]["now"]):
+            assert time.monotonic() < deadline, f"{server.service}: {in_flight} requests still in flight"
+            time.sleep(0.2)
 
 
 # Per endpoint: its parameters, and a value of each that it accepts (so a case that breaks

@@ -1,7 +1,5 @@
 """Fault injection on the backend: exact shares by task_id, and each fault's answer."""
 
-import time
-
 import pytest
 from django.test import SimpleTestCase
 
@@ -33,10 +31,12 @@ class FaultAnswers(SimpleTestCase):
             response.json()
 
     def test_jitter_adds_up_to_its_bound(self):
-        started = time.perf_counter()
+        # The bound is a property of the drawn waits, not of how fast this machine serves.
+        jittery = Faults(NONE, jitter=0.05)
+        waits = [jittery.extra_delay() for _ in range(1000)]
+        self.assertTrue(0 <= min(waits) < max(waits) <= 0.05)
         response = self.client.get("/api/", {"jitter": "0.05", "delay": "0"})
         self.assertEqual(response.status_code, 200)
-        self.assertLess(time.perf_counter() - started, 0.5)
 
     def test_bad_fault_values_are_400s(self):
         for name, value in (("fail", "1.5"), ("hang", "-0.1"), ("drop", "x"), ("jitter", "31")):
