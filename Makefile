@@ -30,7 +30,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench bench-edge bench-first clean clean-base clean-db
+.PHONY: help lab reference db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench bench-edge bench-first clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -49,6 +49,19 @@ lab: build results ## The lab's main job: article table, sweep and resources in 
 	done; \
 	$(COMPOSE) run --rm --no-deps loadgen report; \
 	echo "lab done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
+
+# make reference: make lab into docs/reference/, with the machine it ran on, so the docs
+# quote a run anyone can repeat instead of figures copied by hand.
+REFERENCE_DIR := ./docs/reference
+reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what docs/findings.md quotes (~13 min)
+	rm -rf $(REFERENCE_DIR) && mkdir -p $(REFERENCE_DIR)
+	@start=$$(date +%s); $(MAKE) --no-print-directory lab RESULTS_DIR=$(REFERENCE_DIR); \
+	{ echo "# Reference run"; echo; \
+	  echo "\`make reference\` on $$(date -u +%Y-%m-%d), commit $(GIT_COMMIT), in $$(( $$(date +%s) - start )) s: [report.md](report.md), one JSON file per experiment and mode."; echo; \
+	  echo "- machine: $$(nproc) cores, $$(free -g | awk '/^Mem:/ {print $$2}') GiB, $$(uname -sr), $$(uname -m)"; \
+	  echo "- docker: $$(docker version -f '{{.Server.Version}}' 2>/dev/null), compose: $$($(COMPOSE) version --short 2>/dev/null || $(COMPOSE) version | head -n 1)"; \
+	  echo "- settings: make lab's defaults (WORKERS=1, THREADS=10, LAB_SWEEP=\"$(LAB_SWEEP)\"); versions of every service are in each JSON file's environment"; \
+	} > $(REFERENCE_DIR)/README.md; echo "reference run in $(REFERENCE_DIR)"
 
 # DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
 DB ?= sqlite
