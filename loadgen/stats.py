@@ -7,9 +7,6 @@ the tail.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 from hdrh.histogram import HdrHistogram
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -49,15 +46,6 @@ class Recorder:
 def percentile_name(q: float) -> str:
     """50 -> p50, 99.9 -> p999."""
     return "p" + f"{q:g}".replace(".", "")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of `values` (the definition HdrHistogram approximates)."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def corrected(intended: float, sent: float, done: float) -> tuple[float, float]:

@@ -3,8 +3,10 @@ import os
 
 import pytest
 
-from loadgen import cli, experiments, report
+from loadgen import cli, report, results
 from loadgen.cli import build_parser
+from loadgen.experiments import article
+from loadgen.lab import Lab
 
 
 def parse(argv, monkeypatch, **env):
@@ -96,28 +98,28 @@ def between_markers(out, what):
 def test_a_failed_save_puts_the_whole_result_on_stdout(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    lab = experiments.Lab(gateway="http://g", backend="http://b", results=blocker / "results")
-    assert experiments.save(lab, result()) is None
+    lab = Lab(gateway="http://g", backend="http://b", results=blocker / "results")
+    assert results.save(lab, result()) is None
     out, err = capsys.readouterr()
     assert json.loads(between_markers(out, "result JSON")) == result()
     assert "cannot write" in err and "on stdout" in err
 
 
 def test_a_save_writes_the_file(tmp_path):
-    lab = experiments.Lab(gateway="http://g", backend="http://b", results=tmp_path)
-    path = experiments.save(lab, result())
+    lab = Lab(gateway="http://g", backend="http://b", results=tmp_path)
+    path = results.save(lab, result())
     assert path.name == "20250102T030405-article-asgi.json"
     assert json.loads(path.read_text()) == result()
 
 
 def test_an_unsaved_result_exits_2_after_printing_it(tmp_path, monkeypatch, capsys):
-    async def article(lab, **kw):
+    async def run(lab, **kw):
         return result()
 
-    monkeypatch.setattr(experiments, "article", article)
-    monkeypatch.setattr(experiments, "article_table", lambda result: "the table")
+    monkeypatch.setattr(article, "run", run)
+    monkeypatch.setattr(article, "table", lambda result: "the table")
     # The folder passes the preflight, then the write fails.
-    monkeypatch.setattr(experiments.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    monkeypatch.setattr(results.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied")))
     assert cli.main(["article", "--results", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert "the table" in out and json.loads(between_markers(out, "result JSON")) == result()

@@ -2,7 +2,9 @@
 
 import json
 
+from loadgen.experiments.faults import bins, recovery
 from loadgen.report import render
+from tests.loadgen.test_faults import timeline
 
 
 def service(threads, rss_mib, in_flight):
@@ -71,10 +73,16 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
     assert "| gather | sync | 1.12 s | matches | 1.17 s | **differs** |" in text
     assert "- **gather / sync view, asgi**: the article says *about one delay*; measured 1.17 s: since Django 3.2" in text
     assert "n = 10 calls of 1 s" in text  # the newest wsgi article file won over the 2025 one
-    assert "| gather | 50 | 70.7 |" in text
-    assert "Little's law off" in text
+    sweep = {mode: text.split(f"### {mode}\n\n", 1)[1].split("\n\n", 1)[0] for mode in ("wsgi", "asgi")}
+    row = "| gather | {c} | {rps} | {p50} | {p90} | {p99} | {max} | 0 | 0 | {gw} / 80 MiB | {be} / 60 MiB | {notes} |"
+    little = "Little's law off (x0.40): window short for latency"
+    # Each mode's table has that mode's threads; the notes flag only the cells that broke Little's law.
+    for mode, gw in (("wsgi", 10), ("asgi", 50)):
+        assert row.format(c=50, rps=70.7, p50="485.0 ms", p90="582.1 ms", p99="970.1 ms", max="1.07 s", gw=gw, be=gw + 2,
+                          notes=little) in sweep[mode].splitlines()
+    assert row.format(c=10, rps=31.6, p50="299.3 ms", p90="359.1 ms", p99="598.6 ms", max="658.4 ms", gw=10, be=12,
+                      notes="") in sweep["asgi"].splitlines()
     assert "| wsgi | sweep c=50 | gather |" in text and "(60%)" in text  # where the time went
-    assert "| gather | 50 | 70.7 |" in text and "| 50 / 80 MiB | 52 / 60 MiB |" in text  # asgi threads per cell
     assert "A parked thread costs about 14x a parked task" in text
     assert "| asgi | off / on | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms |" in text
     for name in ("sweep-throughput.png", "sweep-latency.png", "sweep-resources.png"):
@@ -88,3 +96,21 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
 
 def test_an_empty_results_folder_says_what_to_do(tmp_path):
     assert "No results yet" in render(tmp_path).read_text()
+
+
+def test_the_report_shows_clients_faults_and_soak(tmp_path):
+    env = {"timestamp": "2026-01-01T00:00:00+00:00", "server_mode": "asgi", "gateway": None, "backend": None}
+    figures = {"rps": 50.0, "p50": 0.2, "p99": 0.4, "errors": 0, "partial": 0, "requests": 500,
+               "services": {"gateway": {"cpu_ms_per_request": 12.5}}}
+    (tmp_path / "a-clients-asgi.json").write_text(json.dumps({
+        "experiment": "clients", "environment": env, "scenario": {"n": 10, "delay": 0.1, "duration": 8},
+        "cells": [{"strategy": "gather", "client": "aiohttp", "concurrency": 50, "figures": figures}]}))
+    (tmp_path / "b-faults-asgi.json").write_text(json.dumps({
+        "experiment": "faults", "environment": env, "recovery": recovery(bins(timeline()), 10.0, 15.0)}))
+    (tmp_path / "c-soak-asgi.json").write_text(json.dumps({
+        "experiment": "soak", "environment": env, "scenario": {"strategy": "gather", "rate": 20, "duration": 300},
+        "figures": figures, "memory": {"gateway": {"growth": 0.031}, "backend": {"growth": -0.002}}}))
+    text = render(tmp_path).read_text()
+    assert "| asgi | gather | aiohttp | 50 | 50.0 | 200.0 ms | 400.0 ms | 0 | 0 | 12.5 ms |" in text
+    assert "| asgi | 5.0 s | 0% | 100% | 0% | 200.0 ms | 5.0 ms | 200.0 ms | 3.0 s |" in text
+    assert "| asgi | gather at 20/s for 300 s | 500 | 0 | 200.0 ms | 400.0 ms | +3.1% | -0.2% |" in text

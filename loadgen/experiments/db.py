@@ -18,18 +18,26 @@ import time
 
 import aiohttp
 
-from . import probe, runner
-from .experiments import Lab, aggregation_url, measure
-from .sampler import Poller
-from .units import format_duration
+from asynclab.api import DB_TARGETS
 
-TARGETS = ("db", "db-async", "db-adapter", "db-adapter-executor")
+from .. import markdown
+from ..lab import Lab, aggregation_url, measure
+from ..options import aggregation, choices, client, levels, option, window
+from ..probe import environment
+from ..results import mode_order
+from ..runner import Plan
+from ..sampler import Poller
+from ..units import format_duration
+
+HELP = "the database endpoints over a concurrency sweep, with PostgreSQL's connections"
+
 WHAT = {
     "db": "sync view, sync ORM",
     "db-async": "async view, async ORM API",
     "db-adapter": "async view, sync_to_async(thread_sensitive=True)",
     "db-adapter-executor": "async view, sync_to_async(thread_sensitive=False)",
 }
+# /database is polled this often during a scenario.
 INTERVAL = 0.5
 # How long after a scenario connections may take to close before they count as left open;
 # and how long to keep asking a backend still busy with calls the gateway gave up on.
@@ -93,9 +101,23 @@ def variant(env: dict) -> str:
     return engine + ("+pool" if database.get("pool") else "")
 
 
-async def db(lab: Lab, levels=(1, 10, 40), targets=TARGETS, n: int = 5, delay: float = 0.1,
-             duration: float = 5.0, warmup: float = 1.0, client: str = "auto") -> dict:
-    env = await probe.environment(lab.gateway, lab.backend)
+def options(parser) -> None:
+    levels(parser, (1, 10, 40))
+    option(parser, "--targets", env="LOADGEN_TARGETS", default=DB_TARGETS, type=choices(DB_TARGETS),
+           help="the backend's database views")
+    aggregation(parser, fanout=5, delay=0.1, delay_help="seconds each call spends in the database")
+    window(parser, 5.0, 1.0)
+    client(parser, "auto", help="the gateway's HTTP client (auto: its fastest, so the backend's database is what limits)")
+
+
+async def command(args, lab: Lab) -> dict:
+    return await run(lab, levels=args.levels, targets=args.targets, n=args.fanout, delay=args.delay,
+                     duration=args.duration, warmup=args.warmup, client=args.client)
+
+
+async def run(lab: Lab, levels=(1, 10, 40), targets=DB_TARGETS, n: int = 5, delay: float = 0.1,
+              duration: float = 5.0, warmup: float = 1.0, client: str = "auto") -> dict:
+    env = await environment(lab.gateway, lab.backend)
     name = variant(env)
     if name == "none":
         raise SystemExit("loadgen db: the backend reports no database (is it this version of the lab?)")
@@ -103,8 +125,8 @@ async def db(lab: Lab, levels=(1, 10, 40), targets=TARGETS, n: int = 5, delay: f
     for target in targets:
         url = aggregation_url(lab, "gather", target, n, delay, client=client)
         for concurrency in levels:
-            plan = runner.Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup,
-                               timeout=lab.timeout, max_duration=duration + 10)
+            plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup,
+                        timeout=lab.timeout, max_duration=duration + 10)
             async with Connections(lab.backend) as watch:
                 figures = await measure(lab, plan, f"db {name} {target} c={concurrency}", allow_errors=True)
             figures["database"] = watch.summary()
@@ -130,7 +152,7 @@ def shown(seen: dict) -> tuple[str, str]:
     return f"{seen['peak']}/{seen['max']}", "?" if seen.get("after") is None else str(seen["after"])
 
 
-def db_table(result: dict) -> str:
+def table(result: dict) -> str:
     s = result["scenario"]
     lines = [f"db, SERVER_MODE={result['environment']['server_mode']}, database {result['variant']} "
              f"(gather, n={s['n']} calls of {s['delay']:g} s in the database, {s['duration']:g} s per cell)",
@@ -144,3 +166,57 @@ def db_table(result: dict) -> str:
                      f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
                      f"{backend.get('threads_peak', '?'):>10} {peak:>10} {after:>5}")
     return "\n".join(lines)
+
+
+VARIANTS = ("sqlite", "postgres", "postgres+pool")
+
+HEADER = ("database", "mode", "target", "c", "req/s", "p50", "p99", "errors", "partial", "backend threads",
+          "connections peak", "open after")
+
+HOW_TO_READ = [
+    "How to read it:", "",
+    "- Under WSGI the backend runs at most workers x threads requests, so it never holds more "
+    "connections than that, whatever the load: its threads are the ceiling.",
+    "- Under ASGI every call in flight runs its queries on a thread of its own and holds its own "
+    "connection until the request ends, so connections follow concurrency until PostgreSQL refuses "
+    "them (*partial* results: `too many clients already`).",
+    "- The async ORM API (`db-async`) is `sync_to_async` underneath: the same threads and connections "
+    "as the sync view.",
+    "- `DB_POOL=true` caps connections per worker and turns the excess into waiting: throughput is "
+    "then pool size / query time, the same kind of ceiling WSGI's threads give.",
+    "- `thread_sensitive=False` (`db-adapter-executor`) runs the ORM on the event loop's default "
+    "executor (min(32, cores + 4) threads), which caps its throughput; Django's end-of-request "
+    "clean-up never runs there, so its connections are never closed: under ASGI one per executor "
+    "thread stays open, under WSGI (a one-off loop per request) every request leaks one, and with a "
+    "pool every request keeps a pooled connection until the pool is empty.",
+]
+
+
+def section(latest: dict, folder) -> list[str]:
+    # Each database set-up is an experiment of its own in the results ("db/<variant>").
+    keys = [key for key in latest if key[0].startswith("db/")]
+    if not keys:
+        return []
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    keys.sort(key=lambda k: (order.get(k[0][3:], len(order)), mode_order(k[1])))
+    s = latest[keys[0]]["scenario"]
+    rows = []
+    for key in keys:
+        result = latest[key]
+        for cell in result["cells"]:
+            f = cell["figures"]
+            backend = (f.get("services") or {}).get("backend") or {}
+            peak, after = shown(f.get("database") or {})
+            rows.append([result["variant"], key[1], cell["target"], cell["concurrency"], f"{f['rps']:.1f}",
+                         format_duration(f["p50"]), format_duration(f["p99"]), f["errors"], f["partial"],
+                         backend.get("threads_peak", "?"), peak, after])
+    return ["## The database: threads and connections", "",
+            f"gather, n = {s['n']} calls per aggregation, each spending {s['delay']:g} s *in the database* "
+            "(`pg_sleep`, or a SQLite function that blocks inside the statement), "
+            f"{s['duration']:g} s per cell. Targets: "
+            + "; ".join(f"`{target}` = {what}" for target, what in WHAT.items()) + ".", "",
+            "*connections* are PostgreSQL's own count (`pg_stat_activity`, client backends of the lab's database, "
+            "without the probe's own): the peak during the cell of the total it allows, and how many were still "
+            "open 2 s after the load stopped. SQLite has no server to ask. A connection that stays open after "
+            "the load is one Django did not close at the end of its request.", "",
+            *markdown.table(HEADER, rows), "", *HOW_TO_READ, ""]

@@ -1,0 +1,139 @@
+"""`article`: the article's table (strategy x backend view, one request at a time), each
+cell with a verdict on whether the article's claim still holds under this SERVER_MODE."""
+
+from __future__ import annotations
+
+from asynclab.api import ARTICLE_STRATEGIES, ARTICLE_TARGETS
+
+from .. import markdown
+from ..lab import Lab, aggregation_url, measure
+from ..options import aggregation, choices, option, positive
+from ..probe import environment
+from ..results import modes
+from ..runner import Plan
+from ..units import format_duration
+
+HELP = "the article's table for the running SERVER_MODE (default)"
+
+# What the article says for each (strategy, backend view), by server mode.
+# "one": about one delay; "serial": at least n delays; "timeout": calls time out.
+ARTICLE_CLAIMS = {
+    ("gather", "sync"): {"asgi": ("timeout", "uvicorn runs the sync views on one thread: their sleeps pile up and calls time out"),
+                         None: ("one", "about one delay: the calls overlap")},
+    ("gather", "async"): {None: ("one", "about one delay: async all the way down")},
+    ("sequential", "sync"): {None: ("serial", "at least n x delay: one call after another")},
+    ("sequential", "async"): {None: ("serial", "at least n x delay: one call after another")},
+    ("threadpool", "sync"): {None: ("one", "a thread pool is probably sufficient: about one delay")},
+    ("threadpool", "async"): {None: ("one", "a thread pool is probably sufficient: about one delay")},
+}
+
+# "About one delay" leaves room for the gateway's own fixed costs (clients, threads):
+# they do not shrink with the delay, so a short-delay run needs the allowance too.
+OVERHEAD_ALLOWANCE = 0.5
+
+REASONS = {
+    ("timeout", "asgi"): "since Django 3.2 each ASGI request runs its sync view on its own thread "
+                         "(3.1 ran them all on one), so the sleeps overlap instead of piling up; "
+                         "DJANGO31_THREADS=on brings 3.1's behaviour back",
+}
+
+
+def options(parser) -> None:
+    aggregation(parser, fanout=10, delay=1.0)
+    option(parser, "--repeat", env="LOADGEN_REPEAT", default=3, type=positive(int), help="measured requests per cell")
+    option(parser, "--strategies", env="LOADGEN_STRATEGIES", default=ARTICLE_STRATEGIES,
+           type=choices(ARTICLE_STRATEGIES), help="the article's own")
+    option(parser, "--targets", env="LOADGEN_TARGETS", default=ARTICLE_TARGETS, type=choices(ARTICLE_TARGETS),
+           help="backend views")
+
+
+async def command(args, lab: Lab) -> dict:
+    return await run(lab, n=args.fanout, delay=args.delay, repeat=args.repeat, strategies=args.strategies,
+                     targets=args.targets)
+
+
+def claim(strategy: str, target: str, mode: str | None) -> tuple[str, str]:
+    claims = ARTICLE_CLAIMS[(strategy, target)]
+    return claims.get(mode) or claims[None]
+
+
+def verdict(expected: str, median: float | None, failed: int, n: int, delay: float, mode: str | None) -> tuple[bool, str]:
+    """(matches, one-line reason) for a measured median against the article's claim."""
+    if expected == "timeout":
+        if failed:
+            return True, "calls timed out, as the article says"
+        return False, REASONS.get(("timeout", mode), "no call timed out")
+    if median is None or failed:
+        return False, f"{failed} requests had failed calls: the claim assumed none"
+    if expected == "one":
+        if median < 2 * delay + OVERHEAD_ALLOWANCE:
+            return True, f"{median / delay:.2f} x the delay: the calls overlap"
+        return False, f"{median / delay:.2f} x the delay: the calls did not all overlap"
+    if median >= n * delay:
+        extra = median - n * delay
+        return True, f"{n} x {delay:g} s + {extra:.2f} s of per-call client set-up"
+    return False, f"under {n} x {delay:g} s: the calls overlapped"
+
+
+async def run(lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3,
+              strategies=ARTICLE_STRATEGIES, targets=ARTICLE_TARGETS) -> dict:
+    env = await environment(lab.gateway, lab.backend)
+    mode = env["server_mode"]
+    rows = []
+    for strategy in strategies:
+        for target in targets:
+            expected, said = claim(strategy, target, mode)
+            # The article's own HTTP clients, whatever the gateway's default.
+            url = aggregation_url(lab, strategy, target, n, delay, client="article")
+            # c=1 as the article's browser; the verify request doubles as warm-up.
+            plan = Plan(urls=(url,), concurrency=1, duration=None, requests=repeat, timeout=lab.timeout)
+            figures = await measure(lab, plan, f"article {strategy}/{target}", allow_errors=expected == "timeout")
+            failed = figures["errors"] + figures["partial"]
+            matches, reason = verdict(expected, figures["p50"], failed, n, delay, mode)
+            rows.append({"strategy": strategy, "target": target, "url": url, "median": figures["p50"],
+                         "article": said, "expected": expected, "matches": matches, "reason": reason,
+                         "figures": figures})
+    return {"experiment": "article", "scenario": {"n": n, "delay": delay, "repeat": repeat, "concurrency": 1},
+            "environment": env, "rows": rows}
+
+
+def table(result: dict) -> str:
+    lines = [f"article table, SERVER_MODE={result['environment']['server_mode']} "
+             f"(n={result['scenario']['n']}, delay={result['scenario']['delay']:g} s, "
+             f"median of {result['scenario']['repeat']})",
+             f"{'strategy':<11} {'view':<6} {'median':>9}  {'verdict':<8} article says / why"]
+    for row in result["rows"]:
+        lines.append(f"{row['strategy']:<11} {row['target']:<6} {format_duration(row['median']):>9}  "
+                     f"{'matches' if row['matches'] else 'DIFFERS':<8} {row['article']}")
+        lines.append(f"{'':<38}-> {row['reason']}")
+    return "\n".join(lines)
+
+
+def section(latest: dict, folder) -> list[str]:
+    found = modes(latest, "article")
+    if not found:
+        return []
+    s = latest[("article", found[0])]["scenario"]
+    lines = ["## The article's table", "",
+             f"Gateway strategy x backend view, n = {s['n']} calls of {s['delay']:g} s, one request at a time, "
+             f"median of {s['repeat']}. *article* is what the article says for that server; the verdict says "
+             "whether it still holds here.", ""]
+    by_cell: dict[tuple[str, str], dict] = {}
+    for mode in found:
+        for row in latest[("article", mode)]["rows"]:
+            by_cell.setdefault((row["strategy"], row["target"]), {})[mode] = row
+    rows, notes = [], []
+    for (strategy, target), by_mode in by_cell.items():
+        cells = [strategy, target]
+        for mode in found:
+            row = by_mode.get(mode)
+            if row is None:
+                cells += ["-", "-"]
+                continue
+            cells += [format_duration(row["median"]), "matches" if row["matches"] else "**differs**"]
+            if not row["matches"]:
+                notes.append(f"- **{strategy} / {target} view, {mode}**: the article says *{row['article']}*; "
+                             f"measured {format_duration(row['median'])}: {row['reason']}.")
+        rows.append(cells)
+    header = ["strategy", "backend view", *(f"{m}: {what}" for m in found for what in ("median", "verdict"))]
+    return lines + markdown.table(header, rows) + ["", *(notes or ["Every claim holds in the modes measured."]), ""]

@@ -1,0 +1,80 @@
+"""The results folder: one JSON file per experiment run written (`save`), the newest of
+each read back for the report (`load`), and what a failed write does instead."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from .lab import Lab
+
+# The report's column order for server modes; any other mode comes after these.
+MODES = ("wsgi", "asgi", "runserver")
+
+
+def show_unsaved(path: Path, exc: OSError, text: str, what: str) -> None:
+    """Put what could not be written on stdout between marker lines, and say so on stderr."""
+    begin, end = f"----- loadgen: unsaved {what} begins -----", f"----- loadgen: unsaved {what} ends -----"
+    print(f"{begin}\n{text.rstrip()}\n{end}", flush=True)
+    print(f"loadgen: cannot write {path}: {exc}; the {what} is on stdout between the lines "
+          f"'{begin}' and '{end}'", file=sys.stderr)
+
+
+def save(lab: Lab, result: dict) -> Path | None:
+    """One JSON file per experiment run, named so `ls` sorts them by time.
+
+    None if it could not be written: the JSON is then on stdout (show_unsaved), since a
+    run can take an hour and its figures must not be lost with the file.
+    """
+    stamp = re.sub(r"[^0-9T]", "", result["environment"]["timestamp"])[:15]
+    variant = f"-{result['variant']}" if result.get("variant") else ""
+    name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
+    path = lab.results / name
+    text = json.dumps(result, indent=1, default=str) + "\n"
+    try:
+        lab.results.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        show_unsaved(path, exc, text, "result JSON")
+        return None
+    return path
+
+
+def measured(result: dict) -> list[dict]:
+    """Every measurement's figures in a result: its rows', its cells' or its own."""
+    if "rows" in result:
+        return [row["figures"] for row in result["rows"]]
+    if "cells" in result:
+        return [cell["figures"] for cell in result["cells"]]
+    return [result["figures"]]
+
+
+def load(results: Path) -> dict[tuple[str, str], dict]:
+    """Newest result per (experiment, server_mode); unreadable files are skipped, not fatal.
+
+    Files sort by name, which starts with the time: re-running an experiment replaces its
+    figures in the report, and older files stay on disk as history.
+    """
+    latest: dict[tuple[str, str], dict] = {}
+    for path in sorted(results.glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+            # db runs once per database set-up: each variant is an experiment of its own.
+            experiment = result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
+            key = (experiment, result["environment"]["server_mode"] or "unknown")
+        except (ValueError, KeyError, TypeError):
+            continue
+        result["_file"] = path.name
+        latest[key] = result
+    return latest
+
+
+def mode_order(mode: str) -> int:
+    return MODES.index(mode) if mode in MODES else len(MODES)
+
+
+def modes(latest: dict, experiment: str) -> list[str]:
+    """The server modes `experiment` has a result for, in the report's order."""
+    return sorted((mode for (name, mode) in latest if name == experiment), key=mode_order)
