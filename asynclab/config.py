@@ -2,7 +2,8 @@
 
 Every knob of the lab is an environment variable (compose passes them through from the
 shell or `.env`). A typo must stop a service at start with a message naming the variable,
-not turn into a silent default halfway through a benchmark.
+not turn into a silent default halfway through a benchmark. The knobs themselves (default,
+range, meaning) are declared once, in asynclab/knobs.py, which reads them through here.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def service_env(service: str, name: str, default: T, **kwargs: Any) -> T:
     So `SERVER_MODE=asgi` switches both services while `BACKEND_SERVER_MODE=wsgi` pins one.
     """
     specific = f"{service.upper()}_{name}"
-    environ = kwargs.get("environ") or os.environ
+    environ = kwargs.get("environ")
+    environ = os.environ if environ is None else environ
     if environ.get(specific, "").strip():
         return env(specific, default, **kwargs)
     return env(name, default, **kwargs)

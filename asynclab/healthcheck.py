@@ -8,11 +8,11 @@ import json
 import sys
 import urllib.request
 
-from .config import env
+from .knobs import read
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{env('PORT', 8000)}/healthz"
+    url = f"http://127.0.0.1:{read('PORT')}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if json.load(response).get("status") == "ok" else 1

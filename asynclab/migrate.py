@@ -1,6 +1,6 @@
 """`python -m asynclab.migrate SERVICE`: bring a service's database up to date, once.
 
-serve.py runs it in a child process before the server starts any worker: so several
+asynclab/entrypoint.py runs it in a child process before the server starts any worker: so several
 workers never race to create or seed a database, and the server itself never imports
 Django before it forks. It waits up to DB_WAIT seconds for the database to accept
 connections (PostgreSQL may still be starting) and prints one JSON line. migrate is
@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from .config import env
+from .knobs import read
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     from django.db import OperationalError, connection
 
     django.setup()
-    wait = env("DB_WAIT", 60.0, low=0, high=600)
+    wait = read("DB_WAIT")
     start = time.monotonic()
     while True:
         try:
@@ -34,18 +34,30 @@ def main(argv: list[str]) -> int:
             break
         except OperationalError as exc:
             if time.monotonic() - start >= wait:
-                print(f"asynclab: {service}: database not reachable after {wait:g} s (DB_WAIT): {exc}",
-                      file=sys.stderr)
+                print(f"asynclab: {service}: database not reachable after {wait:g} s (DB_WAIT): {exc}", file=sys.stderr)
                 return 1
             time.sleep(0.5)
     waited = time.monotonic() - start
     out = io.StringIO()
     call_command("migrate", interactive=False, verbosity=1, stdout=out)
-    applied = [line.split()[1].rstrip(".") for line in out.getvalue().splitlines() if line.strip().startswith("Applying ")]
+    applied = [
+        line.split()[1].rstrip(".") for line in out.getvalue().splitlines() if line.strip().startswith("Applying ")
+    ]
     connection.close()
-    print(json.dumps({"event": "migrate", "service": service, "engine": connection.vendor,
-                      "database": str(connection.settings_dict["NAME"]), "applied": applied,
-                      "waited_s": round(waited, 3), "seconds": round(time.monotonic() - start, 3)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "migrate",
+                "service": service,
+                "engine": connection.vendor,
+                "database": str(connection.settings_dict["NAME"]),
+                "applied": applied,
+                "waited_s": round(waited, 3),
+                "seconds": round(time.monotonic() - start, 3),
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

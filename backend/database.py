@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from asynclab.config import ConfigError, env
+from asynclab.config import ConfigError
+from asynclab.knobs import read
 
 ENGINES = {"sqlite": "django.db.backends.sqlite3", "postgres": "django.db.backends.postgresql"}
 # DB=none: no database at all, as the lab's backend was before the /api/db/ endpoints: those
@@ -35,52 +35,59 @@ SEED_ROWS = 100
 def password(environ: dict[str, str] | None = None) -> str:
     """POSTGRES_PASSWORD_FILE (a compose secret) if set, else POSTGRES_PASSWORD."""
     environ = os.environ if environ is None else environ
-    path = env("POSTGRES_PASSWORD_FILE", "", environ=environ)
+    path = read("POSTGRES_PASSWORD_FILE", environ=environ)
     if path:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
             raise ConfigError(f"POSTGRES_PASSWORD_FILE={path!r}: {exc.strerror}") from None
-    return env("POSTGRES_PASSWORD", "", environ=environ)
+    return read("POSTGRES_PASSWORD", environ=environ)
 
 
 def databases(environ: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Django's DATABASES for the engine DB names, every setting read and checked here."""
     environ = os.environ if environ is None else environ
-    engine = env("DB", "sqlite", str.lower, choices=CHOICES, environ=environ)
+    engine = read("DB", environ=environ)
     if engine == "none":
         return {}
     # 0 = a connection per request, closed when it ends (what Django advises under ASGI).
-    max_age = env("DB_CONN_MAX_AGE", 0, low=0, high=3600, environ=environ)
-    pool = env("DB_POOL", False, environ=environ)
+    max_age = read("DB_CONN_MAX_AGE", environ=environ)
+    pool = read("DB_POOL", environ=environ)
     if engine == "sqlite":
         if pool:
             raise ConfigError("DB_POOL=true: Django pools PostgreSQL connections only; use DB=postgres")
-        default = Path(tempfile.gettempdir()) / "asynclab-backend.sqlite3"
         # timeout: seconds a connection waits for SQLite's file lock instead of failing.
-        return {"default": {"ENGINE": ENGINES[engine], "NAME": env("DB_PATH", str(default), environ=environ),
-                            "CONN_MAX_AGE": max_age, "OPTIONS": {"timeout": 20}}}
+        return {
+            "default": {
+                "ENGINE": ENGINES[engine],
+                "NAME": read("DB_PATH", environ=environ),
+                "CONN_MAX_AGE": max_age,
+                "OPTIONS": {"timeout": 20},
+            }
+        }
     options: dict[str, Any] = {"connect_timeout": 5}
     if pool:
         if max_age:
             raise ConfigError("DB_POOL=true needs DB_CONN_MAX_AGE=0: a pooled connection goes back to the pool")
-        size = env("DB_POOL_MAX_SIZE", 10, low=1, high=1000, environ=environ)
+        size = read("DB_POOL_MAX_SIZE", environ=environ)
         options["pool"] = {
-            "min_size": env("DB_POOL_MIN_SIZE", 2, low=0, high=size, environ=environ),
+            "min_size": read("DB_POOL_MIN_SIZE", environ=environ),
             "max_size": size,
             # How long a request waits for a free pooled connection before it gets a 503.
-            "timeout": env("DB_POOL_TIMEOUT", 10.0, low=0.1, high=300, environ=environ),
+            "timeout": read("DB_POOL_TIMEOUT", environ=environ),
         }
-    return {"default": {
-        "ENGINE": ENGINES[engine],
-        "HOST": env("POSTGRES_HOST", "postgres", environ=environ),
-        "PORT": env("POSTGRES_PORT", 5432, low=1, high=65535, environ=environ),
-        "NAME": env("POSTGRES_DB", "asynclab", environ=environ),
-        "USER": env("POSTGRES_USER", "asynclab", environ=environ),
-        "PASSWORD": password(environ),
-        "CONN_MAX_AGE": max_age,
-        "OPTIONS": options,
-    }}
+    return {
+        "default": {
+            "ENGINE": ENGINES[engine],
+            "HOST": read("POSTGRES_HOST", environ=environ),
+            "PORT": read("POSTGRES_PORT", environ=environ),
+            "NAME": read("POSTGRES_DB", environ=environ),
+            "USER": read("POSTGRES_USER", environ=environ),
+            "PASSWORD": password(environ),
+            "CONN_MAX_AGE": max_age,
+            "OPTIONS": options,
+        }
+    }
 
 
 def engine(databases: dict[str, dict[str, Any]]) -> str | None:

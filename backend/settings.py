@@ -1,4 +1,4 @@
-from asynclab.config import env
+from asynclab.knobs import read
 from asynclab.servers import ServerConfig
 from asynclab.settings import *  # noqa: F403
 from asynclab.settings import INSTALLED_APPS
@@ -15,13 +15,14 @@ WSGI_APPLICATION = "backend.wsgi.application"
 INSTALLED_APPS = [*INSTALLED_APPS, "backend.apps.BackendConfig"]
 DATABASES = database.databases()
 
-# How long an /api/ call sleeps when the caller does not say, and the most it may ask for.
-BACKEND_MAX_DELAY = env("BACKEND_MAX_DELAY", 30.0, low=0, high=3600)
-BACKEND_DELAY = env("BACKEND_DELAY", min(1.0, BACKEND_MAX_DELAY), low=0, high=BACKEND_MAX_DELAY)
+# How long an /api/ call sleeps when the caller does not say, and the most it may ask for
+# (defaults, ranges and meanings: asynclab/knobs.py, docs/knobs.md).
+BACKEND_MAX_DELAY = read("BACKEND_MAX_DELAY")
+BACKEND_DELAY = read("BACKEND_DELAY")
 
 # Fault injection defaults (see backend/faults.py): shares of calls 0..1, jitter in seconds.
-BACKEND_FAIL_RATE = env("BACKEND_FAIL_RATE", 0.0, low=0, high=1)
-BACKEND_HANG_RATE = env("BACKEND_HANG_RATE", 0.0, low=0, high=1)
-BACKEND_INVALID_RATE = env("BACKEND_INVALID_RATE", 0.0, low=0, high=1)
-BACKEND_DROP_RATE = env("BACKEND_DROP_RATE", 0.0, low=0, high=1)
-BACKEND_JITTER = env("BACKEND_JITTER", 0.0, low=0, high=BACKEND_MAX_DELAY)
+BACKEND_FAIL_RATE = read("BACKEND_FAIL_RATE")
+BACKEND_HANG_RATE = read("BACKEND_HANG_RATE")
+BACKEND_INVALID_RATE = read("BACKEND_INVALID_RATE")
+BACKEND_DROP_RATE = read("BACKEND_DROP_RATE")
+BACKEND_JITTER = read("BACKEND_JITTER")

@@ -39,3 +39,38 @@ def test_a_service_specific_knob_wins_over_the_shared_one():
     assert service_env("backend", "SERVER_MODE", "x", environ=environ) == "asgi"
     assert service_env("gateway", "SERVER_MODE", "x", environ=environ) == "wsgi"
     assert service_env("gateway", "SERVER_MODE", "x", environ={"GATEWAY_SERVER_MODE": ""}) == "x"
+
+
+def test_an_empty_environ_is_used_as_given_not_replaced_by_the_process_one(monkeypatch):
+    monkeypatch.setenv("GATEWAY_SERVER_MODE", "asgi")
+    assert service_env("gateway", "SERVER_MODE", "x", environ={}) == "x"
+
+
+def test_the_registry_reads_through_env_with_the_declared_default_range_and_choices():
+    from asynclab.knobs import read
+
+    assert read("WORKERS", "backend", environ={}) == 1
+    assert read("WORKERS", "backend", environ={"WORKERS": "2", "BACKEND_WORKERS": "3"}) == 3
+    assert read("WORKERS", "gateway", environ={"WORKERS": "2", "BACKEND_WORKERS": "3"}) == 2
+    assert read("LOG_LEVEL", environ={"LOG_LEVEL": "debug"}) == "DEBUG"
+    assert read("BACKEND_URL", environ={"BACKEND_URL": "http://b:1/"}) == "http://b:1"
+    for name, raw, fragment in [
+        ("WORKERS", "65", "must be at most 64"),
+        ("DB", "mysql", "choose one of"),
+        ("BACKEND_URL", "ftp://b", "expected a base URL"),
+        ("DJANGO_DEBUG", "maybe", "true/false"),
+        ("DB_POOL_MIN_SIZE", "11", "must be at most 10"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            read(name, "backend" if name == "WORKERS" else None, environ={name: raw})
+        assert str(caught.value).startswith(f"{name}={raw!r}") and fragment in str(caught.value)
+
+
+def test_a_per_service_knob_needs_its_service_and_an_unknown_knob_is_refused():
+    from asynclab.knobs import declared, read
+
+    with pytest.raises(ValueError, match="per service"):
+        read("WORKERS", environ={})
+    with pytest.raises(KeyError):
+        read("WORKRES", environ={})
+    assert declared("GATEWAY_THREADS").name == "THREADS"

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass
-from types import ModuleType
+from typing import Protocol
 
-from ..config import ConfigError, env, service_env
+from ..config import ConfigError
+from ..knobs import read
 from . import asgi, runserver, wsgi
 
-SERVERS: dict[str, ModuleType] = {"wsgi": wsgi, "asgi": asgi, "runserver": runserver}
+
+class Server(Protocol):
+    """What a server-mode module provides: the server's name and its argv for a ServerConfig."""
+
+    NAME: str
+
+    def arguments(self, cfg: ServerConfig) -> list[str]: ...
+
+
+SERVERS: dict[str, Server] = {"wsgi": wsgi, "asgi": asgi, "runserver": runserver}
 SERVICES = ("backend", "gateway")
 
 
@@ -30,18 +40,16 @@ class ServerConfig:
     def from_env(cls, service: str) -> ServerConfig:
         if service not in SERVICES:
             raise ConfigError(f"unknown service {service!r}: choose one of {', '.join(SERVICES)}")
-        mode = service_env(service, "SERVER_MODE", "wsgi").strip().lower()
+        mode = read("SERVER_MODE", service).strip().lower()
         if mode not in SERVERS:
-            raise ConfigError(
-                f"unknown SERVER_MODE {mode!r} for {service}: choose one of {', '.join(sorted(SERVERS))}"
-            )
+            raise ConfigError(f"unknown SERVER_MODE {mode!r} for {service}: choose one of {', '.join(sorted(SERVERS))}")
         return cls(
             service=service,
             mode=mode,
-            host=env("BIND_HOST", "0.0.0.0"),
-            port=env("PORT", 8000, low=1, high=65535),
-            workers=service_env(service, "WORKERS", 1, low=1, high=64),
-            threads=service_env(service, "THREADS", 10, low=1, high=1000),
+            host=read("BIND_HOST"),
+            port=read("PORT"),
+            workers=read("WORKERS", service),
+            threads=read("THREADS", service),
         )
 
     @property
