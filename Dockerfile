@@ -30,7 +30,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER lab
 EXPOSE 8000
-ENTRYPOINT ["python", "-m", "asynclab.serve"]
+ENTRYPOINT ["python", "-m", "asynclab.entrypoint"]
 CMD ["backend"]
 # The code stays root-owned: the server may read it, never rewrite it.
 COPY asynclab/ /app/asynclab/

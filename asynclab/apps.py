@@ -8,8 +8,8 @@ class LabConfig(AppConfig):
     name = "asynclab"
 
     def ready(self) -> None:
-        from . import signals, telemetry
+        from . import dbsignals, telemetry
 
-        signals.apply(settings.DB_SIGNALS, settings.DATABASES)
+        dbsignals.apply(settings.DB_SIGNALS, settings.DATABASES)
         # Start the sampler now, so a worker that has served nothing still reports.
         telemetry.worker()

@@ -29,7 +29,11 @@ MAX_HEADER_BYTES = 8192
 def server_limits() -> dict[str, int]:
     """The servers' own limits: twice the lab's, so the lab's act first. A request line
     holds the method and version around the target; a header line, a name and ': '."""
-    return {"request_line": 2 * MAX_TARGET, "header_fields": 2 * MAX_HEADERS, "header_field_bytes": 2 * MAX_HEADER_BYTES}
+    return {
+        "request_line": 2 * MAX_TARGET,
+        "header_fields": 2 * MAX_HEADERS,
+        "header_field_bytes": 2 * MAX_HEADER_BYTES,
+    }
 
 
 def target_length(request: HttpRequest) -> int:
@@ -59,6 +63,10 @@ def refuse(request: HttpRequest) -> HttpResponse | None:
         request.get_host()
     except DisallowedHost:
         host = request.META.get("HTTP_HOST", "")
-        return json_error(400, "disallowed_host",
-                          f"Host {host[:100]!r} is not one this service answers to (ALLOWED_HOSTS)", host=host[:100])
+        return json_error(
+            400,
+            "disallowed_host",
+            f"Host {host[:100]!r} is not one this service answers to (ALLOWED_HOSTS)",
+            host=host[:100],
+        )
     return None

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from . import requestid
@@ -23,7 +23,7 @@ EVENTS = logging.getLogger("asynclab.events")
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _service() -> tuple[str | None, str | None]:
@@ -38,22 +38,40 @@ def _service() -> tuple[str | None, str | None]:
 def _frame(event: str, pid: int | None, thread: str | None, request_id: str | None) -> dict[str, Any]:
     """The fields every line starts with, in a fixed order so the lines read alike."""
     service, mode = _service()
-    return {"time": now(), "event": event, "service": service, "mode": mode, "pid": pid, "thread": thread,
-            "request_id": request_id}
+    return {
+        "time": now(),
+        "event": event,
+        "service": service,
+        "mode": mode,
+        "pid": pid,
+        "thread": thread,
+        "request_id": request_id,
+    }
 
 
-def access_line(*, method: str, path: str, query: str, status: int, elapsed: float,
-                request_id: str | None, client_id: bool, **extra: Any) -> dict[str, Any]:
+def access_line(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    status: int,
+    elapsed: float,
+    request_id: str | None,
+    client_id: bool,
+    **extra: Any,
+) -> dict[str, Any]:
     line = _frame("access", os.getpid(), threading.current_thread().name, request_id)
-    line.update({
-        # False when the client sent no id, or one the service refused and replaced.
-        "client_id": client_id,
-        "method": method,
-        "path": path,
-        "query": query[:200],
-        "status": status,
-        "elapsed_ms": round(elapsed * 1000, 3),
-    })
+    line.update(
+        {
+            # False when the client sent no id, or one the service refused and replaced.
+            "client_id": client_id,
+            "method": method,
+            "path": path,
+            "query": query[:200],
+            "status": status,
+            "elapsed_ms": round(elapsed * 1000, 3),
+        }
+    )
     line.update(extra)
     return line
 
@@ -99,8 +117,12 @@ def config(level: str) -> dict[str, Any]:
         "filters": {"only_exceptions": {"()": OnlyExceptions}},
         "handlers": {
             "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
-            "stdout_exceptions": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
-                                  "filters": ["only_exceptions"]},
+            "stdout_exceptions": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["only_exceptions"],
+            },
             "null": {"class": "logging.NullHandler"},
         },
         "root": {"handlers": ["stdout"], "level": level},

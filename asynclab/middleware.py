@@ -44,11 +44,18 @@ class Visit:
                 stamp(response, elapsed)
                 response[requestid.HEADER] = self.id
                 extra = getattr(response, "log_fields", {})
-            logs.access(logs.access_line(
-                method=self.request.method or "", path=self.request.path,
-                query=self.request.META.get("QUERY_STRING", ""),
-                status=missing if response is None else response.status_code,
-                elapsed=elapsed, request_id=self.id, client_id=self.client_id, **extra))
+            logs.access(
+                logs.access_line(
+                    method=self.request.method or "",
+                    path=self.request.path,
+                    query=self.request.META.get("QUERY_STRING", ""),
+                    status=missing if response is None else response.status_code,
+                    elapsed=elapsed,
+                    request_id=self.id,
+                    client_id=self.client_id,
+                    **extra,
+                )
+            )
         finally:
             if self.counted:
                 telemetry.worker().leave()

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 
 from .grammar import BOOLEANS, DECIMAL, INTEGER, written
 from .http import json_error
@@ -42,8 +43,13 @@ class Query:
     names it asks for are its parameters); an empty value is an error, not the default.
     """
 
-    def __init__(self, params: QueryDict | Mapping[str, str]) -> None:
-        pairs = params.lists() if isinstance(params, QueryDict) else ((name, [value]) for name, value in params.items())
+    def __init__(self, params: MultiValueDict | Mapping[str, str]) -> None:
+        # request.GET is a QueryDict, a MultiValueDict that keeps every value of a name.
+        pairs = (
+            params.lists()
+            if isinstance(params, MultiValueDict)
+            else ((name, [value]) for name, value in params.items())
+        )
         self.params: dict[str, str] = {}
         for name, values in pairs:
             if len(values) > 1:
@@ -64,8 +70,12 @@ class Query:
         unknown = [name for name in self.params if name not in self.names]
         if unknown:
             takes = f"takes {', '.join(self.names)}" if self.names else "takes no parameters"
-            raise BadParameter(unknown[0], f"is not a parameter here; this endpoint {takes}",
-                               "unknown_parameter", parameters=self.names)
+            raise BadParameter(
+                unknown[0],
+                f"is not a parameter here; this endpoint {takes}",
+                "unknown_parameter",
+                parameters=self.names,
+            )
 
     def number(self, name: str, default: float | None, low: float, high: float) -> float | None:
         raw = self._raw(name)
@@ -73,8 +83,10 @@ class Query:
             return default
         value = float(raw) if DECIMAL.fullmatch(raw) else math.nan
         if not math.isfinite(value) or not low <= value <= high:
-            raise BadParameter(name, f"must be a number from {written(low)} to {written(high)}, "
-                                     "in digits with at most one '.' (like 0.25)")
+            raise BadParameter(
+                name,
+                f"must be a number from {written(low)} to {written(high)}, in digits with at most one '.' (like 0.25)",
+            )
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 HEADER = "X-Request-ID"
 MAX_LENGTH = 64
 # A call id is a request id plus the gateway's ".<index>" (fan-out is at most 1000 calls).
-VALID = re.compile(r"[A-Za-z0-9._:-]{1,%d}(?:\.[0-9]{1,4})?" % MAX_LENGTH)
+VALID = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_LENGTH}}}(?:\.[0-9]{{1,4}})?")
 
 # The id of the request being handled, for every log line written while handling it.
 current: ContextVar[str | None] = ContextVar("request_id", default=None)

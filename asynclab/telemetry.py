@@ -2,7 +2,7 @@
 
 Each worker process keeps its own figures and a sampler thread publishes them every
 PUBLISH seconds to a folder its service's processes share (made per server by
-asynclab.serve), so whichever worker answers GET /telemetry reports every worker, plus
+asynclab.entrypoint), so whichever worker answers GET /telemetry reports every worker, plus
 the server's master process when it has one.
 
 Peaks come twice: since the process started, and "recent" (the last one to two seconds),
@@ -70,7 +70,7 @@ def rss_of(pid: int | str = "self") -> int | None:
 def cpu_of(pid: int | str) -> float | None:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
     except (OSError, ValueError, IndexError):
         return None
@@ -138,15 +138,23 @@ class Worker:
             "pid": self.pid,
             "started": round(self.started, 3),
             "updated": round(time.time(), 3),
-            "threads": {"now": threads, "peak": int(max(self.threads_peak.ever, threads or 0)),
-                        "recent_peak": int(max(self.threads_peak.recent(), threads or 0))},
-            "rss_bytes": {"now": rss, "peak": int(max(self.rss_peak.ever, rss or 0)),
-                          "recent_peak": int(max(self.rss_peak.recent(), rss or 0))},
+            "threads": {
+                "now": threads,
+                "peak": int(max(self.threads_peak.ever, threads or 0)),
+                "recent_peak": int(max(self.threads_peak.recent(), threads or 0)),
+            },
+            "rss_bytes": {
+                "now": rss,
+                "peak": int(max(self.rss_peak.ever, rss or 0)),
+                "recent_peak": int(max(self.rss_peak.recent(), rss or 0)),
+            },
             "cpu_seconds": round(time.process_time(), 4),
             "in_flight": {"now": in_flight, "peak": int(in_flight_ever), "recent_peak": int(in_flight_recent)},
             "requests": requests,
             "warm_ms": self.warm_ms,
-            "loop_lag_ms": None if self._loop is None else {
+            "loop_lag_ms": None
+            if self._loop is None
+            else {
                 "last": round((self.lag_last or 0) * 1000, 3),
                 "recent_max": round(self.lag_peak.recent() * 1000, 3),
                 "max": round(self.lag_peak.ever * 1000, 3),
@@ -253,10 +261,14 @@ def combine(worker_list: list[dict[str, Any]], master_process: dict[str, Any] | 
         "workers": len(worker_list),
         "threads": {part: total("threads", part) + extra_threads for part in ("now", "peak", "recent_peak")},
         "rss_bytes": {part: total("rss_bytes", part) + extra_rss for part in ("now", "peak", "recent_peak")},
-        "cpu_seconds": round(sum(w["cpu_seconds"] for w in worker_list) + ((master_process or {}).get("cpu_seconds") or 0), 4),
+        "cpu_seconds": round(
+            sum(w["cpu_seconds"] for w in worker_list) + ((master_process or {}).get("cpu_seconds") or 0), 4
+        ),
         "in_flight": {part: total("in_flight", part) for part in ("now", "peak", "recent_peak")},
         "requests": sum(w["requests"] for w in worker_list),
-        "loop_lag_ms": None if not lags else {
+        "loop_lag_ms": None
+        if not lags
+        else {
             "last": max(lag["last"] for lag in lags),
             "recent_max": max(lag["recent_max"] for lag in lags),
             "max": max(lag["max"] for lag in lags),

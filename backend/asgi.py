@@ -1,5 +1,7 @@
 import os
-from asynclab.legacy import get_asgi_application
+
+from asynclab.django31 import get_asgi_application
 from asynclab.warmup import warm
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 application = warm(get_asgi_application())

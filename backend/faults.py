@@ -48,7 +48,9 @@ class Faults:
 
 def parse(query: Query) -> Faults:
     return Faults(
-        rates={fault: query.number(fault, getattr(settings, f"BACKEND_{fault.upper()}_RATE"), 0, 1) for fault in FAULTS},
+        rates={
+            fault: query.number(fault, getattr(settings, f"BACKEND_{fault.upper()}_RATE"), 0, 1) for fault in FAULTS
+        },
         jitter=query.number("jitter", settings.BACKEND_JITTER, 0, settings.BACKEND_MAX_DELAY),
     )
 

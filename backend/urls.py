@@ -1,17 +1,23 @@
 from django.urls import path
 
-from asynclab import health
+from asynclab import api, status
 from backend import views
 
+
+def _at(view: str) -> str:
+    """The route of backend view `view`: its path in asynclab/api.py, without the leading /."""
+    return api.BACKEND_VIEWS[view].removeprefix("/")
+
+
 urlpatterns = [
-    path("api/", views.sync_api),
-    path("api/async/", views.async_api),
-    path("api/db/", views.sync_db),
-    path("api/db/async/", views.async_db),
-    path("api/db/adapter/", views.adapter_db),
+    path(_at("sync"), views.sync_api),
+    path(_at("async"), views.async_api),
+    path(_at("db"), views.sync_db),
+    path(_at("db-async"), views.async_db),
+    path(_at("db-adapter"), views.adapter_db),
     path("database", views.database_stats),
-    path("healthz", health.healthz),
-    path("telemetry", health.telemetry),
+    path("healthz", status.healthz),
+    path("telemetry", status.telemetry),
 ]
 
 handler400 = "asynclab.http.bad_request"

@@ -98,8 +98,13 @@ def read_items(delay: float, rows: int) -> dict:
     if not items:
         raise EmptyDatabase
     slept = Item.objects.annotate(slept=Sleep(delay)).values_list("slept", flat=True).get(pk=items[0].pk)
-    return {"count": count, "items": [item.as_dict() for item in items], "slept": slept,
-            "thread": threading.current_thread().name, "connection": connection.asynclab_serial}
+    return {
+        "count": count,
+        "items": [item.as_dict() for item in items],
+        "slept": slept,
+        "thread": threading.current_thread().name,
+        "connection": connection.asynclab_serial,
+    }
 
 
 async def aread_items(delay: float, rows: int) -> dict:
@@ -131,8 +136,7 @@ def need_database() -> None:
 
 
 def db_payload(view: str, params: DbParams, result: dict, elapsed: float) -> ApiResponse:
-    data = {"view": view, "engine": ENGINE, "delay": params.delay,
-            **result, "db_elapsed": round(elapsed, 6)}
+    data = {"view": view, "engine": ENGINE, "delay": params.delay, **result, "db_elapsed": round(elapsed, 6)}
     if params.task_id is not None:
         data["task_id"] = params.task_id
     response = ApiResponse(data)
@@ -197,8 +201,13 @@ def database_stats(request, params):
     if ENGINE is None:
         return db_error(NoDatabase())
     config = settings.DATABASES["default"]
-    data = {"engine": ENGINE, "conn_max_age": config["CONN_MAX_AGE"],
-            "pool": config.get("OPTIONS", {}).get("pool") or None, "connections": None, "pool_worker": None}
+    data = {
+        "engine": ENGINE,
+        "conn_max_age": config["CONN_MAX_AGE"],
+        "pool": config.get("OPTIONS", {}).get("pool") or None,
+        "connections": None,
+        "pool_worker": None,
+    }
     if ENGINE == "postgres":
         try:
             data["connections"] = postgres_connections(config)
@@ -214,11 +223,21 @@ def postgres_connections(config: dict) -> dict:
     """Client connections to the lab's database by state, counted on a connection of the
     probe's own, outside Django and its pool: it must answer when every pooled connection is
     taken, or lost."""
-    with psycopg.connect(host=config["HOST"], port=config["PORT"], dbname=config["NAME"], user=config["USER"],
-                         password=config["PASSWORD"], connect_timeout=3, application_name="asynclab-probe") as probe:
-        by_state = dict(probe.execute(
-            "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND backend_type = 'client backend'"
-            " AND pid <> pg_backend_pid() GROUP BY 1").fetchall())
+    with psycopg.connect(
+        host=config["HOST"],
+        port=config["PORT"],
+        dbname=config["NAME"],
+        user=config["USER"],
+        password=config["PASSWORD"],
+        connect_timeout=3,
+        application_name="asynclab-probe",
+    ) as probe:
+        by_state = dict(
+            probe.execute(
+                "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND backend_type = 'client backend'"
+                " AND pid <> pg_backend_pid() GROUP BY 1"
+            ).fetchall()
+        )
         limit = int(probe.execute("SHOW max_connections").fetchone()[0])
     return {"total": sum(by_state.values()), "by_state": by_state, "max": limit}

@@ -9,49 +9,49 @@ full -> 503 with Retry-After, at once. Bad input -> 400 naming the parameter.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Any
 
 from django.conf import settings
 
 from asynclab import requestid
-from asynclab.http import ApiResponse, json_error
+from asynclab.api import CLIENT_CHOICES, TARGETS
 from asynclab.grammar import written
+from asynclab.http import ApiResponse, json_error
 from asynclab.query import BadParameter, Query
 
 from . import clients
-from .calls import Call, Outcome, never_ran
-from .capacity import Capacity, Ticket
-from .clients import CLIENTS
+from .calls import Call, Outcome
+from .capacity import Capacity, OverCapacity, Ticket
+from .clients import Client
+from .strategies import Strategy
 
-# target= picks which backend view every call hits (and any query it always gets); the
-# base URL is never the client's. The db- targets spend the delay in the backend's database.
-TARGETS: dict[str, tuple[str, dict[str, str]]] = {
-    "sync": ("/api/", {}),
-    "async": ("/api/async/", {}),
-    "db": ("/api/db/", {}),
-    "db-async": ("/api/db/async/", {}),
-    "db-adapter": ("/api/db/adapter/", {}),
-    # sync_to_async(thread_sensitive=False): the ORM on the event loop's default executor.
-    "db-adapter-executor": ("/api/db/adapter/", {"thread_sensitive": "false"}),
-}
 # The process's budget of backend calls in flight, and what a refused client is told.
 CALLS = Capacity(settings.GATEWAY_MAX_CALLS)
 RETRY_AFTER = 1
 # Fault injection the gateway passes on to the backend, with each one's upper bound.
-FAULTS = (("fail", lambda: 1), ("hang", lambda: 1), ("invalid", lambda: 1), ("drop", lambda: 1),
-          ("jitter", lambda: settings.BACKEND_MAX_DELAY))
+FAULTS = (
+    ("fail", lambda: 1),
+    ("hang", lambda: 1),
+    ("invalid", lambda: 1),
+    ("drop", lambda: 1),
+    ("jitter", lambda: settings.BACKEND_MAX_DELAY),
+)
 
 
 @dataclass(frozen=True)
 class FanOut:
     n: int
+    # A name in asynclab/api.py's TARGETS: the backend view every call hits, and any query it
+    # always gets. The base URL is never the client's (no SSRF).
     target: str
     delay: float | None
     timeout: float  # per call
     deadline: float  # for the whole fan-out
     concurrency: int  # calls of this aggregation in flight at once
-    client: str  # as asked: a name in CLIENTS, or auto
+    client: str  # as asked: a name in CLIENT_CHOICES
     faults: tuple[tuple[str, float], ...] = ()  # passed on to every call (backend/faults.py)
 
     def calls(self, request_id: str | None = None) -> list[Call]:
@@ -61,38 +61,54 @@ class FanOut:
         if self.delay is not None:
             extra["delay"] = written(self.delay)
         extra.update((name, written(value)) for name, value in self.faults)
-        return [Call(task_id, url, {"task_id": str(task_id), **extra},
-                     request_id=requestid.call_id(request_id, task_id) if request_id else None)
-                for task_id in range(self.n)]
+        return [
+            Call(
+                task_id,
+                url,
+                {"task_id": str(task_id), **extra},
+                request_id=requestid.call_id(request_id, task_id) if request_id else None,
+            )
+            for task_id in range(self.n)
+        ]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How a strategy runs one admitted fan-out."""
+    """How a strategy runs one admitted fan-out, and the fan-out's calls in the budget.
+
+    The view holds it as a context manager (`with admit(...) as plan:`): at the end, the
+    calls that never started give their slots back. A strategy runs each call inside
+    `with plan.call(index, end) as timeout:`.
+    """
 
     timeout: float
     deadline: float
     concurrency: int
-    client: ModuleType
-    ticket: Ticket
+    client: Client
+    _ticket: Ticket
 
-    def begin(self, index: int, call: Call, end: float) -> float | Outcome:
-        """Claim call `index` and return its timeout, which ends by the deadline `end`; or
-        the Outcome of a call that must not start. A claimed call ends with ticket.finish()."""
-        if self.ticket.start(index):
+    def __enter__(self) -> Plan:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._ticket.close()
+
+    @contextmanager
+    def call(self, index: int, end: float) -> Iterator[float | None]:
+        """Call `index`'s slot for the block: yields its timeout, which ends by the deadline
+        `end`, or None when the call must not start (past the deadline, or given back at
+        the plan's end). The slot is given back when the block ends."""
+        with self._ticket.slot(index) as claimed:
             remaining = end - time.perf_counter()
-            if remaining > 0:
-                return min(self.timeout, remaining)
-            self.ticket.finish()
-        return never_ran(call, "deadline", "not started: past the deadline")
+            yield min(self.timeout, remaining) if claimed and remaining > 0 else None
 
 
-def parser(strategy: ModuleType):
+def parser(strategy: Strategy):
     """The query parser of `strategy`'s view: every knob bounded, the client fit for the view."""
 
     def parse(query: Query) -> FanOut:
         n = query.integer("n", 10, 1, settings.GATEWAY_MAX_FANOUT)
-        client = query.choice("client", settings.GATEWAY_CLIENT, ("auto", *CLIENTS))
+        client = query.choice("client", settings.GATEWAY_CLIENT, CLIENT_CHOICES)
         if strategy.KIND == "sync" and not clients.pick(client, "sync").SYNC:
             raise BadParameter("client", f"{client} has no blocking form: use it with the gather strategy")
         return FanOut(
@@ -104,27 +120,33 @@ def parser(strategy: ModuleType):
             deadline=query.number("deadline", settings.GATEWAY_DEADLINE, 0.01, settings.GATEWAY_MAX_DEADLINE),
             concurrency=query.integer("concurrency", n, 1, n),
             client=client,
-            faults=tuple((name, value) for name, high in FAULTS
-                         if (value := query.number(name, None, 0, high())) is not None),
+            faults=tuple(
+                (name, value) for name, high in FAULTS if (value := query.number(name, None, 0, high())) is not None
+            ),
         )
 
     return parse
 
 
-def admit(strategy: ModuleType, fanout: FanOut) -> Plan | ApiResponse:
-    """Reserve the fan-out's calls in the gateway's budget, or refuse at once with 503."""
-    ticket = CALLS.reserve(fanout.n)
-    if ticket is None:
-        response = json_error(503, "over_capacity",
-                              f"{CALLS.in_use} of {CALLS.limit} backend calls in flight; this aggregation needs "
-                              f"{fanout.n}: retry later", retry_after=RETRY_AFTER)
-        response["Retry-After"] = str(RETRY_AFTER)
-        return response
-    return Plan(timeout=fanout.timeout, deadline=fanout.deadline, concurrency=fanout.concurrency,
-                client=clients.pick(fanout.client, strategy.KIND), ticket=ticket)
+def admit(strategy: Strategy, fanout: FanOut) -> Plan:
+    """Reserve the fan-out's calls in the gateway's budget, or raise OverCapacity at once."""
+    return Plan(
+        timeout=fanout.timeout,
+        deadline=fanout.deadline,
+        concurrency=fanout.concurrency,
+        client=clients.pick(fanout.client, strategy.KIND),
+        _ticket=CALLS.reserve(fanout.n),
+    )
 
 
-def respond(strategy: ModuleType, fanout: FanOut, plan: Plan, outcomes: list[Outcome], elapsed: float) -> ApiResponse:
+def refuse(refused: OverCapacity) -> ApiResponse:
+    """The answer to a fan-out that did not fit in the budget: 503, retry after a while."""
+    response = json_error(503, "over_capacity", f"{refused}: retry later", retry_after=RETRY_AFTER)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+def respond(strategy: Strategy, fanout: FanOut, plan: Plan, outcomes: list[Outcome], elapsed: float) -> ApiResponse:
     errors = [outcome.error() for outcome in outcomes if not outcome.ok]
     data = {
         "message": strategy.MESSAGE,
@@ -147,14 +169,21 @@ def respond(strategy: ModuleType, fanout: FanOut, plan: Plan, outcomes: list[Out
     response["X-Aggregation-Errors"] = str(len(errors))
     slowest = max(outcomes, key=lambda outcome: outcome.elapsed)
     response.timings = {"fanout": elapsed, "call": slowest.elapsed, "backend": critical_path(strategy, outcomes)}
-    response.log_fields = {"calls": {"strategy": strategy.NAME, "client": plan.client.NAME, "n": len(outcomes),
-                                     "ok": len(outcomes) - len(errors),
-                                     "failed": len(errors), "slowest_ms": round(slowest.elapsed * 1000, 3),
-                                     "slowest_task": slowest.task_id}}
+    response.log_fields = {
+        "calls": {
+            "strategy": strategy.NAME,
+            "client": plan.client.NAME,
+            "n": len(outcomes),
+            "ok": len(outcomes) - len(errors),
+            "failed": len(errors),
+            "slowest_ms": round(slowest.elapsed * 1000, 3),
+            "slowest_task": slowest.task_id,
+        }
+    }
     return response
 
 
-def critical_path(strategy: ModuleType, outcomes: list[Outcome]) -> float:
+def critical_path(strategy: Strategy, outcomes: list[Outcome]) -> float:
     """Backend handler time the fan-out had to wait for: the slowest call's when the calls
     overlap, every call's when they run one after another. A call with no answer adds none."""
     if strategy.CONCURRENT:

@@ -56,7 +56,9 @@ def answered(call: Call, status: int, server_timing: str | None, content: bytes,
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return Outcome(call.task_id, elapsed, kind="invalid_body", detail="response is not a JSON object", handler=handler)
+        return Outcome(
+            call.task_id, elapsed, kind="invalid_body", detail="response is not a JSON object", handler=handler
+        )
     return Outcome(call.task_id, elapsed, body=body, handler=handler)
 
 
@@ -67,6 +69,11 @@ def received(call: Call, response: httpx.Response, start: float) -> Outcome:
 def never_ran(call: Call, kind: str, detail: str) -> Outcome:
     """A call the gateway gave up on before it answered: past the deadline, or cancelled."""
     return Outcome(call.task_id, 0.0, kind=kind, detail=detail)
+
+
+def not_started(call: Call) -> Outcome:
+    """A call the budget did not let start: past the deadline, or given back at its end."""
+    return never_ran(call, "deadline", "not started: past the deadline")
 
 
 def failed(call: Call, exc: httpx.HTTPError, start: float) -> Outcome:

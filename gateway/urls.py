@@ -1,15 +1,21 @@
 from django.urls import path
 
-from asynclab import health
+from asynclab import api, status
 from gateway import views
 
+
+def _at(strategy: str) -> str:
+    """The route of `strategy`'s view: its path in asynclab/api.py, without the leading /."""
+    return api.STRATEGIES[strategy].removeprefix("/")
+
+
 urlpatterns = [
-    path("api/aggregated/", views.async_aggregated),
-    path("api/aggregated/sync/", views.sync_aggregated),
-    path("api/aggregated/threadpool/", views.threadpool_aggregated),
-    path("api/aggregated/async-to-sync/", views.async_to_sync_aggregated),
-    path("healthz", health.healthz),
-    path("telemetry", health.telemetry),
+    path(_at("gather"), views.async_aggregated),
+    path(_at("sequential"), views.sync_aggregated),
+    path(_at("threadpool"), views.threadpool_aggregated),
+    path(_at("async-to-sync"), views.async_to_sync_aggregated),
+    path("healthz", status.healthz),
+    path("telemetry", status.telemetry),
 ]
 
 handler400 = "asynclab.http.bad_request"

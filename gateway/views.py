@@ -4,8 +4,9 @@ import time
 
 from asynclab.query import endpoint
 
-from .aggregation import FanOut, Plan, admit, parser, respond
-from .strategies import bridged, gather, sequential, threadpool
+from .aggregation import FanOut, admit, parser, refuse, respond
+from .capacity import OverCapacity
+from .strategies import Strategy, bridged, gather, sequential, threadpool
 
 
 def _calls(request, fanout: FanOut):
@@ -14,21 +15,25 @@ def _calls(request, fanout: FanOut):
 
 @endpoint(parser(gather))
 async def async_aggregated(request, fanout: FanOut):
-    plan = admit(gather, fanout)
-    if not isinstance(plan, Plan):
-        return plan  # refused: over capacity
+    try:
+        plan = admit(gather, fanout)
+    except OverCapacity as refused:
+        return refuse(refused)
     start = time.perf_counter()
-    outcomes = await gather.fetch(_calls(request, fanout), plan)
+    with plan:
+        outcomes = await gather.fetch(_calls(request, fanout), plan)
     return respond(gather, fanout, plan, outcomes, time.perf_counter() - start)
 
 
-def _blocking(strategy, request, fanout: FanOut):
+def _blocking(strategy: Strategy, request, fanout: FanOut):
     """What every sync view does: admit, fan out with `strategy`, answer."""
-    plan = admit(strategy, fanout)
-    if not isinstance(plan, Plan):
-        return plan  # refused: over capacity
+    try:
+        plan = admit(strategy, fanout)
+    except OverCapacity as refused:
+        return refuse(refused)
     start = time.perf_counter()
-    outcomes = strategy.fetch(_calls(request, fanout), plan)
+    with plan:
+        outcomes = strategy.fetch(_calls(request, fanout), plan)
     return respond(strategy, fanout, plan, outcomes, time.perf_counter() - start)
 
 

@@ -15,6 +15,11 @@ async def app(scope, receive, send):
     delay = min(max(float(query.get("delay", ["0"])[0]), 0.0), 30.0)
     await asyncio.sleep(delay)
     body = b'{"message": "Hello World!"}'
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

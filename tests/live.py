@@ -50,21 +50,23 @@ def raw_exchange(port: int, head: bytes, host: str = "127.0.0.1") -> tuple[int, 
 
 def raw_get(port: int, target: str, host: str = "127.0.0.1", headers: bytes = b"") -> tuple[int, str, bytes]:
     """GET `target` with this Host and these extra header lines, on a connection of its own."""
-    return raw_exchange(port, f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode()
-                        + headers + b"\r\n")
+    return raw_exchange(
+        port, f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode() + headers + b"\r\n"
+    )
 
 
 def serve_env(**env: object) -> dict[str, str]:
     # The host's own lab knobs must not leak into a test's server (DB=postgres, say).
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_", "DB", "POSTGRES_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_", "DB", "POSTGRES_"))
+    }
     base.update({"BIND_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)})
     base.update({key: str(value) for key, value in env.items()})
     return base
 
 
 class LiveServer:
-    """`python -m asynclab.serve SERVICE` on a free port, stopped with SIGTERM."""
+    """`python -m asynclab.entrypoint SERVICE` on a free port, stopped with SIGTERM."""
 
     def __init__(self, service: str, mode: str, **env: object) -> None:
         self.service, self.mode = service, mode
@@ -79,8 +81,11 @@ class LiveServer:
 
     def start(self, timeout: float = 30) -> LiveServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "asynclab.serve", self.service],
-            cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "asynclab.entrypoint", self.service],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -131,13 +131,32 @@ def test_the_gateway_refuses_what_the_grammar_does_not_say(stack, query, error, 
     data = json.loads(body)
     assert (status, data["error"], data["parameter"]) == (400, error, parameter)
     if error == "unknown_parameter":
-        assert data["parameters"] == ["n", "client", "target", "delay", "timeout", "deadline", "concurrency",
-                                      "fail", "hang", "invalid", "drop", "jitter"]
+        assert data["parameters"] == [
+            "n",
+            "client",
+            "target",
+            "delay",
+            "timeout",
+            "deadline",
+            "concurrency",
+            "fail",
+            "hang",
+            "invalid",
+            "drop",
+            "jitter",
+        ]
 
 
 @pytest.mark.parametrize("path", ["/api/", "/api/async/", "/api/db/", "/api/db/async/", "/api/db/adapter/"])
-@pytest.mark.parametrize(("query", "error"), [("delay=0&delay=0", "repeated_parameter"), ("dealy=0", "unknown_parameter"),
-                                              ("delay=", "bad_parameter"), ("delay=%2B1", "bad_parameter")])
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("delay=0&delay=0", "repeated_parameter"),
+        ("dealy=0", "unknown_parameter"),
+        ("delay=", "bad_parameter"),
+        ("delay=%2B1", "bad_parameter"),
+    ],
+)
 def test_the_backend_refuses_it_too(stack, path, query, error):
     _, backend, _ = stack
     status, _, body = request(backend, f"{path}?{query}")

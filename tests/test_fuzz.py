@@ -11,22 +11,72 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from asynclab import api
 from tests.live import LiveServer
 
-ENDPOINTS = ["/api/", "/api/async/", "/api/aggregated/", "/api/aggregated/sync/", "/api/aggregated/threadpool/",
-             "/api/aggregated/async-to-sync/", "/api/db/", "/api/db/async/", "/api/db/adapter/"]
+GATEWAY_ENDPOINTS = list(api.STRATEGIES.values())
+ENDPOINTS = [*api.BACKEND_VIEWS.values(), *GATEWAY_ENDPOINTS]
 PATHS = [*ENDPOINTS, "/healthz", "/telemetry", "/database", "/", "/api", "/admin/", "/api/aggregated/../../etc/passwd"]
 # Numbers and booleans that a lenient parser would read, and the strict grammar refuses.
 ODD_SPELLINGS = ["+5", "5 ", " 5", "1_0", "05", "5.", ".5", "1e1", "1E-1", "\u0665", "\uff15", "0.5.1", "True", "1.0e0"]
-PARAMS = ["n", "target", "delay", "timeout", "deadline", "concurrency", "client", "task_id",
-          "fail", "hang", "invalid", "drop", "jitter", "url", "backend", "rows", "thread_sensitive"]
-NASTY = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1" * 400, "0x10", "1_000", " 1", "1.5", "100", "101", "auto",
-         "aiohttp", "sync", "async", "http://127.0.0.2:1/", "%00", "\x00", "é", "∞", "1;2", "[]", "{}", "None",
-         *ODD_SPELLINGS]
+PARAMS = [
+    "n",
+    "target",
+    "delay",
+    "timeout",
+    "deadline",
+    "concurrency",
+    "client",
+    "task_id",
+    "fail",
+    "hang",
+    "invalid",
+    "drop",
+    "jitter",
+    "url",
+    "backend",
+    "rows",
+    "thread_sensitive",
+]
+NASTY = [
+    "",
+    "0",
+    "-1",
+    "1e309",
+    "nan",
+    "inf",
+    "-inf",
+    "1" * 400,
+    "0x10",
+    "1_000",
+    " 1",
+    "1.5",
+    "100",
+    "101",
+    "auto",
+    "aiohttp",
+    "sync",
+    "async",
+    "http://127.0.0.2:1/",
+    "%00",
+    "\x00",
+    "é",
+    "∞",
+    "1;2",
+    "[]",
+    "{}",
+    "None",
+    *ODD_SPELLINGS,
+]
 # Every knob is small here, so even the worst input is quick: the property is about the
 # answer, and a stuck worker shows as send()'s 10 s socket timeout.
-LIMITS = {"BACKEND_MAX_DELAY": 0.2, "GATEWAY_MAX_TIMEOUT": 1, "GATEWAY_MAX_DEADLINE": 1, "GATEWAY_MAX_FANOUT": 20,
-          "GATEWAY_MAX_CALLS": 1000}
+LIMITS = {
+    "BACKEND_MAX_DELAY": 0.2,
+    "GATEWAY_MAX_TIMEOUT": 1,
+    "GATEWAY_MAX_DEADLINE": 1,
+    "GATEWAY_MAX_FANOUT": 20,
+    "GATEWAY_MAX_CALLS": 1000,
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +90,19 @@ def servers():
 
 # Mostly values a parameter could accept, so that the fuzz reaches the fan-out and the
 # faults, not only the 400s; the rest anything at all.
-plausible = st.one_of(st.integers(0, 25).map(str), st.floats(0, 1.2).map(lambda f: f"{f:.2f}"),
-                      st.sampled_from(["auto", "article", "context", "shared", "aiohttp", "sync", "async", "db",
-                                       "db-async", "db-adapter", "db-adapter-executor", "true", "false"]))
-values = st.one_of(plausible, plausible, st.sampled_from(NASTY), st.text(max_size=30),
-                   st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr))
+plausible = st.one_of(
+    st.integers(0, 25).map(str),
+    st.floats(0, 1.2).map(lambda f: f"{f:.2f}"),
+    st.sampled_from([*api.CLIENT_CHOICES, *api.TARGETS, "true", "false"]),
+)
+values = st.one_of(
+    plausible,
+    plausible,
+    st.sampled_from(NASTY),
+    st.text(max_size=30),
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
 queries = st.lists(st.tuples(st.one_of(st.sampled_from(PARAMS), st.text(max_size=10)), values), max_size=8)
 request_ids = st.one_of(st.none(), st.text(max_size=80), st.sampled_from(["ok-id", "x" * 64, "x" * 65, "a b", "é"]))
 
@@ -67,16 +125,25 @@ def send(server, method, path, query, request_id):
 
 
 # Weighted towards GET on the real endpoints, where the interesting code is.
-methods = st.one_of(st.just("GET"), st.just("GET"), st.just("GET"),
-                    st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]))
-paths = st.one_of(st.sampled_from(ENDPOINTS), st.sampled_from(ENDPOINTS), st.sampled_from(PATHS),
-                  st.text(min_size=1, max_size=20).map(lambda t: "/" + t))
+methods = st.one_of(
+    st.just("GET"),
+    st.just("GET"),
+    st.just("GET"),
+    st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]),
+)
+paths = st.one_of(
+    st.sampled_from(ENDPOINTS),
+    st.sampled_from(ENDPOINTS),
+    st.sampled_from(PATHS),
+    st.text(min_size=1, max_size=20).map(lambda t: "/" + t),
+)
 
 
 # Derandomized: CI runs the same 300 cases every time, so a red run is a real regression.
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(server=st.integers(0, 2), method=methods, path=paths,
-       query=queries, request_id=request_ids)
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(server=st.integers(0, 2), method=methods, path=paths, query=queries, request_id=request_ids)
 def test_no_input_makes_a_500_or_a_non_json_answer_or_a_stuck_worker(servers, server, method, path, query, request_id):
     if server == 0:
         # Straight to the backend, drop= cuts the connection and invalid= answers broken JSON
@@ -96,27 +163,43 @@ def test_every_service_is_healthy_and_idle_after_the_fuzz(servers):
         # Nothing the fuzz started is left running: in flight returns to 0 once the last
         # case's calls end (each within the 1 s deadline or the 0.2 s delay it was allowed).
         deadline = time.monotonic() + 10
-        while (in_flight := json.loads(send(server, "GET", "/telemetry", [], None)[1])["total"]["in_flight"]["now"]):
+        while in_flight := json.loads(send(server, "GET", "/telemetry", [], None)[1])["total"]["in_flight"]["now"]:
             assert time.monotonic() < deadline, f"{server.service}: {in_flight} requests still in flight"
             time.sleep(0.2)
 
 
 # Per endpoint: its parameters, and a value of each that it accepts (so a case that breaks
 # only the grammar, not a range, is refused for the grammar alone).
-GATEWAY_OK = {"n": "2", "target": "async", "delay": "0", "timeout": "1", "deadline": "1", "concurrency": "2",
-              "client": "auto", "fail": "0", "hang": "0", "invalid": "0", "drop": "0", "jitter": "0"}
+GATEWAY_OK = {
+    "n": "2",
+    "target": "async",
+    "delay": "0",
+    "timeout": "1",
+    "deadline": "1",
+    "concurrency": "2",
+    "client": "auto",
+    "fail": "0",
+    "hang": "0",
+    "invalid": "0",
+    "drop": "0",
+    "jitter": "0",
+}
 BACKEND_OK = {"task_id": "1", "delay": "0", "fail": "0", "hang": "0", "invalid": "0", "drop": "0", "jitter": "0"}
 NUMERIC = {"n", "delay", "timeout", "deadline", "concurrency", "fail", "hang", "invalid", "drop", "jitter"}
 DEFECTS = ("repeated", "unknown", "empty", "odd")
-EXPECTED = {"repeated": "repeated_parameter", "unknown": "unknown_parameter", "empty": "bad_parameter", "odd": "bad_parameter"}
+EXPECTED = {
+    "repeated": "repeated_parameter",
+    "unknown": "unknown_parameter",
+    "empty": "bad_parameter",
+    "odd": "bad_parameter",
+}
 
 
 @st.composite
 def defective(draw):
     """(server index, path, query with exactly one grammar defect, the defect, the name it hits)."""
     server = draw(st.integers(0, 2))
-    path, ok = (("/api/async/", BACKEND_OK) if server == 0
-                else (draw(st.sampled_from(ENDPOINTS[2:6])), GATEWAY_OK))
+    path, ok = ("/api/async/", BACKEND_OK) if server == 0 else (draw(st.sampled_from(GATEWAY_ENDPOINTS)), GATEWAY_OK)
     names = draw(st.lists(st.sampled_from(sorted(ok)), min_size=1, max_size=5, unique=True))
     query = [(name, ok[name]) for name in names]
     defect = draw(st.sampled_from(DEFECTS))
@@ -124,8 +207,12 @@ def defective(draw):
         name = draw(st.sampled_from(names))
         query.insert(draw(st.integers(0, len(query))), (name, ok[name]))
     elif defect == "unknown":
-        name = draw(st.one_of(st.sampled_from(["concurency", "N", "Delay", "n ", "delay[]", "url", "backend", "rows"]),
-                              st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)))
+        name = draw(
+            st.one_of(
+                st.sampled_from(["concurency", "N", "Delay", "n ", "delay[]", "url", "backend", "rows"]),
+                st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12),
+            )
+        )
         if name in ok:
             name += "x"
         query.append((name, "1"))
@@ -138,7 +225,9 @@ def defective(draw):
     return server, path, query, defect, name
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=defective())
 def test_a_grammar_defect_is_a_400_naming_its_parameter(servers, case):
     server, path, query, defect, name = case

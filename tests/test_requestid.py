@@ -8,7 +8,9 @@ def test_safe_ids_are_kept(value):
     assert requestid.accept(value) == (value, True)
 
 
-@pytest.mark.parametrize("value", [None, "", "x" * 65, "x" * 64 + ".12345", "a b", "a\nb", "naïve", "<x>", "a;b", "a/b"])
+@pytest.mark.parametrize(
+    "value", [None, "", "x" * 65, "x" * 64 + ".12345", "a b", "a\nb", "naïve", "<x>", "a;b", "a/b"]
+)
 def test_missing_long_or_unsafe_ids_are_replaced_by_a_new_one(value):
     replaced, from_client = requestid.accept(value)
     assert not from_client

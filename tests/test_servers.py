@@ -42,8 +42,12 @@ def test_runserver_is_djangos_development_server():
 
 def start_and_fail(service="backend", **env):
     return subprocess.run(
-        [sys.executable, "-m", "asynclab.serve", service],
-        cwd=ROOT, env=serve_env(**env), capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "asynclab.entrypoint", service],
+        cwd=ROOT,
+        env=serve_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -77,9 +81,14 @@ def test_a_bad_backend_url_stops_the_gateway():
     assert "BACKEND_URL=" in result.stderr
 
 
-@pytest.mark.parametrize(("mode", "server", "interface"), [
-    ("wsgi", "gunicorn", "wsgi"), ("asgi", "uvicorn", "asgi"), ("runserver", "runserver", "wsgi"),
-])
+@pytest.mark.parametrize(
+    ("mode", "server", "interface"),
+    [
+        ("wsgi", "gunicorn", "wsgi"),
+        ("asgi", "uvicorn", "asgi"),
+        ("runserver", "runserver", "wsgi"),
+    ],
+)
 def test_each_mode_serves_the_service_and_says_so(serve, mode, server, interface):
     backend = serve("backend", mode, WORKERS=1, THREADS=4)
     status, health, _ = backend.get("/healthz")

@@ -24,14 +24,22 @@ def snapshot(pid, threads, rss, cpu, in_flight, requests, lag=None):
     def parts(now, peak):
         return {"now": now, "peak": peak, "recent_peak": peak}
 
-    return {"pid": pid, "threads": parts(threads, threads + 2), "rss_bytes": parts(rss, rss + 10),
-            "cpu_seconds": cpu, "in_flight": parts(in_flight, in_flight + 1), "requests": requests,
-            "loop_lag_ms": lag}
+    return {
+        "pid": pid,
+        "threads": parts(threads, threads + 2),
+        "rss_bytes": parts(rss, rss + 10),
+        "cpu_seconds": cpu,
+        "in_flight": parts(in_flight, in_flight + 1),
+        "requests": requests,
+        "loop_lag_ms": lag,
+    }
 
 
 def test_a_service_is_the_sum_of_its_workers_and_master():
-    workers = [snapshot(10, 12, 1000, 1.5, 3, 40, {"last": 1.0, "recent_max": 4.0, "max": 9.0}),
-               snapshot(11, 8, 500, 0.5, 0, 60, {"last": 2.0, "recent_max": 3.0, "max": 5.0})]
+    workers = [
+        snapshot(10, 12, 1000, 1.5, 3, 40, {"last": 1.0, "recent_max": 4.0, "max": 9.0}),
+        snapshot(11, 8, 500, 0.5, 0, 60, {"last": 2.0, "recent_max": 3.0, "max": 5.0}),
+    ]
     master = {"pid": 1, "threads": 1, "rss_bytes": 100, "cpu_seconds": 0.25}
     total = telemetry.combine(workers, master)
     assert total["processes"] == 3 and total["workers"] == 2

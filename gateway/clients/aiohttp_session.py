@@ -12,19 +12,20 @@ from ..calls import Outcome, answered
 from .loops import PerLoop
 
 NAME = "aiohttp"
-DESCRIPTION = "one aiohttp.ClientSession per event loop (gather only)"
 SYNC = False
 
 # No connection limit on the session: the gateway's own call budget bounds it.
-_sessions = PerLoop(lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)),
-                    lambda session: session.close())
+_sessions = PerLoop(
+    lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)), lambda session: session.close()
+)
 
 
 async def _get(session: aiohttp.ClientSession, call, timeout: float) -> Outcome:
     start = time.perf_counter()
     try:
-        async with session.get(call.url, params=call.params, headers=call.headers,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.get(
+            call.url, params=call.params, headers=call.headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             content = await response.read()
             return answered(call, response.status, response.headers.get(timing.HEADER), content, start)
     except TimeoutError:

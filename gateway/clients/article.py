@@ -8,7 +8,6 @@ import httpx
 from ..calls import get, get_async
 
 NAME = "article"
-DESCRIPTION = "httpx.AsyncClient per request / httpx.get per call, as in the article"
 SYNC = True
 
 

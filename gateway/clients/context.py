@@ -9,7 +9,6 @@ from ..calls import get, get_async
 from .tls import context as tls
 
 NAME = "context"
-DESCRIPTION = "httpx client per request / per call, sharing one TLS context"
 SYNC = True
 
 

@@ -13,7 +13,6 @@ from .loops import PerLoop
 from .tls import context as tls
 
 NAME = "shared"
-DESCRIPTION = "one httpx.AsyncClient per event loop / one httpx.Client per process"
 SYNC = True
 
 _clients = PerLoop(lambda: httpx.AsyncClient(verify=tls()), lambda client: client.aclose())

@@ -6,10 +6,17 @@ view is already on a worker thread, and the adapter hands the calls back to the 
 own event loop and blocks that thread until they are done.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from asgiref.sync import async_to_sync
 
 from ..calls import Call, Outcome
 from . import gather
+
+if TYPE_CHECKING:
+    from ..aggregation import Plan
 
 NAME = "async-to-sync"
 MESSAGE = "Hello async_to_sync World!"
@@ -18,5 +25,5 @@ CONCURRENT = True
 KIND = "async"
 
 
-def fetch(calls: list[Call], plan) -> list[Outcome]:
+def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
     return async_to_sync(gather.fetch)(calls, plan)

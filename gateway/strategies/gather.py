@@ -3,10 +3,16 @@
 At the deadline the calls still running are cancelled, so nothing outlives the request.
 """
 
+from __future__ import annotations
+
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
-from ..calls import Call, Outcome, never_ran
+from ..calls import Call, Outcome, never_ran, not_started
+
+if TYPE_CHECKING:
+    from ..aggregation import Plan
 
 NAME = "gather"
 MESSAGE = "Hello Async World!"
@@ -15,20 +21,15 @@ CONCURRENT = True
 KIND = "async"
 
 
-async def fetch(calls: list[Call], plan) -> list[Outcome]:
+async def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
     end = time.perf_counter() + plan.deadline
     limit = asyncio.Semaphore(plan.concurrency)
     async with plan.client.session() as get:
 
         async def one(index: int, call: Call) -> Outcome:
             async with limit:
-                timeout = plan.begin(index, call, end)
-                if isinstance(timeout, Outcome):
-                    return timeout
-                try:
-                    return await get(call, timeout)
-                finally:
-                    plan.ticket.finish()
+                with plan.call(index, end) as timeout:
+                    return not_started(call) if timeout is None else await get(call, timeout)
 
         tasks = [asyncio.create_task(one(i, call)) for i, call in enumerate(calls)]
         try:
@@ -37,6 +38,9 @@ async def fetch(calls: list[Call], plan) -> list[Outcome]:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            plan.ticket.close()
-    return [task.result() if task in done and not task.cancelled() else
-            never_ran(call, "deadline", "cancelled at the deadline") for task, call in zip(tasks, calls)]
+    return [
+        task.result()
+        if task in done and not task.cancelled()
+        else never_ran(call, "deadline", "cancelled at the deadline")
+        for task, call in zip(tasks, calls, strict=True)
+    ]

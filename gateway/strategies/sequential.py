@@ -1,8 +1,14 @@
 """The article's sync aggregation: one blocking call after another, within the deadline."""
 
-import time
+from __future__ import annotations
 
-from ..calls import Call, Outcome
+import time
+from typing import TYPE_CHECKING
+
+from ..calls import Call, Outcome, not_started
+
+if TYPE_CHECKING:
+    from ..aggregation import Plan
 
 NAME = "sequential"
 MESSAGE = "Hello Sync World!"
@@ -11,21 +17,12 @@ CONCURRENT = False
 KIND = "sync"
 
 
-def fetch(calls: list[Call], plan) -> list[Outcome]:
+def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
     end = time.perf_counter() + plan.deadline
     outcomes = []
-    try:
-        with plan.client.sync_session() as get:
-            for index, call in enumerate(calls):
-                # The call's own timeout never reaches past the deadline.
-                timeout = plan.begin(index, call, end)
-                if isinstance(timeout, Outcome):
-                    outcomes.append(timeout)
-                    continue
-                try:
-                    outcomes.append(get(call, timeout))
-                finally:
-                    plan.ticket.finish()
-    finally:
-        plan.ticket.close()
+    with plan.client.sync_session() as get:
+        for index, call in enumerate(calls):
+            # The call's own timeout never reaches past the deadline.
+            with plan.call(index, end) as timeout:
+                outcomes.append(not_started(call) if timeout is None else get(call, timeout))
     return outcomes

@@ -5,12 +5,18 @@ response does not wait for them. Each was started with a timeout that ends by th
 deadline, and each keeps its slot in the gateway's call budget until it does.
 """
 
+from __future__ import annotations
+
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from ..calls import Call, Outcome, never_ran
+from ..calls import Call, Outcome, never_ran, not_started
+
+if TYPE_CHECKING:
+    from ..aggregation import Plan
 
 NAME = "threadpool"
 MESSAGE = "Hello Threadpool World!"
@@ -18,7 +24,7 @@ CONCURRENT = True
 KIND = "sync"
 
 
-def fetch(calls: list[Call], plan) -> list[Outcome]:
+def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
     end = time.perf_counter() + plan.deadline
     workers = min(settings.GATEWAY_POOL_SIZE, plan.concurrency)
     # A pool per request, as in the article: its threads end with their calls.
@@ -27,18 +33,14 @@ def fetch(calls: list[Call], plan) -> list[Outcome]:
         with plan.client.sync_session() as get:
 
             def one(index: int, call: Call) -> Outcome:
-                timeout = plan.begin(index, call, end)
-                if isinstance(timeout, Outcome):
-                    return timeout
-                try:
-                    return get(call, timeout)
-                finally:
-                    plan.ticket.finish()
+                with plan.call(index, end) as timeout:
+                    return not_started(call) if timeout is None else get(call, timeout)
 
             futures = [pool.submit(one, index, call) for index, call in enumerate(calls)]
             done, _ = wait(futures, timeout=max(0.0, end - time.perf_counter()))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-        plan.ticket.close()
-    return [future.result() if future in done else never_ran(call, "deadline", "abandoned at the deadline")
-            for future, call in zip(futures, calls)]
+    return [
+        future.result() if future in done else never_ran(call, "deadline", "abandoned at the deadline")
+        for future, call in zip(futures, calls, strict=True)
+    ]

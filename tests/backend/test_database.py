@@ -11,10 +11,11 @@ import pytest
 from django.db import connection
 from django.test import SimpleTestCase
 
+from asynclab.api import BACKEND_VIEWS
 from backend.database import SEED_ROWS
 from backend.models import Item, Sleep
 
-ENDPOINTS = {"sync": "/api/db/", "async": "/api/db/async/", "adapter": "/api/db/adapter/"}
+ENDPOINTS = {"sync": BACKEND_VIEWS["db"], "async": BACKEND_VIEWS["db-async"], "adapter": BACKEND_VIEWS["db-adapter"]}
 
 
 def check_rows(data, view, rows):
@@ -185,20 +186,30 @@ def test_a_missing_table_is_a_503_not_a_500(serve, tmp_path):
 def test_an_unreachable_postgres_stops_the_server_at_start_with_a_message(tmp_path):
     from tests.live import LiveServer, free_port
 
-    server = LiveServer("backend", "asgi", DB="postgres", POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=free_port(),
-                        POSTGRES_PASSWORD="unused-in-this-test", DB_WAIT=1)
+    server = LiveServer(
+        "backend",
+        "asgi",
+        DB="postgres",
+        POSTGRES_HOST="127.0.0.1",
+        POSTGRES_PORT=free_port(),
+        POSTGRES_PASSWORD="unused-in-this-test",
+        DB_WAIT=1,
+    )
     with pytest.raises(RuntimeError, match="exited 1") as failure:
         server.start()
     assert "database not reachable after 1 s (DB_WAIT)" in str(failure.value)
     server.stop()
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"DB": "mysql"}, "DB='mysql': choose one of"),
-    ({"DB_POOL": "true"}, "Django pools PostgreSQL connections only"),
-    ({"DB": "postgres", "DB_POOL": "true", "DB_CONN_MAX_AGE": "60"}, "DB_POOL=true needs DB_CONN_MAX_AGE=0"),
-    ({"DB": "postgres", "POSTGRES_PASSWORD_FILE": "/nonexistent/secret"}, "POSTGRES_PASSWORD_FILE="),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DB": "mysql"}, "DB='mysql': choose one of"),
+        ({"DB_POOL": "true"}, "Django pools PostgreSQL connections only"),
+        ({"DB": "postgres", "DB_POOL": "true", "DB_CONN_MAX_AGE": "60"}, "DB_POOL=true needs DB_CONN_MAX_AGE=0"),
+        ({"DB": "postgres", "POSTGRES_PASSWORD_FILE": "/nonexistent/secret"}, "POSTGRES_PASSWORD_FILE="),
+    ],
+)
 def test_bad_database_knobs_stop_the_server_naming_them(env, message):
     from tests.live import LiveServer
 

@@ -58,14 +58,18 @@ class TimingTests(SimpleTestCase):
             response = self.client.get("/api/", {"delay": "0"}, headers={"X-Request-ID": "abc-123.4"})
         self.assertEqual(response["X-Request-ID"], "abc-123.4")
         [line] = lines
-        self.assertEqual((line["request_id"], line["client_id"], line["path"], line["status"]), ("abc-123.4", True, "/api/", 200))
+        self.assertEqual(
+            (line["request_id"], line["client_id"], line["path"], line["status"]), ("abc-123.4", True, "/api/", 200)
+        )
 
     async def test_an_unsafe_client_id_is_replaced(self):
         for unsafe in ("x" * 65, "a b", "id\u00e9", "<script>"):
             with AccessLines() as lines:
                 response = await self.async_client.get("/api/async/", {"delay": "0"}, headers={"X-Request-ID": unsafe})
             self.assertRegex(response["X-Request-ID"], r"^[0-9a-f]{16}$")
-            self.assertEqual([(line["request_id"], line["client_id"]) for line in lines], [(response["X-Request-ID"], False)])
+            self.assertEqual(
+                [(line["request_id"], line["client_id"]) for line in lines], [(response["X-Request-ID"], False)]
+            )
 
     async def test_in_flight_is_counted_while_a_request_runs_and_returns_to_zero(self):
         worker = telemetry.worker()
@@ -79,7 +83,9 @@ class TimingTests(SimpleTestCase):
         response = self.client.get("/api/", {"task_id": "x" * 2100})
         self.assertEqual((response.status_code, response.json()["error"]), (414, "uri_too_long"))
         # Within the limit it is the view's turn (and its grammar's: pad= is no parameter).
-        self.assertEqual(self.client.get("/api/", {"delay": "0", "pad": "x" * 1900}).json()["error"], "unknown_parameter")
+        self.assertEqual(
+            self.client.get("/api/", {"delay": "0", "pad": "x" * 1900}).json()["error"], "unknown_parameter"
+        )
 
     async def test_oversized_headers_are_a_431_json_error(self):
         headers = {f"X-Pad-{i}": "y" * 1000 for i in range(9)}
@@ -156,7 +162,9 @@ def test_the_lab_stack_is_never_adapted(handler_class):
 
 def test_the_adaptation_check_catches_a_sync_only_middleware():
     # The control: a sync-only middleware under ASGI is adapted, and the check sees it.
-    messages = adaptations(ASGIHandler, ["tests.backend.test_middleware.sync_only", "asynclab.middleware.timing_middleware"])
+    messages = adaptations(
+        ASGIHandler, ["tests.backend.test_middleware.sync_only", "asynclab.middleware.timing_middleware"]
+    )
     assert messages == ["Asynchronous handler adapted for middleware tests.backend.test_middleware.sync_only."]
 
 

@@ -39,8 +39,13 @@ def lab(tmp_path_factory):
     secret = tmp_path_factory.mktemp("secret") / "postgres-password"
     secret.write_text("unused\n")
     # What make passes to compose, minus the user knobs whose absence is the point.
-    env = {**os.environ, "COMPOSE_PROJECT_NAME": PROJECT, "LAB_IMAGE": os.environ.get("LAB_IMAGE", "asynclab:latest"),
-           "GIT_COMMIT": "test", "POSTGRES_SECRET_FILE": str(secret)}
+    env = {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": PROJECT,
+        "LAB_IMAGE": os.environ.get("LAB_IMAGE", "asynclab:latest"),
+        "GIT_COMMIT": "test",
+        "POSTGRES_SECRET_FILE": str(secret),
+    }
     for knob in ("LAB_UID", "LAB_GID"):
         env.pop(knob, None)
     yield env
@@ -56,8 +61,17 @@ def results_dir(tmp_path, owner, mode=0o755):
 
 
 def loadgen(lab, folder, *argv, entrypoint=()):
-    return run(*compose(), "run", "--rm", "--no-deps", "-T", *entrypoint, "loadgen", *argv,
-               env={**lab, "RESULTS_DIR": str(folder)})
+    return run(
+        *compose(),
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        *entrypoint,
+        "loadgen",
+        *argv,
+        env={**lab, "RESULTS_DIR": str(folder)},
+    )
 
 
 @pytest.mark.parametrize("owner", [OTHER, (0, 0)], ids=["another-user", "root"])
@@ -71,10 +85,12 @@ def test_loadgen_writes_results_as_the_owner_of_the_folder(lab, tmp_path, owner)
 
 
 # The real entry decision, but exec'ing a status dump where it would exec loadgen.
-STATUS = ("import os; from loadgen import entry; "
-          "argv = entry.command(os.getuid(), entry.owner(entry.results_folder([], dict(os.environ))), [], "
-          "setpriv='/usr/bin/setpriv'); "
-          "argv[argv.index('-m'):] = ['-c', 'print(open(\"/proc/self/status\").read())']; os.execv(argv[0], argv)")
+STATUS = (
+    "import os; from loadgen import entry; "
+    "argv = entry.command(os.getuid(), entry.owner(entry.results_folder([], dict(os.environ))), [], "
+    "setpriv='/usr/bin/setpriv'); "
+    "argv[argv.index('-m'):] = ['-c', 'print(open(\"/proc/self/status\").read())']; os.execv(argv[0], argv)"
+)
 
 
 @pytest.mark.parametrize("owner", [OTHER, (0, 0)], ids=["another-user", "root"])
@@ -97,8 +113,10 @@ def test_an_unwritable_folder_fails_at_once_and_clearly(lab, tmp_path):
     result = loadgen(lab, folder, "article")
     elapsed = time.monotonic() - start
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "loadgen: cannot write the results folder /results (/results is owned by uid 23456 gid 23457; " \
-           "loadgen runs as uid 23456 gid 23457): [Errno 13] Permission denied" in result.stderr
+    assert (
+        "loadgen: cannot write the results folder /results (/results is owned by uid 23456 gid 23457; "
+        "loadgen runs as uid 23456 gid 23457): [Errno 13] Permission denied" in result.stderr
+    )
     assert "refusing to measure" not in result.stderr
     assert list(folder.iterdir()) == []
     assert elapsed < 30, f"took {elapsed:.0f} s"

@@ -109,7 +109,10 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
         for answer, expected in [
             (raw_get(port, "/healthz", host="evil.example"), (400, "disallowed_host")),
             (raw_get(port, "/healthz?x=" + "y" * 2100), (414, "uri_too_long")),
-            (raw_get(port, "/healthz", headers=b"".join(b"X-H-%d: 1\r\n" % i for i in range(70))), (431, "headers_too_large")),
+            (
+                raw_get(port, "/healthz", headers=b"".join(b"X-H-%d: 1\r\n" % i for i in range(70))),
+                (431, "headers_too_large"),
+            ),
             (raw_get(port, "/healthz?verbose=true"), (400, "unknown_parameter")),
         ]:
             status, content_type, body = answer
@@ -131,8 +134,11 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
 
     # One request, followed through the logs by its id: one gateway line, n backend lines.
     request_id = f"compose-{mode}-1"
-    status, body, headers = get_json(f"http://127.0.0.1:{stack['GATEWAY_PORT']}/api/aggregated/?n=4&delay=0.1",
-                                     timeout=60, headers={"X-Request-ID": request_id})
+    status, body, headers = get_json(
+        f"http://127.0.0.1:{stack['GATEWAY_PORT']}/api/aggregated/?n=4&delay=0.1",
+        timeout=60,
+        headers={"X-Request-ID": request_id},
+    )
     assert status == 200 and headers["X-Request-ID"] == request_id
     deadline = time.monotonic() + 10
     while len(lines := logged(stack, request_id)) < 5 and time.monotonic() < deadline:
@@ -166,7 +172,11 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
     saved = json.loads(path.read_text())
     assert path.name.endswith(f"-article-{mode}.json")
     assert [(r["strategy"], r["target"]) for r in saved["rows"]] == [
-        ("gather", "sync"), ("gather", "async"), ("sequential", "sync"), ("sequential", "async")]
+        ("gather", "sync"),
+        ("gather", "async"),
+        ("sequential", "sync"),
+        ("sequential", "async"),
+    ]
     assert saved["environment"]["gateway"]["server"]["mode"] == mode
     assert saved["environment"]["git_commit"]
 
@@ -178,7 +188,10 @@ def test_topology_user_and_startup_logs(stack):
     for container_id in containers(stack):
         info = inspect(container_id)
         by_service[info["Config"]["Labels"]["com.docker.compose.service"]] = info
-    networks = {name: sorted(n.rsplit("_", 1)[-1] for n in info["NetworkSettings"]["Networks"]) for name, info in by_service.items()}
+    networks = {
+        name: sorted(n.rsplit("_", 1)[-1] for n in info["NetworkSettings"]["Networks"])
+        for name, info in by_service.items()
+    }
     assert networks == {"backend": ["data", "internal"], "gateway": ["edge", "internal"]}
     for info in by_service.values():
         assert info["Config"]["User"] == "lab"
@@ -191,8 +204,16 @@ def test_topology_user_and_startup_logs(stack):
 
 
 def service_container(env, service):
-    [container_id] = run("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}",
-                         "--filter", f"label=com.docker.compose.service={service}", env=env).stdout.split()
+    [container_id] = run(
+        "docker",
+        "ps",
+        "-q",
+        "--filter",
+        f"label=com.docker.compose.project={PROJECT}",
+        "--filter",
+        f"label=com.docker.compose.service={service}",
+        env=env,
+    ).stdout.split()
     return container_id
 
 
@@ -209,8 +230,11 @@ def test_the_gateway_survives_a_stopped_backend_and_recovers(stack):
     import threading
 
     if get_json(f"{gateway}/healthz")[1]["server_mode"] == "asgi":
-        filler = threading.Thread(target=get_json, args=(f"{gateway}/api/aggregated/?n=100&delay=0&hang=1&deadline=2",),
-                                  kwargs={"timeout": 30})
+        filler = threading.Thread(
+            target=get_json,
+            args=(f"{gateway}/api/aggregated/?n=100&delay=0&hang=1&deadline=2",),
+            kwargs={"timeout": 30},
+        )
         filler.start()
         time.sleep(0.7)
         status, body, headers = get_json(f"{gateway}/api/aggregated/?n=1&delay=0", timeout=30)
@@ -259,7 +283,9 @@ def test_netem_adds_latency_to_the_backend_only_with_net_admin_on_that_one_servi
         # and fail, and leave nothing behind.
         assert result.returncode != 0
         assert sorted(inspect(c)["Config"]["Labels"]["com.docker.compose.service"] for c in containers(stack)) == [
-            "backend", "gateway"]
+            "backend",
+            "gateway",
+        ]
         assert min(call_overhead(gateway) for _ in range(3)) < before + 0.29
         return
     assert result.returncode == 0, result.stdout + result.stderr
@@ -267,8 +293,10 @@ def test_netem_adds_latency_to_the_backend_only_with_net_admin_on_that_one_servi
         assert '"qdisc": "qdisc netem' in result.stdout and "delay 300ms" in result.stdout
         delayed = min(call_overhead(gateway) for _ in range(3))
         assert delayed >= before + 0.29, (before, delayed)
-        caps = {inspect(c)["Config"]["Labels"]["com.docker.compose.service"]: inspect(c)["HostConfig"]["CapAdd"]
-                for c in containers(stack)}
+        caps = {
+            inspect(c)["Config"]["Labels"]["com.docker.compose.service"]: inspect(c)["HostConfig"]["CapAdd"]
+            for c in containers(stack)
+        }
         assert caps["netem"] == ["NET_ADMIN"] or caps["netem"] == ["CAP_NET_ADMIN"]
         assert not caps["backend"] and not caps["gateway"]
     finally:
@@ -362,8 +390,15 @@ def test_postgres_serves_real_rows_and_asgi_connections_follow_load_then_close(s
 
 
 def test_db_pool_caps_connections_and_keeps_them_open_for_reuse(stack):
-    env = {**stack, "DB": "postgres", "DB_POOL": "true", "DB_POOL_MIN_SIZE": "2", "DB_POOL_MAX_SIZE": "5",
-           "SERVER_MODE": "asgi", "HEALTHCHECK_INTERVAL": "1s"}
+    env = {
+        **stack,
+        "DB": "postgres",
+        "DB_POOL": "true",
+        "DB_POOL_MIN_SIZE": "2",
+        "DB_POOL_MAX_SIZE": "5",
+        "SERVER_MODE": "asgi",
+        "HEALTHCHECK_INTERVAL": "1s",
+    }
     result = run("make", "up", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert fetch(env, "BACKEND_PORT", "/healthz")["database"]["pool"]["max_size"] == 5
@@ -383,8 +418,16 @@ def test_thread_sensitive_false_under_wsgi_leaks_pooled_connections_until_the_po
     event loop, and thread_sensitive=False runs the ORM on that loop's executor thread,
     where Django never gives the connection back. After DB_POOL_MAX_SIZE such requests the
     worker's pool is empty for every view: 503 after DB_POOL_TIMEOUT, never a 500 or a hang."""
-    env = {**stack, "DB": "postgres", "DB_POOL": "true", "DB_POOL_MIN_SIZE": "0", "DB_POOL_MAX_SIZE": "2",
-           "DB_POOL_TIMEOUT": "1", "SERVER_MODE": "wsgi", "HEALTHCHECK_INTERVAL": "1s"}
+    env = {
+        **stack,
+        "DB": "postgres",
+        "DB_POOL": "true",
+        "DB_POOL_MIN_SIZE": "0",
+        "DB_POOL_MAX_SIZE": "2",
+        "DB_POOL_TIMEOUT": "1",
+        "SERVER_MODE": "wsgi",
+        "HEALTHCHECK_INTERVAL": "1s",
+    }
     result = run("make", "up", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     backend = f"http://127.0.0.1:{env['BACKEND_PORT']}"

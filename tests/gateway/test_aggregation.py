@@ -1,4 +1,4 @@
-"""The three fan-out strategies against a live backend process, over real sockets.
+"""The four fan-out strategies against a live backend process, over real sockets.
 
 Timing checks are about shape (one delay vs n delays), with wide margins: absolute speed
 is for the benchmarks, not for tests.
@@ -8,16 +8,18 @@ from urllib.parse import urlencode
 
 import pytest
 
+from asynclab.api import STRATEGIES
 from tests.live import LiveServer, free_port
 
 N, DELAY = 6, 0.4
 SERIAL = N * DELAY
 
-STRATEGIES = {
-    "gather": ("/api/aggregated/", "Hello Async World!"),
-    "sequential": ("/api/aggregated/sync/", "Hello Sync World!"),
-    "threadpool": ("/api/aggregated/threadpool/", "Hello Threadpool World!"),
-    "async-to-sync": ("/api/aggregated/async-to-sync/", "Hello async_to_sync World!"),
+# What each strategy's answer greets with (the article's messages).
+MESSAGES = {
+    "gather": "Hello Async World!",
+    "sequential": "Hello Sync World!",
+    "threadpool": "Hello Threadpool World!",
+    "async-to-sync": "Hello async_to_sync World!",
 }
 
 
@@ -36,7 +38,7 @@ def gateway(request, backend):
 
 
 def aggregate(gateway, strategy, **query):
-    status, body, headers = gateway.get(STRATEGIES[strategy][0] + "?" + urlencode(query))
+    status, body, headers = gateway.get(STRATEGIES[strategy] + "?" + urlencode(query))
     return status, body
 
 
@@ -44,7 +46,7 @@ def aggregate(gateway, strategy, **query):
 def test_every_strategy_returns_n_responses_in_task_order(gateway, strategy):
     status, body = aggregate(gateway, strategy, n=N, delay=0)
     assert status == 200
-    assert (body["strategy"], body["message"], body["n"], body["target"]) == (strategy, STRATEGIES[strategy][1], N, "sync")
+    assert (body["strategy"], body["message"], body["n"], body["target"]) == (strategy, MESSAGES[strategy], N, "sync")
     assert [r["task_id"] for r in body["responses"]] == [str(i) for i in range(N)]
     assert {r["message"] for r in body["responses"]} == {"Hello World!"}
     assert body["errors"] == []
@@ -70,9 +72,15 @@ def test_target_async_calls_the_async_view(gateway):
     assert [r["message"] for r in body["responses"]] == ["Hello Async World!"] * 2
 
 
-@pytest.mark.parametrize(("target", "view", "thread_sensitive"), [
-    ("db", "sync", None), ("db-async", "async", None),
-    ("db-adapter", "adapter", True), ("db-adapter-executor", "adapter", False)])
+@pytest.mark.parametrize(
+    ("target", "view", "thread_sensitive"),
+    [
+        ("db", "sync", None),
+        ("db-async", "async", None),
+        ("db-adapter", "adapter", True),
+        ("db-adapter-executor", "adapter", False),
+    ],
+)
 def test_db_targets_read_the_backends_database(gateway, target, view, thread_sensitive):
     status, body = aggregate(gateway, "gather", n=3, delay=0.1, target=target)
     assert (status, body["target"], len(body["responses"])) == (200, target, 3), body
@@ -98,10 +106,15 @@ def test_client_cannot_choose_where_the_gateway_calls(gateway, backend):
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        ({"n": "0"}, "n"), ({"n": "101"}, "n"), ({"n": "ten"}, "n"),
+        ({"n": "0"}, "n"),
+        ({"n": "101"}, "n"),
+        ({"n": "ten"}, "n"),
         ({"target": "http://127.0.0.2/"}, "target"),
-        ({"delay": "31"}, "delay"), ({"delay": "-1"}, "delay"),
-        ({"timeout": "0"}, "timeout"), ({"timeout": "61"}, "timeout"), ({"timeout": "inf"}, "timeout"),
+        ({"delay": "31"}, "delay"),
+        ({"delay": "-1"}, "delay"),
+        ({"timeout": "0"}, "timeout"),
+        ({"timeout": "61"}, "timeout"),
+        ({"timeout": "inf"}, "timeout"),
     ],
 )
 @pytest.mark.parametrize("strategy", STRATEGIES)

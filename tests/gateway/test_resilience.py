@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from gateway.clients import CLIENTS
+from asynclab.api import CLIENTS
+from asynclab.api import STRATEGIES as PATHS
+from gateway import clients
 
-PATHS = {"gather": "/api/aggregated/", "sequential": "/api/aggregated/sync/", "threadpool": "/api/aggregated/threadpool/",
-         "async-to-sync": "/api/aggregated/async-to-sync/"}
-SYNC_CLIENTS = [name for name, module in CLIENTS.items() if module.SYNC]
+SYNC_CLIENTS = [name for name in CLIENTS if clients.CLIENTS[name].SYNC]
 
 
 def aggregate(gateway, strategy, timeout=60, **query):
@@ -40,8 +40,11 @@ def gateway(request, backend):
     server.stop()
 
 
-@pytest.mark.parametrize(("strategy", "client"), [(s, c) for s in ("gather", "async-to-sync") for c in ["auto", *CLIENTS]]
-                         + [(s, c) for s in ("sequential", "threadpool") for c in ["auto", *SYNC_CLIENTS]])
+@pytest.mark.parametrize(
+    ("strategy", "client"),
+    [(s, c) for s in ("gather", "async-to-sync") for c in ["auto", *CLIENTS]]
+    + [(s, c) for s in ("sequential", "threadpool") for c in ["auto", *SYNC_CLIENTS]],
+)
 def test_every_client_under_concurrent_load_answers_every_call(gateway, strategy, client):
     n = 4 if strategy == "sequential" else 20
     with ThreadPoolExecutor(10) as pool:
@@ -79,7 +82,10 @@ def test_gather_cancels_its_calls_at_the_deadline(gateway, backend):
 def test_injected_failures_come_back_as_a_partial_result_with_the_right_count(gateway):
     status, body, headers, _ = aggregate(gateway, "gather", n=20, delay=0, fail=0.1)
     assert status == 200 and headers["X-Aggregation-Errors"] == "2"
-    assert [(e["task_id"], e["kind"], e["detail"]) for e in body["errors"]] == [(9, "status", "HTTP 503"), (19, "status", "HTTP 503")]
+    assert [(e["task_id"], e["kind"], e["detail"]) for e in body["errors"]] == [
+        (9, "status", "HTTP 503"),
+        (19, "status", "HTTP 503"),
+    ]
     assert len(body["responses"]) == 18 and body["faults"] == {"fail": 0.1}
 
 
@@ -97,11 +103,18 @@ def test_every_call_failed_is_a_502(gateway):
 
 @pytest.mark.parametrize(
     ("strategy", "query", "parameter"),
-    [("gather", {"concurrency": "0"}, "concurrency"), ("gather", {"n": "3", "concurrency": "4"}, "concurrency"),
-     ("gather", {"deadline": "0"}, "deadline"), ("gather", {"deadline": "61"}, "deadline"),
-     ("gather", {"client": "curl"}, "client"), ("sequential", {"client": "aiohttp"}, "client"),
-     ("threadpool", {"client": "aiohttp"}, "client"), ("gather", {"fail": "1.1"}, "fail"),
-     ("gather", {"jitter": "4"}, "jitter"), ("gather", {"drop": "nan"}, "drop")],
+    [
+        ("gather", {"concurrency": "0"}, "concurrency"),
+        ("gather", {"n": "3", "concurrency": "4"}, "concurrency"),
+        ("gather", {"deadline": "0"}, "deadline"),
+        ("gather", {"deadline": "61"}, "deadline"),
+        ("gather", {"client": "curl"}, "client"),
+        ("sequential", {"client": "aiohttp"}, "client"),
+        ("threadpool", {"client": "aiohttp"}, "client"),
+        ("gather", {"fail": "1.1"}, "fail"),
+        ("gather", {"jitter": "4"}, "jitter"),
+        ("gather", {"drop": "nan"}, "drop"),
+    ],
 )
 def test_bad_resilience_knobs_are_400s(gateway, strategy, query, parameter):
     status, body, _, _ = aggregate(gateway, strategy, **query)
@@ -110,8 +123,9 @@ def test_bad_resilience_knobs_are_400s(gateway, strategy, query, parameter):
 
 @pytest.mark.parametrize("mode", ["wsgi", "asgi"])
 def test_over_capacity_is_a_fast_503_and_abandoned_calls_keep_their_slots(serve, backend, mode):
-    gateway = serve("gateway", mode, BACKEND_URL=backend.url, BACKEND_MAX_DELAY=3, GATEWAY_MAX_FANOUT=10,
-                    GATEWAY_MAX_CALLS=10)
+    gateway = serve(
+        "gateway", mode, BACKEND_URL=backend.url, BACKEND_MAX_DELAY=3, GATEWAY_MAX_FANOUT=10, GATEWAY_MAX_CALLS=10
+    )
     with ThreadPoolExecutor(1) as pool:
         # Ten hanging thread-pool calls fill the budget until the 1.5 s deadline; every
         # call was started with a timeout that ends by then, so the slots come back.

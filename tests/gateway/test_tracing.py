@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from asynclab import timing
+from asynclab.api import STRATEGIES
 from tests.live import LiveServer
 
 
@@ -19,7 +20,9 @@ def request(url, request_id=None):
 
 
 def access_lines(server, request_id):
-    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{") and '"event": "access"' in line]
+    lines = [
+        json.loads(line) for line in server.log().splitlines() if line.startswith("{") and '"event": "access"' in line
+    ]
     return [line for line in lines if line["request_id"].split(".")[0] == request_id]
 
 
@@ -32,16 +35,16 @@ def stack(request):
     backend.stop()
 
 
-@pytest.mark.parametrize("strategy", ["", "sync/", "threadpool/", "async-to-sync/"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_one_request_is_one_gateway_line_and_n_backend_lines_with_its_id(stack, strategy):
     mode, backend, gateway = stack
-    request_id = f"trace-{mode}-{strategy.strip('/') or 'gather'}"
-    status, body, headers = request(f"{gateway.url}/api/aggregated/{strategy}?n=4&delay=0.1", request_id)
+    request_id = f"trace-{mode}-{strategy}"
+    status, body, headers = request(f"{gateway.url}{STRATEGIES[strategy]}?n=4&delay=0.1", request_id)
     assert status == 200 and headers["X-Request-ID"] == request_id
     time.sleep(0.2)  # the backend's lines are written before its answers, but be safe
 
     [line] = access_lines(gateway, request_id)
-    assert (line["service"], line["mode"], line["status"], line["path"]) == ("gateway", mode, 200, f"/api/aggregated/{strategy}")
+    assert (line["service"], line["mode"], line["status"], line["path"]) == ("gateway", mode, 200, STRATEGIES[strategy])
     assert line["calls"]["n"] == 4 and line["calls"]["ok"] == 4 and line["calls"]["failed"] == 0
     calls = access_lines(backend, request_id)
     assert sorted(c["request_id"] for c in calls) == [f"{request_id}.{i}" for i in range(4)]
@@ -53,8 +56,8 @@ def test_one_request_is_one_gateway_line_and_n_backend_lines_with_its_id(stack, 
     # Lower bounds only: a sleep of d takes at least d. How much more is this machine's
     # speed (bench/first_requests.py prints it), except that a concurrent fan-out of 4
     # calls of 0.1 s must beat the 0.4 s four sequential calls cannot go below.
-    assert metrics["backend"] >= (0.4 if strategy == "sync/" else 0.1)
-    if strategy != "sync/":
+    assert metrics["backend"] >= (0.4 if strategy == "sequential" else 0.1)
+    if strategy != "sequential":
         assert metrics["fanout"] < 4 * 0.1
     assert metrics["app"] == pytest.approx(line["elapsed_ms"] / 1000, abs=1e-5)
 
@@ -66,7 +69,9 @@ def test_the_servers_write_no_access_lines_of_their_own(stack):
     time.sleep(0.2)
     for server in (backend, gateway):
         log = server.log().splitlines()
-        assert [line for line in log if "GET " in line or "HTTP/1.1" in line] == [], f"{server.service}: server access lines"
+        assert [line for line in log if "GET " in line or "HTTP/1.1" in line] == [], (
+            f"{server.service}: server access lines"
+        )
         assert [line for line in log if "Not Found" in line or "Bad Request" in line] == [], "Django's 4xx warnings"
         assert '"path": "/nope/", "query": "", "status": 404' in server.log() or server is gateway
 

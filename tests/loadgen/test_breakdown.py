@@ -31,16 +31,31 @@ def test_the_summary_is_of_means_with_shares():
 
 
 def total(cpu, requests, threads, recent_threads, rss, in_flight, lag=None):
-    return {"processes": 2, "workers": 1, "cpu_seconds": cpu, "requests": requests,
-            "threads": {"now": threads, "recent_peak": recent_threads}, "rss_bytes": {"now": rss, "recent_peak": rss},
-            "in_flight": {"now": in_flight, "recent_peak": in_flight}, "loop_lag_ms": lag}
+    return {
+        "processes": 2,
+        "workers": 1,
+        "cpu_seconds": cpu,
+        "requests": requests,
+        "threads": {"now": threads, "recent_peak": recent_threads},
+        "rss_bytes": {"now": rss, "recent_peak": rss},
+        "in_flight": {"now": in_flight, "recent_peak": in_flight},
+        "loop_lag_ms": lag,
+    }
 
 
 def test_a_scenarios_service_figures_are_peaks_over_samples_and_deltas_end_to_start():
-    samples = [total(1.0, 100, 5, 5, 50e6, 0), total(2.0, 150, 40, 60, 70e6, 30, {"recent_max": 12.0}),
-               total(3.0, 300, 6, 20, 65e6, 0, {"recent_max": 3.0})]
+    samples = [
+        total(1.0, 100, 5, 5, 50e6, 0),
+        total(2.0, 150, 40, 60, 70e6, 30, {"recent_max": 12.0}),
+        total(3.0, 300, 6, 20, 65e6, 0, {"recent_max": 3.0}),
+    ]
     seen = summarise(samples)
-    assert (seen["threads_peak"], seen["threads_idle"], seen["in_flight_peak"], seen["in_flight_after"]) == (60, 5, 30, 0)
+    assert (seen["threads_peak"], seen["threads_idle"], seen["in_flight_peak"], seen["in_flight_after"]) == (
+        60,
+        5,
+        30,
+        0,
+    )
     assert (seen["rss_peak_bytes"], seen["rss_idle_bytes"]) == (70e6, 50e6)
     assert (seen["cpu_seconds"], seen["requests"], seen["cpu_ms_per_request"]) == (2.0, 200, 10.0)
     assert seen["loop_lag_max_ms"] == 12.0

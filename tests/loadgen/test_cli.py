@@ -16,9 +16,17 @@ def parse(argv, monkeypatch, **env):
 
 
 def test_every_flag_has_an_environment_twin(monkeypatch):
-    args = parse(["run"], monkeypatch, LOADGEN_CONCURRENCY="5", LOADGEN_DURATION="2m", LOADGEN_RATE="50",
-                 LOADGEN_URLS="http://a/ http://b/", LOADGEN_FAIL_IF="p99<2s;errors==0", LOADGEN_NO_DRAIN="yes",
-                 LOADGEN_TIMEOUT="90s")
+    args = parse(
+        ["run"],
+        monkeypatch,
+        LOADGEN_CONCURRENCY="5",
+        LOADGEN_DURATION="2m",
+        LOADGEN_RATE="50",
+        LOADGEN_URLS="http://a/ http://b/",
+        LOADGEN_FAIL_IF="p99<2s;errors==0",
+        LOADGEN_NO_DRAIN="yes",
+        LOADGEN_TIMEOUT="90s",
+    )
     assert (args.concurrency, args.duration, args.rate, args.no_drain, args.timeout) == (5, 120.0, 50.0, True, 90.0)
     assert [t.text for t in args.fail_if] == ["p99<2s", "errors==0"]
 
@@ -33,8 +41,9 @@ def test_help_names_the_twins():
         assert env in text
 
 
-@pytest.mark.parametrize(("env", "value"), [("LOADGEN_CONCURRENCY", "0"), ("LOADGEN_DURATION", "soon"),
-                                            ("LOADGEN_FAIL_IF", "p99")])
+@pytest.mark.parametrize(
+    ("env", "value"), [("LOADGEN_CONCURRENCY", "0"), ("LOADGEN_DURATION", "soon"), ("LOADGEN_FAIL_IF", "p99")]
+)
 def test_a_bad_twin_is_a_usage_error_naming_it(monkeypatch, capsys, env, value):
     with pytest.raises(SystemExit) as caught:
         parse(["run"], monkeypatch, **{env: value})
@@ -84,15 +93,18 @@ def test_main_stops_before_measuring_when_it_cannot_write(tmp_path, monkeypatch,
 
 
 def result():
-    return {"experiment": "article", "environment": {"timestamp": "2025-01-02T03:04:05", "server_mode": "asgi"},
-            "rows": [{"figures": {"p50": 1.0}}]}
+    return {
+        "experiment": "article",
+        "environment": {"timestamp": "2025-01-02T03:04:05", "server_mode": "asgi"},
+        "rows": [{"figures": {"p50": 1.0}}],
+    }
 
 
 def between_markers(out, what):
     lines = out.splitlines()
     begin = lines.index(f"----- loadgen: unsaved {what} begins -----")
     end = lines.index(f"----- loadgen: unsaved {what} ends -----")
-    return "\n".join(lines[begin + 1:end])
+    return "\n".join(lines[begin + 1 : end])
 
 
 def test_a_failed_save_puts_the_whole_result_on_stdout(tmp_path, capsys):
@@ -119,7 +131,9 @@ def test_an_unsaved_result_exits_2_after_printing_it(tmp_path, monkeypatch, caps
     monkeypatch.setattr(article, "run", run)
     monkeypatch.setattr(article, "table", lambda result: "the table")
     # The folder passes the preflight, then the write fails.
-    monkeypatch.setattr(results.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    monkeypatch.setattr(
+        results.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied"))
+    )
     assert cli.main(["article", "--results", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert "the table" in out and json.loads(between_markers(out, "result JSON")) == result()

@@ -11,12 +11,28 @@ DROP = ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
 def test_not_root_runs_loadgen_as_it_is():
     # LAB_UID given: compose already started it as that user, nothing to switch.
     assert command(1000, (23456, 23457), ["sweep", "--levels", "1"], python="/py") == [
-        "/py", "-m", "loadgen", "sweep", "--levels", "1"]
+        "/py",
+        "-m",
+        "loadgen",
+        "sweep",
+        "--levels",
+        "1",
+    ]
 
 
 def test_root_becomes_the_owner_of_the_results_folder():
     assert command(0, (23456, 23457), ["report"], python="/py", setpriv="/usr/bin/setpriv") == [
-        "/usr/bin/setpriv", "--reuid", "23456", "--regid", "23457", *DROP, "/py", "-m", "loadgen", "report"]
+        "/usr/bin/setpriv",
+        "--reuid",
+        "23456",
+        "--regid",
+        "23457",
+        *DROP,
+        "/py",
+        "-m",
+        "loadgen",
+        "report",
+    ]
 
 
 def test_a_root_owned_folder_keeps_uid_0_but_drops_every_capability():

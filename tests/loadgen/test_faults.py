@@ -7,9 +7,11 @@ from loadgen.experiments.faults import bins, recovery
 
 def test_bins_count_errors_and_take_the_median_per_second():
     timeline = [(0.1, 0.2, "ok"), (0.5, 0.4, "ok"), (0.9, 0.3, "502"), (1.2, 0.1, "partial"), (2.5, 0.2, "timeout")]
-    assert bins(timeline) == [{"t": 0, "requests": 3, "errors": 1, "p50": 0.3},
-                              {"t": 1, "requests": 1, "errors": 1, "p50": 0.1},
-                              {"t": 2, "requests": 1, "errors": 1, "p50": 0.2}]
+    assert bins(timeline) == [
+        {"t": 0, "requests": 3, "errors": 1, "p50": 0.3},
+        {"t": 1, "requests": 1, "errors": 1, "p50": 0.1},
+        {"t": 2, "requests": 1, "errors": 1, "p50": 0.2},
+    ]
 
 
 def timeline():

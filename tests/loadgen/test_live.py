@@ -29,8 +29,21 @@ class KnownDelay:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.delay_app:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"], cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.delay_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -54,8 +67,16 @@ def run(plan):
 
 
 def test_closed_loop_p50_is_the_delay(known):
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=1",), concurrency=5, duration=None,
-                              requests=15, warmup=15, warmup_requests=True))
+    figures = run(
+        runner.Plan(
+            urls=(known.url + "/api/async/?delay=1",),
+            concurrency=5,
+            duration=None,
+            requests=15,
+            warmup=15,
+            warmup_requests=True,
+        )
+    )
     assert figures["requests"] == 15 and figures["errors"] == 0
     # At least the delay; how little more is this machine's speed (bench/loadgen_vs_wrk.py).
     assert figures["p50"] >= 1.0
@@ -72,8 +93,9 @@ def test_open_loop_keeps_its_rate(known):
 
 
 def test_a_response_past_the_timeout_is_a_timeout_not_a_gap(known):
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=1.5",), concurrency=2, duration=None,
-                              requests=2, timeout=0.5))
+    figures = run(
+        runner.Plan(urls=(known.url + "/api/async/?delay=1.5",), concurrency=2, duration=None, requests=2, timeout=0.5)
+    )
     assert (figures["requests"], figures["timeouts"], figures["errors"]) == (2, 2, 2)
     assert figures["p50"] is None
 
@@ -99,7 +121,12 @@ def test_the_cli_refuses_a_broken_target_and_says_why(serve):
     gateway = serve("gateway", "asgi", BACKEND_URL=f"http://127.0.0.1:{free_port()}")
     result = subprocess.run(
         [sys.executable, "-m", "loadgen", "run", gateway.url + "/api/aggregated/?n=2&delay=0", "-n", "5", "--no-drain"],
-        cwd=ROOT, env=serve_env(LOADGEN_RESULTS="/nonexistent"), capture_output=True, text=True, timeout=60)
+        cwd=ROOT,
+        env=serve_env(LOADGEN_RESULTS="/nonexistent"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "refusing to measure" in result.stderr and "2 of 2 calls failed" in result.stderr
 
@@ -124,10 +151,29 @@ def test_drain_waits_for_a_busy_single_thread(serve):
 
 def test_fail_if_and_results_file(backend, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "loadgen", "run", backend.url + "/api/async/?delay=0.01", "-n", "20", "-c", "2",
-         "--warmup", "0", "--fail-if", "p50<1ms", "--fail-if", "errors==0"],
-        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=backend.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "loadgen",
+            "run",
+            backend.url + "/api/async/?delay=0.01",
+            "-n",
+            "20",
+            "-c",
+            "2",
+            "--warmup",
+            "0",
+            "--fail-if",
+            "p50<1ms",
+            "--fail-if",
+            "errors==0",
+        ],
+        cwd=ROOT,
+        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=backend.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
     assert "--fail-if p50<1ms: p50 was" in result.stderr and "errors==0" not in result.stderr
     [path] = tmp_path.glob("*-run-asgi.json")
@@ -157,10 +203,26 @@ def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve
     backend = serve("backend", "asgi")
     gateway = serve("gateway", "wsgi", BACKEND_URL=backend.url)
     result = subprocess.run(
-        [sys.executable, "-m", "loadgen", "run", gateway.url + "/api/aggregated/?n=3&delay=0.2", "-n", "12", "-c", "3",
-         "--warmup", "0", "--quiet"],
-        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "loadgen",
+            "run",
+            gateway.url + "/api/aggregated/?n=3&delay=0.2",
+            "-n",
+            "12",
+            "-c",
+            "3",
+            "--warmup",
+            "0",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "where the time went" in result.stdout and "slowest request ids: lg-" in result.stdout
     figures = json.loads(next(tmp_path.glob("*-run-wsgi.json")).read_text())["figures"]
@@ -174,7 +236,9 @@ def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve
     slowest = figures["slowest"][0]["request_id"]
     assert [line for line in gateway.log().splitlines() if f'"request_id": "{slowest}"' in line]
     assert sum(f'"request_id": "{slowest}.' in line for line in backend.log().splitlines()) == 3
-    assert [s["latency"] for s in figures["slowest"]] == sorted((s["latency"] for s in figures["slowest"]), reverse=True)
+    assert [s["latency"] for s in figures["slowest"]] == sorted(
+        (s["latency"] for s in figures["slowest"]), reverse=True
+    )
 
     services = figures["services"]
     assert services["gateway"]["requests"] == 12 and services["backend"]["requests"] == 36
@@ -187,14 +251,36 @@ def test_the_db_command_measures_each_target_and_names_the_database(serve, tmp_p
     backend = serve("backend", "asgi")
     gateway = serve("gateway", "asgi", BACKEND_URL=backend.url)
     result = subprocess.run(
-        [sys.executable, "-m", "loadgen", "db", "--levels", "2", "--targets", "db-async,db-adapter-executor",
-         "--duration", "1s", "--warmup", "0.2s", "--delay", "0.05s", "--quiet"],
-        cwd=ROOT, env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "loadgen",
+            "db",
+            "--levels",
+            "2",
+            "--targets",
+            "db-async,db-adapter-executor",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0.2s",
+            "--delay",
+            "0.05s",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "database sqlite" in result.stdout
     saved = json.loads(next(tmp_path.glob("*-db-sqlite-asgi.json")).read_text())
-    assert [(cell["target"], cell["concurrency"]) for cell in saved["cells"]] == [("db-async", 2), ("db-adapter-executor", 2)]
+    assert [(cell["target"], cell["concurrency"]) for cell in saved["cells"]] == [
+        ("db-async", 2),
+        ("db-adapter-executor", 2),
+    ]
     for cell in saved["cells"]:
         figures = cell["figures"]
         assert figures["requests"] > 0 and figures["errors"] == 0 and figures["partial"] == 0

@@ -15,11 +15,14 @@ def percentile(values, q):
     return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
 
 
-@pytest.mark.parametrize("draw", [
-    lambda rng: rng.uniform(0.001, 2.0),
-    lambda rng: rng.expovariate(1 / 0.05),
-    lambda rng: rng.lognormvariate(-3, 1.2),
-])
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: rng.uniform(0.001, 2.0),
+        lambda rng: rng.expovariate(1 / 0.05),
+        lambda rng: rng.lognormvariate(-3, 1.2),
+    ],
+)
 def test_the_histogram_agrees_with_exact_percentiles(draw):
     rng = random.Random(7)
     values = [draw(rng) for _ in range(20_000)]

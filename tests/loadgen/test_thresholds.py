@@ -4,9 +4,18 @@ from loadgen.thresholds import failures, parse
 from loadgen.units import format_duration, parse_duration
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("2s", 2.0), ("500ms", 0.5), ("1.5m", 90.0), ("250us", 0.00025), ("3", 3.0), (" 10 s ", 10.0), (".5s", 0.5),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2s", 2.0),
+        ("500ms", 0.5),
+        ("1.5m", 90.0),
+        ("250us", 0.00025),
+        ("3", 3.0),
+        (" 10 s ", 10.0),
+        (".5s", 0.5),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 

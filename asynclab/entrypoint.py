@@ -1,4 +1,4 @@
-"""The image's entrypoint: `python -m asynclab.serve backend|gateway`.
+"""The image's entrypoint: `python -m asynclab.entrypoint backend|gateway`.
 
 Maps SERVER_MODE to a server command, checks every knob before anything starts, logs one
 startup line with the mode and the exact server options, then becomes the server (exec),
@@ -37,7 +37,7 @@ def telemetry_folder(service: str) -> Path:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print(f"usage: python -m asynclab.serve {{{'|'.join(SERVICES)}}}", file=sys.stderr)
+        print(f"usage: python -m asynclab.entrypoint {{{'|'.join(SERVICES)}}}", file=sys.stderr)
         return 2
     service = argv[0]
     try:

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
-from . import signals
+from . import dbsignals
 from . import telemetry as telemetry_
 from .http import ApiResponse, json_error
 from .query import endpoint
@@ -36,10 +36,13 @@ VERSIONS = _versions()
 def _database() -> dict | None:
     """The engine and the connection settings that change what the lab measures."""
     default = settings.DATABASES.get("default")
-    if not default or not signals.has_database(settings.DATABASES):
+    if not default or not dbsignals.has_database(settings.DATABASES):
         return None
-    return {"engine": default["ENGINE"].rsplit(".", 1)[-1], "conn_max_age": default.get("CONN_MAX_AGE", 0),
-            "pool": default.get("OPTIONS", {}).get("pool") or None}
+    return {
+        "engine": default["ENGINE"].rsplit(".", 1)[-1],
+        "conn_max_age": default.get("CONN_MAX_AGE", 0),
+        "pool": default.get("OPTIONS", {}).get("pool") or None,
+    }
 
 
 def _warm_workers() -> int:
@@ -52,8 +55,14 @@ def healthz(request, params):
     # no measurement starts while a worker is still importing its views.
     warm, workers = _warm_workers(), settings.SERVER.describe()["workers"]
     if warm < workers:
-        return json_error(503, "starting", f"{warm} of {workers} workers warmed up", status="starting",
-                          warm_workers=warm, workers=workers)
+        return json_error(
+            503,
+            "starting",
+            f"{warm} of {workers} workers warmed up",
+            status="starting",
+            warm_workers=warm,
+            workers=workers,
+        )
     return ApiResponse(
         {
             "status": "ok",
@@ -62,7 +71,7 @@ def healthz(request, params):
             "interface": "asgi" if isinstance(request, ASGIRequest) else "wsgi",
             "server": settings.SERVER.describe(),
             "pid": os.getpid(),
-            "db_signals": signals.applied,
+            "db_signals": dbsignals.applied,
             "django31_threads": settings.DJANGO31_THREADS,
             "database": _database(),
             "versions": VERSIONS,
