@@ -30,7 +30,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab reference db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv test test-service bench bench-edge bench-first clean clean-base clean-db
+.PHONY: help lab reference db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv knobs test test-service lint format bench bench-edge bench-first clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -186,8 +186,19 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: venv build secrets postgres-image ## Run every test: service tier on the host, then the compose tier (needs Docker)
+knobs: venv ## Write .env.example and docs/knobs.md from the knob registry (asynclab/knobs.py)
+	$(VENV)/bin/python -m asynclab.knobs
+
+test: venv lint build secrets postgres-image ## Run every test: lint, the service tier on the host, then the compose tier (needs Docker)
 	$(VENV)/bin/python -m pytest
+
+lint: venv ## ruff: lint and format check (make format applies the formatting)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 test-service: venv ## Run only the service tier (no Docker)
 	$(VENV)/bin/python -m pytest -m "not compose"

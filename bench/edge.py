@@ -45,11 +45,24 @@ QUERY = "task_id=1&delay=0&fail=0&hang=0&invalid=0&drop=0&jitter=0"
 
 
 def environ(query: str = "delay=0&task_id=1") -> dict:
-    headers = {"HTTP_HOST": "127.0.0.1:8001", "HTTP_USER_AGENT": "bench", "HTTP_ACCEPT": "*/*",
-               "HTTP_X_REQUEST_ID": "bench-1"}
-    return {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/", "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8001", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""),
-            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, **headers}
+    headers = {
+        "HTTP_HOST": "127.0.0.1:8001",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_ACCEPT": "*/*",
+        "HTTP_X_REQUEST_ID": "bench-1",
+    }
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/",
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8001",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        **headers,
+    }
 
 
 def per_call(fn, count: int) -> float:
@@ -80,9 +93,18 @@ def main() -> None:
     parse_short = lambda: views.parse(Query(WSGIRequest(environ()).GET))  # noqa: E731
     parse_full = lambda: views.parse(Query(WSGIRequest(environ(QUERY)).GET))  # noqa: E731
     build_only = lambda: WSGIRequest(environ(QUERY)).GET  # noqa: E731
-    figures: dict[str, list[float]] = {name: [] for name in (
-        "request, checks on", "request, checks off", "edge.refuse (all checks)", "Host check alone",
-        "build request + QueryDict (7 params)", "... + strict parse (2 params)", "... + strict parse (7 params)")}
+    figures: dict[str, list[float]] = {
+        name: []
+        for name in (
+            "request, checks on",
+            "request, checks off",
+            "edge.refuse (all checks)",
+            "Host check alone",
+            "build request + QueryDict (7 params)",
+            "... + strict parse (2 params)",
+            "... + strict parse (7 params)",
+        )
+    }
     whole_request(handler, True)  # warm: URLconf, views, middleware chain
     for _ in range(ROUNDS):
         figures["request, checks on"].append(whole_request(handler, True))
@@ -92,17 +114,25 @@ def main() -> None:
         figures["build request + QueryDict (7 params)"].append(per_call(build_only, CALLS))
         figures["... + strict parse (2 params)"].append(per_call(parse_short, CALLS))
         figures["... + strict parse (7 params)"].append(per_call(parse_full, CALLS))
-    print(f"edge bench: Python {platform.python_version()}, Django {version('django')}, {os.cpu_count()} cores; "
-          f"{ROUNDS} interleaved rounds of {REQUESTS} requests / {CALLS} calls; CPU time per call")
+    print(
+        f"edge bench: Python {platform.python_version()}, Django {version('django')}, {os.cpu_count()} cores; "
+        f"{ROUNDS} interleaved rounds of {REQUESTS} requests / {CALLS} calls; CPU time per call"
+    )
     for name, samples in figures.items():
         print(f"  {name:40} {summary(samples)}")
     on, off = (statistics.median(figures[name]) for name in ("request, checks on", "request, checks off"))
     refuse = statistics.median(figures["edge.refuse (all checks)"])
     parse = statistics.median(figures["... + strict parse (7 params)"]) - statistics.median(
-        figures["build request + QueryDict (7 params)"])
-    print(f"edge checks: {refuse * 1e6:.1f} µs = {refuse / on:.1%} of a whole request ({on * 1e6:.0f} µs); "
-          f"measured on - off: {(on - off) * 1e6:+.1f} µs")
-    print(f"strict parse of 7 parameters (beyond building the QueryDict): {parse * 1e6:.1f} µs = {parse / on:.1%} of a request")
+        figures["build request + QueryDict (7 params)"]
+    )
+    print(
+        f"edge checks: {refuse * 1e6:.1f} µs = {refuse / on:.1%} of a whole request ({on * 1e6:.0f} µs); "
+        f"measured on - off: {(on - off) * 1e6:+.1f} µs"
+    )
+    print(
+        f"strict parse of 7 parameters (beyond building the QueryDict): {parse * 1e6:.1f} µs"
+        f" = {parse / on:.1%} of a request"
+    )
 
 
 if __name__ == "__main__":

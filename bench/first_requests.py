@@ -72,18 +72,21 @@ def first_requests(mode: str, cold: bool) -> dict[int, list[float]]:
 
 def gateway_figures(mode: str) -> dict[str, float]:
     backend = LiveServer("backend", "asgi", BACKEND_MAX_DELAY=3).start()
-    gateway = LiveServer("gateway", mode, BACKEND_URL=backend.url, BACKEND_MAX_DELAY=3,
-                         GATEWAY_MAX_FANOUT=10, GATEWAY_MAX_CALLS=10).start()
+    gateway = LiveServer(
+        "gateway", mode, BACKEND_URL=backend.url, BACKEND_MAX_DELAY=3, GATEWAY_MAX_FANOUT=10, GATEWAY_MAX_CALLS=10
+    ).start()
     try:
         call(f"{gateway.url}/api/aggregated/?n=1&delay=0")
         start = time.perf_counter()
         call(f"{gateway.url}/api/aggregated/?n=5&delay=0&hang=0.4&deadline=1")
         overshoot = time.perf_counter() - start - 1
         app, _ = call(f"{gateway.url}/api/aggregated/?n=4&delay={DELAY}")
+
         def fill() -> None:  # ten hanging calls hold the budget until the 1.5 s deadline: a 502
             try:
-                urllib.request.urlopen(f"{gateway.url}/api/aggregated/threadpool/?n=10&delay=0&hang=1&deadline=1.5",
-                                       timeout=30).read()
+                urllib.request.urlopen(
+                    f"{gateway.url}/api/aggregated/threadpool/?n=10&delay=0&hang=1&deadline=1.5", timeout=30
+                ).read()
             except urllib.error.HTTPError:
                 pass
 
@@ -97,8 +100,11 @@ def gateway_figures(mode: str) -> dict[str, float]:
             assert refused.code == 503
         over_capacity = time.perf_counter() - start
         filler.join()
-        return {"deadline_overshoot_ms": overshoot * 1000, "over_capacity_503_ms": over_capacity * 1000,
-                "gather_4x0.1_over_delay_ms": (app - DELAY) * 1000}
+        return {
+            "deadline_overshoot_ms": overshoot * 1000,
+            "over_capacity_503_ms": over_capacity * 1000,
+            "gather_4x0.1_over_delay_ms": (app - DELAY) * 1000,
+        }
     finally:
         gateway.stop()
         backend.stop()
@@ -116,12 +122,16 @@ def main() -> None:
                     firsts.append(extra[0])
                     laters.extend(extra[1:])
             label = "warm-up off" if cold else "warm-up at start"
-            print(f"backend {mode}, {label}: first request per worker +{statistics.median(firsts):.1f} ms "
-                  f"(max +{max(firsts):.1f}), later ones +{statistics.median(laters or [0]):.1f} ms "
-                  f"over the {DELAY * 1000:.0f} ms sleep, {len(firsts)} workers")
+            print(
+                f"backend {mode}, {label}: first request per worker +{statistics.median(firsts):.1f} ms "
+                f"(max +{max(firsts):.1f}), later ones +{statistics.median(laters or [0]):.1f} ms "
+                f"over the {DELAY * 1000:.0f} ms sleep, {len(firsts)} workers"
+            )
         rounds = [gateway_figures(mode) for _ in range(args.rounds)]
-        print(f"gateway {mode}: " + ", ".join(f"{name} {statistics.median(r[name] for r in rounds):.1f}"
-                                                for name in rounds[0]))
+        print(
+            f"gateway {mode}: "
+            + ", ".join(f"{name} {statistics.median(r[name] for r in rounds):.1f}" for name in rounds[0])
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -51,10 +51,23 @@ class RawServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "RawServer":
+    def start(self) -> RawServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.trivial:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning"], cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.trivial:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+        )
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -74,18 +87,25 @@ def ensure_wrk() -> str:
     if found:
         return found
     print("installing wrk from Debian's packages ...", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=False,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=False, stdout=subprocess.DEVNULL
+    )
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=True, stdout=subprocess.DEVNULL
+        )
     return shutil.which("wrk")
 
 
 def wrk(url: str, concurrency: int, duration: float) -> dict:
     # A 60 s timeout like loadgen's: wrk's default 2 s would drop slow responses.
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{duration:g}s", "--timeout", "60s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{duration:g}s", "--timeout", "60s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
     errors = re.search(r"Socket errors: (.*)", out)
@@ -97,13 +117,41 @@ def loadgen(url: str, concurrency: int, duration: float, folder: Path, ramp: boo
     then stay in lock-step); ramp=True is loadgen's default: workers spread over a warm-up."""
     for old in folder.glob("*.json"):
         old.unlink()
-    subprocess.run([sys.executable, "-m", "loadgen", "run", url, "-c", str(concurrency), "-d", f"{duration:g}s",
-                    "--warmup", "2s" if ramp else "0", "--no-drain", "--no-verify", "--quiet", "--results", str(folder),
-                    "--gateway", url, "--backend", url],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadgen",
+            "run",
+            url,
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{duration:g}s",
+            "--warmup",
+            "2s" if ramp else "0",
+            "--no-drain",
+            "--no-verify",
+            "--quiet",
+            "--results",
+            str(folder),
+            "--gateway",
+            url,
+            "--backend",
+            url,
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     figures = json.loads(next(folder.glob("*.json")).read_text())["figures"]
-    return {"rps": figures["rps"], "p50": figures["p50"], "errors": figures["errors"],
-            "cpu_ms_per_1000": figures["loadgen"]["cpu_ms_per_1000"], "cpu_share": figures["loadgen"]["cpu_share"]}
+    return {
+        "rps": figures["rps"],
+        "p50": figures["p50"],
+        "errors": figures["errors"],
+        "cpu_ms_per_1000": figures["loadgen"]["cpu_ms_per_1000"],
+        "cpu_share": figures["loadgen"]["cpu_share"],
+    }
 
 
 async def _httpx_loop(url: str, concurrency: int, duration: float) -> dict:
@@ -127,8 +175,13 @@ async def _httpx_loop(url: str, concurrency: int, duration: float) -> dict:
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return {"rps": len(latencies) / wall, "p50": statistics.median(latencies), "errors": errors,
-            "cpu_ms_per_1000": 1e6 * cpu / len(latencies), "cpu_share": cpu / wall}
+    return {
+        "rps": len(latencies) / wall,
+        "p50": statistics.median(latencies),
+        "errors": errors,
+        "cpu_ms_per_1000": 1e6 * cpu / len(latencies),
+        "cpu_share": cpu / wall,
+    }
 
 
 def httpx_loop(url: str, concurrency: int, duration: float) -> dict:
@@ -158,7 +211,11 @@ def main() -> int:
     targets = [
         ("capacity: raw ASGI hello, no Django (uvicorn 1 worker)", raw.url + "/", 50),
         ("trivial: backend /api/?delay=0 (gunicorn gthread 1x4)", backend.url + "/api/?delay=0", 50),
-        ("aggregated: gateway gather n=10 delay=0.5 (uvicorn)", gateway.url + "/api/aggregated/?n=10&delay=0.5&target=async", 5),
+        (
+            "aggregated: gateway gather n=10 delay=0.5 (uvicorn)",
+            gateway.url + "/api/aggregated/?n=10&delay=0.5&target=async",
+            5,
+        ),
     ]
     tools = {"wrk": wrk, "loadgen": None, "ramped": None, "httpx": httpx_loop}
     if args.no_httpx:
@@ -175,22 +232,36 @@ def main() -> int:
                     for name in order:
                         runs[name].append(tools[name](url, concurrency, args.duration))
                         time.sleep(1)
-                rows.append((label, concurrency, {name: {key: statistics.median(r[key] for r in results)
-                                                         for key in ("rps", "p50")} | {"runs": results}
-                                                  for name, results in runs.items()}))
+                rows.append(
+                    (
+                        label,
+                        concurrency,
+                        {
+                            name: {key: statistics.median(r[key] for r in results) for key in ("rps", "p50")}
+                            | {"runs": results}
+                            for name, results in runs.items()
+                        },
+                    )
+                )
     finally:
         for server in (gateway, aggregate_backend, backend, raw):
             server.stop()
 
-    print(f"\nloadgen vs wrk: medians of {args.rounds} rounds x {args.duration:g} s; {wrk_version}; "
-          f"Python {sys.version.split()[0]}; all on this machine's {__import__('os').cpu_count()} cores\n")
+    print(
+        f"\nloadgen vs wrk: medians of {args.rounds} rounds x {args.duration:g} s; {wrk_version}; "
+        f"Python {sys.version.split()[0]}; all on this machine's {__import__('os').cpu_count()} cores\n"
+    )
     verdicts = []
     for index, (label, concurrency, by_tool) in enumerate(rows):
         print(f"{label}, concurrency {concurrency}")
         for name, figures in by_tool.items():
             cpu = [r.get("cpu_ms_per_1000") for r in figures["runs"] if r.get("cpu_ms_per_1000")]
             share = [r.get("cpu_share") for r in figures["runs"] if r.get("cpu_share")]
-            extra = f"  CPU {statistics.median(cpu):.0f} ms/1000 req ({statistics.median(share):.0%} of a core)" if cpu else ""
+            extra = (
+                f"  CPU {statistics.median(cpu):.0f} ms/1000 req ({statistics.median(share):.0%} of a core)"
+                if cpu
+                else ""
+            )
             print(f"  {TOOL_NAMES[name]:<32} {figures['rps']:>8.1f} req/s   p50 {fmt_ms(figures['p50']):>9}{extra}")
         ratio_rps = by_tool["loadgen"]["rps"] / by_tool["wrk"]["rps"]
         ratio_p50 = by_tool["loadgen"]["p50"] / by_tool["wrk"]["p50"]
@@ -205,13 +276,25 @@ def main() -> int:
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    (out / f"bench-{stamp}.json").write_text(json.dumps({
-        "experiment": "bench", "environment": {"timestamp": stamp, "server_mode": "mixed", "wrk": wrk_version,
-                                               "python": sys.version.split()[0]},
-        "rounds": args.rounds, "duration": args.duration,
-        "targets": [{"label": label, "concurrency": c, "tools": tools_} for label, c, tools_ in rows],
-        "verdicts": [{"check": text, "ok": ok} for text, ok in verdicts]}, indent=1))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    (out / f"bench-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "experiment": "bench",
+                "environment": {
+                    "timestamp": stamp,
+                    "server_mode": "mixed",
+                    "wrk": wrk_version,
+                    "python": sys.version.split()[0],
+                },
+                "rounds": args.rounds,
+                "duration": args.duration,
+                "targets": [{"label": label, "concurrency": c, "tools": tools_} for label, c, tools_ in rows],
+                "verdicts": [{"check": text, "ok": ok} for text, ok in verdicts],
+            },
+            indent=1,
+        )
+    )
     print(f"\nresults: results/bench-{stamp}.json")
     return 0
 

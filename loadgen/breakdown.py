@@ -50,5 +50,9 @@ class Breakdown:
             return None
         means = {name: total / self.count for name, total in self.sums.items()}
         latency = self.latency / self.count
-        return {"requests": self.count, "latency": latency, "parts": means,
-                "shares": {name: (value / latency if latency else 0.0) for name, value in means.items()}}
+        return {
+            "requests": self.count,
+            "latency": latency,
+            "parts": means,
+            "shares": {name: (value / latency if latency else 0.0) for name, value in means.items()},
+        }

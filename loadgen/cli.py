@@ -14,16 +14,11 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from asynclab.api import CLIENT_CHOICES
-
 from . import report, results, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
 from .options import common
 from .probe import BrokenTarget
-
-# tests/gateway/test_capacity.py checks loadgen's --client choices through this name.
-CLIENTS = CLIENT_CHOICES
 
 
 async def run_experiment(experiment, args, lab: Lab) -> int:
@@ -49,21 +44,30 @@ def build_parser() -> argparse.ArgumentParser:
     shared = common()
     # Options belong to the commands (argparse lets a subcommand's defaults overwrite
     # options given before it): `loadgen run -c 5 URL`, `loadgen --quiet` = `loadgen article --quiet`.
-    parser = argparse.ArgumentParser(prog="loadgen", description="asynclab's load generator; COMMAND --help for its options")
+    parser = argparse.ArgumentParser(
+        prog="loadgen", description="asynclab's load generator; COMMAND --help for its options"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, experiment in EXPERIMENTS.items():
         command = commands.add_parser(name, parents=[shared], help=experiment.HELP)
         experiment.options(command)
         command.set_defaults(handler=partial(run_experiment, experiment))
-    commands.add_parser("report", parents=[shared], help="render results/ to results/report.md with plots"
-                        ).set_defaults(handler=render_report)
+    commands.add_parser(
+        "report", parents=[shared], help="render results/ to results/report.md with plots"
+    ).set_defaults(handler=render_report)
     return parser
 
 
 def lab_from(args) -> Lab:
     progress = False if args.quiet else None
-    return Lab(gateway=args.gateway, backend=args.backend, results=args.results, timeout=args.timeout,
-               drain=not args.no_drain, progress=progress)
+    return Lab(
+        gateway=args.gateway,
+        backend=args.backend,
+        results=args.results,
+        timeout=args.timeout,
+        drain=not args.no_drain,
+        progress=progress,
+    )
 
 
 def check(conditions, figures_list) -> int:
@@ -99,8 +103,10 @@ def preflight(folder: Path) -> str | None:
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        return (f"loadgen: cannot write the results folder {folder} ({_owner(folder)}; loadgen runs as "
-                f"uid {os.getuid()} gid {os.getgid()}): {exc}")
+        return (
+            f"loadgen: cannot write the results folder {folder} ({_owner(folder)}; loadgen runs as "
+            f"uid {os.getuid()} gid {os.getgid()}): {exc}"
+        )
     return None
 
 

@@ -39,8 +39,9 @@ def owner(folder: Path) -> tuple[int, int]:
     return info.st_uid, info.st_gid
 
 
-def command(uid: int, folder_owner: tuple[int, int], argv: list[str], python: str = sys.executable,
-            setpriv: str = "setpriv") -> list[str]:
+def command(
+    uid: int, folder_owner: tuple[int, int], argv: list[str], python: str = sys.executable, setpriv: str = "setpriv"
+) -> list[str]:
     """What to exec: loadgen as it is when not root, else loadgen under setpriv as the folder's owner."""
     loadgen = [python, "-m", "loadgen", *argv]
     if uid != 0:

@@ -28,8 +28,9 @@ class Lab:
     progress: bool | None = None
 
 
-def aggregation_url(lab: Lab, strategy: str, target: str, n: int, delay: float, client: str | None = None,
-                    **extra: str) -> str:
+def aggregation_url(
+    lab: Lab, strategy: str, target: str, n: int, delay: float, client: str | None = None, **extra: str
+) -> str:
     query = {"n": n, "target": target, "delay": written(delay)}
     if client:
         query["client"] = client
@@ -51,9 +52,13 @@ async def measure(lab: Lab, plan: runner.Plan, label: str, allow_errors: bool = 
     figures["drain"] = drained
     if lab.progress is not False:
         # One line per scenario even without a terminal, so `make lab` shows it is alive.
-        print(f"  {label}: {figures['requests']} requests, {figures['rps']:.1f} req/s, p50 "
-              f"{format_duration(figures['p50'])}, p99 {format_duration(figures['p99'])}, "
-              f"{figures['errors']} errors; {services_line(figures)}", file=sys.stderr, flush=True)
+        print(
+            f"  {label}: {figures['requests']} requests, {figures['rps']:.1f} req/s, p50 "
+            f"{format_duration(figures['p50'])}, p99 {format_duration(figures['p99'])}, "
+            f"{figures['errors']} errors; {services_line(figures)}",
+            file=sys.stderr,
+            flush=True,
+        )
     return figures
 
 

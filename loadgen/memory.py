@@ -75,8 +75,9 @@ def tasks(count: int, how: str) -> tuple[int, int]:
 
 def measure(kind: str, count: int, timeout: float = 120) -> dict:
     """Run one measurement in a child interpreter and return its figures."""
-    result = subprocess.run([sys.executable, "-m", "loadgen.memory", kind, str(count)],
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadgen.memory", kind, str(count)], capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode != 0:
         return {"kind": kind, "count": count, "error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(result.stdout)
@@ -88,8 +89,17 @@ def main(argv: list[str]) -> int:
         return 2
     kind, count = argv[0], int(argv[1])
     before, after = threads(count) if kind == "threads" else tasks(count, kind.split("_")[1])
-    print(json.dumps({"kind": kind, "count": count, "rss_before": before, "rss_after": after,
-                      "bytes_each": (after - before) / count}))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "count": count,
+                "rss_before": before,
+                "rss_after": after,
+                "bytes_each": (after - before) / count,
+            }
+        )
+    )
     return 0
 
 

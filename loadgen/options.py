@@ -67,7 +67,9 @@ def threshold(text: str) -> thresholds.Threshold:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def option(parser: argparse.ArgumentParser, *flags: str, env: str, default=None, type=str, help: str = "", **kw) -> None:
+def option(
+    parser: argparse.ArgumentParser, *flags: str, env: str, default=None, type=str, help: str = "", **kw
+) -> None:
     """add_argument whose default comes from environment variable `env` when it is set."""
     raw = os.environ.get(env, "")
     action = kw.get("action")
@@ -81,13 +83,18 @@ def option(parser: argparse.ArgumentParser, *flags: str, env: str, default=None,
                 default = type(raw)
         except (ValueError, argparse.ArgumentTypeError) as exc:
             parser.error(f"{env}={raw!r}: {exc}")
-    shown = "" if default in (None, [], False) else f" (default {default if not isinstance(default, tuple) else ','.join(map(str, default))})"
+    shown = (
+        ""
+        if default in (None, [], False)
+        else f" (default {default if not isinstance(default, tuple) else ','.join(map(str, default))})"
+    )
     if action in ("store_true", "append"):
         if action == "append":
             kw["type"] = type
         # append adds to the default list: start from a copy so flags extend env values.
-        parser.add_argument(*flags, default=list(default) if action == "append" else default,
-                            help=f"{help}{shown} [env {env}]", **kw)
+        parser.add_argument(
+            *flags, default=list(default) if action == "append" else default, help=f"{help}{shown} [env {env}]", **kw
+        )
     else:
         parser.add_argument(*flags, default=default, type=type, help=f"{help}{shown} [env {env}]", **kw)
 
@@ -96,25 +103,52 @@ def common() -> argparse.ArgumentParser:
     """Every command's options, as a parent parser."""
     parser = argparse.ArgumentParser(add_help=False)
     option(parser, "--gateway", env="LOADGEN_GATEWAY_URL", default="http://localhost:8000", help="gateway base URL")
-    option(parser, "--backend", env="LOADGEN_BACKEND_URL", default="http://localhost:8001",
-           help="backend base URL (to check it is idle and record its settings)")
+    option(
+        parser,
+        "--backend",
+        env="LOADGEN_BACKEND_URL",
+        default="http://localhost:8001",
+        help="backend base URL (to check it is idle and record its settings)",
+    )
     option(parser, "--results", env="LOADGEN_RESULTS", default=Path("results"), type=Path, help="results folder")
-    option(parser, "--timeout", env="LOADGEN_TIMEOUT", default=60.0, type=duration,
-           help="per-request timeout; slower responses count as timeouts, never vanish")
-    option(parser, "--no-drain", env="LOADGEN_NO_DRAIN", action="store_true",
-           help="do not wait for idle services before each scenario")
+    option(
+        parser,
+        "--timeout",
+        env="LOADGEN_TIMEOUT",
+        default=60.0,
+        type=duration,
+        help="per-request timeout; slower responses count as timeouts, never vanish",
+    )
+    option(
+        parser,
+        "--no-drain",
+        env="LOADGEN_NO_DRAIN",
+        action="store_true",
+        help="do not wait for idle services before each scenario",
+    )
     option(parser, "--quiet", env="LOADGEN_QUIET", action="store_true", help="no live progress line even on a terminal")
-    option(parser, "--fail-if", env="LOADGEN_FAIL_IF", default=[], action="append", type=threshold, dest="fail_if",
-           help="exit 1 unless CONDITION holds for every measurement, e.g. 'p99<2s' or 'errors==0' "
-                "(repeatable; ';'-separated in the env twin)")
+    option(
+        parser,
+        "--fail-if",
+        env="LOADGEN_FAIL_IF",
+        default=[],
+        action="append",
+        type=threshold,
+        dest="fail_if",
+        help="exit 1 unless CONDITION holds for every measurement, e.g. 'p99<2s' or 'errors==0' "
+        "(repeatable; ';'-separated in the env twin)",
+    )
     return parser
 
 
 # The load-shape options the experiments share; each experiment picks its own defaults.
 
+
 def aggregation(parser, fanout: int, delay: float, delay_help: str = "backend delay per call") -> None:
     """--fanout and --delay: the aggregation every request asks the gateway for."""
-    option(parser, "--fanout", env="LOADGEN_FANOUT", default=fanout, type=positive(int), help="calls per aggregation (n)")
+    option(
+        parser, "--fanout", env="LOADGEN_FANOUT", default=fanout, type=positive(int), help="calls per aggregation (n)"
+    )
     option(parser, "--delay", env="LOADGEN_DELAY", default=delay, type=duration, help=delay_help)
 
 

@@ -34,15 +34,21 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
         ("latency", "latency (s), p50 solid, p99 dashed", lambda f: [("p50", f["p50"]), ("p99", f["p99"])]),
     ):
         fig, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4), sharey=True, squeeze=False)
-        for ax, mode in zip(axes[0], modes):
+        for ax, mode in zip(axes[0], modes, strict=True):
             cells = latest[("sweep", mode)]["cells"]
             for colour, strategy in enumerate(dict.fromkeys(c["strategy"] for c in cells)):
                 mine = [c for c in cells if c["strategy"] == strategy]
                 xs = [c["concurrency"] for c in mine]
                 for i, (label, _) in enumerate(series(mine[0]["figures"])):
                     ys = [series(c["figures"])[i][1] for c in mine]
-                    ax.plot(xs, ys, marker="o", linestyle="--" if label == "p99" else "-",
-                            label=f"{strategy} {label}".strip(), color=f"C{colour}")
+                    ax.plot(
+                        xs,
+                        ys,
+                        marker="o",
+                        linestyle="--" if label == "p99" else "-",
+                        label=f"{strategy} {label}".strip(),
+                        color=f"C{colour}",
+                    )
             ax.set_title(f"SERVER_MODE={mode}")
             ax.set_xlabel("concurrency (closed loop)")
             _concurrency_axis(ax, cells, ticker)
@@ -61,7 +67,9 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
 
 def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> Path | None:
     """Peak threads (top) and RSS (bottom) per service vs concurrency, one column per mode."""
-    if not any((c["figures"].get("services") or {}).get("gateway") for m in modes for c in latest[("sweep", m)]["cells"]):
+    if not any(
+        (c["figures"].get("services") or {}).get("gateway") for m in modes for c in latest[("sweep", m)]["cells"]
+    ):
         return None
     fig, axes = plt.subplots(2, len(modes), figsize=(5.5 * len(modes), 7), sharex=True, squeeze=False)
     for column, mode in enumerate(modes):
@@ -74,10 +82,22 @@ def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> 
                 if not points:
                     continue
                 xs = [x for x, _ in points]
-                axes[0][column].plot(xs, [seen["threads_peak"] for _, seen in points], marker="o", linestyle=style,
-                                     color=f"C{colour}", label=f"{strategy} {service}")
-                axes[1][column].plot(xs, [seen["rss_peak_bytes"] / 2**20 for _, seen in points], marker="o",
-                                     linestyle=style, color=f"C{colour}", label=f"{strategy} {service}")
+                axes[0][column].plot(
+                    xs,
+                    [seen["threads_peak"] for _, seen in points],
+                    marker="o",
+                    linestyle=style,
+                    color=f"C{colour}",
+                    label=f"{strategy} {service}",
+                )
+                axes[1][column].plot(
+                    xs,
+                    [seen["rss_peak_bytes"] / 2**20 for _, seen in points],
+                    marker="o",
+                    linestyle=style,
+                    color=f"C{colour}",
+                    label=f"{strategy} {service}",
+                )
         axes[0][column].set_title(f"SERVER_MODE={mode}")
         axes[1][column].set_xlabel("concurrency (closed loop)")
         for row in (0, 1):

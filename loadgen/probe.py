@@ -8,7 +8,7 @@ import json
 import os
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import parse_qs, urlsplit
 
@@ -117,7 +117,7 @@ async def environment(gateway: str, backend: str) -> dict:
     their /healthz), and loadgen's own side."""
     gateway_health, backend_health = await asyncio.gather(health(gateway), health(backend))
     return {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "server_mode": (gateway_health or {}).get("server_mode"),
         "gateway": gateway_health,
         "backend": backend_health,

@@ -14,19 +14,20 @@ from .experiments import article, clients, db, faults, resources, run, soak, swe
 from .results import load, modes, show_unsaved
 from .units import format_duration
 
-PARTS_EXPLAINED = ("*rest*: outside the gateway's handler (network, waiting for a worker, the server and Django "
-                   "around the middleware); *gateway*: its handler outside the fan-out; *calls*: the fan-out's time "
-                   "around the backend's handler (HTTP client, the hop, queueing in the backend, Django outside its "
-                   "handler); *backend*: backend handler time on the fan-out's critical path (the slowest call, or "
-                   "every call for sequential).")
+PARTS_EXPLAINED = (
+    "*rest*: outside the gateway's handler (network, waiting for a worker, the server and Django "
+    "around the middleware); *gateway*: its handler outside the fan-out; *calls*: the fan-out's time "
+    "around the backend's handler (HTTP client, the hop, queueing in the backend, Django outside its "
+    "handler); *backend*: backend handler time on the fan-out's critical path (the slowest call, or "
+    "every call for sequential)."
+)
 
 
 def _parts(figures: dict) -> list[str] | None:
     b = figures.get("breakdown")
     if not b:
         return None
-    return [format_duration(b["latency"])] + [f"{format_duration(b['parts'][p])} ({b['shares'][p]:.0%})"
-                                               for p in PARTS]
+    return [format_duration(b["latency"])] + [f"{format_duration(b['parts'][p])} ({b['shares'][p]:.0%})" for p in PARTS]
 
 
 def breakdown_section(latest: dict, folder: Path) -> list[str]:
@@ -44,10 +45,15 @@ def breakdown_section(latest: dict, folder: Path) -> list[str]:
                 rows.append([mode, f"sweep c={cell['concurrency']}", cell["strategy"], *parts])
     if not rows:
         return []
-    return ["## Where the time went", "",
-            "Mean client latency split with the `Server-Timing` each service sends (means add up; medians "
-            "would not). " + PARTS_EXPLAINED, "",
-            *markdown.table(("mode", "scenario", "strategy", "latency", *PARTS), rows), ""]
+    return [
+        "## Where the time went",
+        "",
+        "Mean client latency split with the `Server-Timing` each service sends (means add up; medians "
+        "would not). " + PARTS_EXPLAINED,
+        "",
+        *markdown.table(("mode", "scenario", "strategy", "latency", *PARTS), rows),
+        "",
+    ]
 
 
 def bench_section(latest: dict, folder: Path) -> list[str]:
@@ -56,12 +62,26 @@ def bench_section(latest: dict, folder: Path) -> list[str]:
     if not benches:
         return []
     bench = benches[-1]
-    rows = [[f"{target['label']}, c={target['concurrency']}", tool, f"{figures['rps']:.1f}", format_duration(figures["p50"])]
-            for target in bench["targets"] for tool, figures in target["tools"].items()]
-    return ["## Load tool check (`make bench`)", "",
-            f"Medians of {bench['rounds']} rounds x {bench['duration']:g} s, {bench['environment'].get('wrk', 'wrk')}.", "",
-            *markdown.table(("target", "tool", "req/s", "p50"), rows), "",
-            *(f"- {'ok' if v['ok'] else '**missed**'}: {v['check']}" for v in bench["verdicts"]), ""]
+    rows = [
+        [
+            f"{target['label']}, c={target['concurrency']}",
+            tool,
+            f"{figures['rps']:.1f}",
+            format_duration(figures["p50"]),
+        ]
+        for target in bench["targets"]
+        for tool, figures in target["tools"].items()
+    ]
+    return [
+        "## Load tool check (`make bench`)",
+        "",
+        f"Medians of {bench['rounds']} rounds x {bench['duration']:g} s, {bench['environment'].get('wrk', 'wrk')}.",
+        "",
+        *markdown.table(("target", "tool", "req/s", "p50"), rows),
+        "",
+        *(f"- {'ok' if v['ok'] else '**missed**'}: {v['check']}" for v in bench["verdicts"]),
+        "",
+    ]
 
 
 def _server(health: dict | None) -> str:
@@ -78,22 +98,45 @@ def environment_section(latest: dict) -> list[str]:
             continue
         env = result["environment"]
         django = ((env.get("gateway") or {}).get("versions") or {}).get("django", "?")
-        rows.append([result["_file"], mode, _server(env.get("gateway")), _server(env.get("backend")), django,
-                     env.get("git_commit") or "?", env["timestamp"]])
+        rows.append(
+            [
+                result["_file"],
+                mode,
+                _server(env.get("gateway")),
+                _server(env.get("backend")),
+                django,
+                env.get("git_commit") or "?",
+                env["timestamp"],
+            ]
+        )
     header = ("result", "mode", "gateway server", "backend server", "Django", "commit", "when")
     return ["## What was measured", "", *markdown.table(header, rows), ""]
 
 
 # The page's order: the article first, then what explains it, then the rest.
-SECTIONS = (article.section, sweep.section, breakdown_section, resources.section, db.section, clients.section,
-            faults.section, soak.section, run.section, bench_section)
+SECTIONS = (
+    article.section,
+    sweep.section,
+    breakdown_section,
+    resources.section,
+    db.section,
+    clients.section,
+    faults.section,
+    soak.section,
+    run.section,
+    bench_section,
+)
 
 
 def render(results: Path) -> Path | None:
     latest = load(results)
-    lines = ["# asynclab report", "",
-             "Generated by `loadgen report` from the newest result of each experiment and server mode in "
-             f"`{results.name}/`. Medians and percentiles from HdrHistogram; every figure's settings are in its JSON file.", ""]
+    lines = [
+        "# asynclab report",
+        "",
+        "Generated by `loadgen report` from the newest result of each experiment and server mode in "
+        f"`{results.name}/`. Medians and percentiles from HdrHistogram; every figure's settings are in its JSON file.",
+        "",
+    ]
     body = [line for section in SECTIONS for line in section(latest, results)]
     lines += body or ["No results yet: run `docker compose run --rm loadgen` (or `make lab`) first.", ""]
     lines += environment_section(latest) if latest else []

@@ -18,8 +18,10 @@ def show_unsaved(path: Path, exc: OSError, text: str, what: str) -> None:
     """Put what could not be written on stdout between marker lines, and say so on stderr."""
     begin, end = f"----- loadgen: unsaved {what} begins -----", f"----- loadgen: unsaved {what} ends -----"
     print(f"{begin}\n{text.rstrip()}\n{end}", flush=True)
-    print(f"loadgen: cannot write {path}: {exc}; the {what} is on stdout between the lines "
-          f"'{begin}' and '{end}'", file=sys.stderr)
+    print(
+        f"loadgen: cannot write {path}: {exc}; the {what} is on stdout between the lines '{begin}' and '{end}'",
+        file=sys.stderr,
+    )
 
 
 def save(lab: Lab, result: dict) -> Path | None:

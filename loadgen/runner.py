@@ -90,8 +90,17 @@ class Tally:
     def next_id(self) -> str:
         return f"lg-{self.run_id}-{next(self._ids)}"
 
-    def add(self, intended: float, sent: float, done: float, status: int | None, error: str | None, partial: bool,
-            request_id: str = "", server_timing: str | None = None) -> None:
+    def add(
+        self,
+        intended: float,
+        sent: float,
+        done: float,
+        status: int | None,
+        error: str | None,
+        partial: bool,
+        request_id: str = "",
+        server_timing: str | None = None,
+    ) -> None:
         if not error and self.started <= done <= self.window_end:
             self.done_in_window += 1
         if intended < self.measure_from:
@@ -280,9 +289,15 @@ async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> d
         warmup = plan.warmup
         if plan.warmup and (plan.warmup_requests or plan.requests is not None):
             # Counted runs warm up beforehand: a separate pass of requests, or of time.
-            separate = Plan(**{**plan.__dict__, "rate": None, "warmup": 0,
-                               "requests": int(plan.warmup) if plan.warmup_requests else None,
-                               "duration": None if plan.warmup_requests else plan.warmup})
+            separate = Plan(
+                **{
+                    **plan.__dict__,
+                    "rate": None,
+                    "warmup": 0,
+                    "requests": int(plan.warmup) if plan.warmup_requests else None,
+                    "duration": None if plan.warmup_requests else plan.warmup,
+                }
+            )
             await _measured(session, separate, 0, None)
             warmup = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -312,10 +327,15 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         "latency": latency,
         "breakdown": tally.breakdown.summary(),
         # Slowest first: `docker compose logs gateway backend | grep <id>` shows where each went.
-        "slowest": [{"request_id": rid, "latency": lat, "status": st}
-                    for lat, rid, st in sorted(tally.slowest, reverse=True)],
-        "loadgen": {"cpu_seconds": cpu, "wall_seconds": wall, "cpu_share": cpu / wall if wall else 0.0,
-                    "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None},
+        "slowest": [
+            {"request_id": rid, "latency": lat, "status": st} for lat, rid, st in sorted(tally.slowest, reverse=True)
+        ],
+        "loadgen": {
+            "cpu_seconds": cpu,
+            "wall_seconds": wall,
+            "cpu_share": cpu / wall if wall else 0.0,
+            "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None,
+        },
     }
     result["loadgen"]["saturated"] = result["loadgen"]["cpu_share"] >= SATURATED_CPU
     if plan.rate:
@@ -325,7 +345,9 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         result["littles_law"] = littles_law(plan.concurrency, result["rps"], latency["mean"])
     if tally.timeline is not None:
         start = tally.started
-        result["timeline"] = [(round(t - start, 4), round(lat, 6), outcome) for t, lat, outcome in sorted(tally.timeline)]
+        result["timeline"] = [
+            (round(t - start, 4), round(lat, 6), outcome) for t, lat, outcome in sorted(tally.timeline)
+        ]
     # Flat names for --fail-if and tables: p50, p99, ... alongside the counts.
     result.update({name: value for name, value in latency.items() if name != "count"})
     return result

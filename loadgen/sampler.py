@@ -99,7 +99,7 @@ class Sampler(Poller):
     async def poll(self) -> None:
         results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
         now = time.perf_counter()
-        for name, total in zip(self.services, results):
+        for name, total in zip(self.services, results, strict=True):
             if total is not None:
                 total["at"] = now  # loadgen's clock, to line samples up with requests
                 self.samples[name].append(total)

@@ -66,5 +66,9 @@ def littles_law(concurrency: float, throughput: float, mean_latency: float | Non
     """
     observed = throughput * mean_latency if mean_latency is not None else 0.0
     ratio = observed / concurrency if concurrency else 0.0
-    return {"concurrency": concurrency, "throughput_x_latency": round(observed, 3),
-            "ratio": round(ratio, 3), "holds": abs(ratio - 1) <= tolerance}
+    return {
+        "concurrency": concurrency,
+        "throughput_x_latency": round(observed, 3),
+        "ratio": round(ratio, 3),
+        "holds": abs(ratio - 1) <= tolerance,
+    }

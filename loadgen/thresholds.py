@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from .units import parse_duration
 
-OPERATORS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt}
+OPERATORS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 LATENCY = ("mean", "min", "p50", "p90", "p99", "p999", "max")
 COUNTS = ("errors", "timeouts", "requests", "rps", "error_rate", "partial")
 _CONDITION = re.compile(r"\s*([a-z0-9_]+)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*")

@@ -18,8 +18,10 @@ HELP = "the article's table for the running SERVER_MODE (default)"
 # What the article says for each (strategy, backend view), by server mode.
 # "one": about one delay; "serial": at least n delays; "timeout": calls time out.
 ARTICLE_CLAIMS = {
-    ("gather", "sync"): {"asgi": ("timeout", "uvicorn runs the sync views on one thread: their sleeps pile up and calls time out"),
-                         None: ("one", "about one delay: the calls overlap")},
+    ("gather", "sync"): {
+        "asgi": ("timeout", "uvicorn runs the sync views on one thread: their sleeps pile up and calls time out"),
+        None: ("one", "about one delay: the calls overlap"),
+    },
     ("gather", "async"): {None: ("one", "about one delay: async all the way down")},
     ("sequential", "sync"): {None: ("serial", "at least n x delay: one call after another")},
     ("sequential", "async"): {None: ("serial", "at least n x delay: one call after another")},
@@ -33,23 +35,36 @@ OVERHEAD_ALLOWANCE = 0.5
 
 REASONS = {
     ("timeout", "asgi"): "since Django 3.2 each ASGI request runs its sync view on its own thread "
-                         "(3.1 ran them all on one), so the sleeps overlap instead of piling up; "
-                         "DJANGO31_THREADS=on brings 3.1's behaviour back",
+    "(3.1 ran them all on one), so the sleeps overlap instead of piling up; "
+    "DJANGO31_THREADS=on brings 3.1's behaviour back",
 }
 
 
 def options(parser) -> None:
     aggregation(parser, fanout=10, delay=1.0)
     option(parser, "--repeat", env="LOADGEN_REPEAT", default=3, type=positive(int), help="measured requests per cell")
-    option(parser, "--strategies", env="LOADGEN_STRATEGIES", default=ARTICLE_STRATEGIES,
-           type=choices(ARTICLE_STRATEGIES), help="the article's own")
-    option(parser, "--targets", env="LOADGEN_TARGETS", default=ARTICLE_TARGETS, type=choices(ARTICLE_TARGETS),
-           help="backend views")
+    option(
+        parser,
+        "--strategies",
+        env="LOADGEN_STRATEGIES",
+        default=ARTICLE_STRATEGIES,
+        type=choices(ARTICLE_STRATEGIES),
+        help="the article's own",
+    )
+    option(
+        parser,
+        "--targets",
+        env="LOADGEN_TARGETS",
+        default=ARTICLE_TARGETS,
+        type=choices(ARTICLE_TARGETS),
+        help="backend views",
+    )
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, n=args.fanout, delay=args.delay, repeat=args.repeat, strategies=args.strategies,
-                     targets=args.targets)
+    return await run(
+        lab, n=args.fanout, delay=args.delay, repeat=args.repeat, strategies=args.strategies, targets=args.targets
+    )
 
 
 def claim(strategy: str, target: str, mode: str | None) -> tuple[str, str]:
@@ -57,7 +72,9 @@ def claim(strategy: str, target: str, mode: str | None) -> tuple[str, str]:
     return claims.get(mode) or claims[None]
 
 
-def verdict(expected: str, median: float | None, failed: int, n: int, delay: float, mode: str | None) -> tuple[bool, str]:
+def verdict(
+    expected: str, median: float | None, failed: int, n: int, delay: float, mode: str | None
+) -> tuple[bool, str]:
     """(matches, one-line reason) for a measured median against the article's claim."""
     if expected == "timeout":
         if failed:
@@ -75,8 +92,9 @@ def verdict(expected: str, median: float | None, failed: int, n: int, delay: flo
     return False, f"under {n} x {delay:g} s: the calls overlapped"
 
 
-async def run(lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3,
-              strategies=ARTICLE_STRATEGIES, targets=ARTICLE_TARGETS) -> dict:
+async def run(
+    lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3, strategies=ARTICLE_STRATEGIES, targets=ARTICLE_TARGETS
+) -> dict:
     env = await environment(lab.gateway, lab.backend)
     mode = env["server_mode"]
     rows = []
@@ -90,21 +108,39 @@ async def run(lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3,
             figures = await measure(lab, plan, f"article {strategy}/{target}", allow_errors=expected == "timeout")
             failed = figures["errors"] + figures["partial"]
             matches, reason = verdict(expected, figures["p50"], failed, n, delay, mode)
-            rows.append({"strategy": strategy, "target": target, "url": url, "median": figures["p50"],
-                         "article": said, "expected": expected, "matches": matches, "reason": reason,
-                         "figures": figures})
-    return {"experiment": "article", "scenario": {"n": n, "delay": delay, "repeat": repeat, "concurrency": 1},
-            "environment": env, "rows": rows}
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "target": target,
+                    "url": url,
+                    "median": figures["p50"],
+                    "article": said,
+                    "expected": expected,
+                    "matches": matches,
+                    "reason": reason,
+                    "figures": figures,
+                }
+            )
+    return {
+        "experiment": "article",
+        "scenario": {"n": n, "delay": delay, "repeat": repeat, "concurrency": 1},
+        "environment": env,
+        "rows": rows,
+    }
 
 
 def table(result: dict) -> str:
-    lines = [f"article table, SERVER_MODE={result['environment']['server_mode']} "
-             f"(n={result['scenario']['n']}, delay={result['scenario']['delay']:g} s, "
-             f"median of {result['scenario']['repeat']})",
-             f"{'strategy':<11} {'view':<6} {'median':>9}  {'verdict':<8} article says / why"]
+    lines = [
+        f"article table, SERVER_MODE={result['environment']['server_mode']} "
+        f"(n={result['scenario']['n']}, delay={result['scenario']['delay']:g} s, "
+        f"median of {result['scenario']['repeat']})",
+        f"{'strategy':<11} {'view':<6} {'median':>9}  {'verdict':<8} article says / why",
+    ]
     for row in result["rows"]:
-        lines.append(f"{row['strategy']:<11} {row['target']:<6} {format_duration(row['median']):>9}  "
-                     f"{'matches' if row['matches'] else 'DIFFERS':<8} {row['article']}")
+        lines.append(
+            f"{row['strategy']:<11} {row['target']:<6} {format_duration(row['median']):>9}  "
+            f"{'matches' if row['matches'] else 'DIFFERS':<8} {row['article']}"
+        )
         lines.append(f"{'':<38}-> {row['reason']}")
     return "\n".join(lines)
 
@@ -114,10 +150,14 @@ def section(latest: dict, folder) -> list[str]:
     if not found:
         return []
     s = latest[("article", found[0])]["scenario"]
-    lines = ["## The article's table", "",
-             f"Gateway strategy x backend view, n = {s['n']} calls of {s['delay']:g} s, one request at a time, "
-             f"median of {s['repeat']}. *article* is what the article says for that server; the verdict says "
-             "whether it still holds here.", ""]
+    lines = [
+        "## The article's table",
+        "",
+        f"Gateway strategy x backend view, n = {s['n']} calls of {s['delay']:g} s, one request at a time, "
+        f"median of {s['repeat']}. *article* is what the article says for that server; the verdict says "
+        "whether it still holds here.",
+        "",
+    ]
     by_cell: dict[tuple[str, str], dict] = {}
     for mode in found:
         for row in latest[("article", mode)]["rows"]:
@@ -132,8 +172,10 @@ def section(latest: dict, folder) -> list[str]:
                 continue
             cells += [format_duration(row["median"]), "matches" if row["matches"] else "**differs**"]
             if not row["matches"]:
-                notes.append(f"- **{strategy} / {target} view, {mode}**: the article says *{row['article']}*; "
-                             f"measured {format_duration(row['median'])}: {row['reason']}.")
+                notes.append(
+                    f"- **{strategy} / {target} view, {mode}**: the article says *{row['article']}*; "
+                    f"measured {format_duration(row['median'])}: {row['reason']}."
+                )
         rows.append(cells)
     header = ["strategy", "backend view", *(f"{m}: {what}" for m in found for what in ("median", "verdict"))]
     return lines + markdown.table(header, rows) + ["", *(notes or ["Every claim holds in the modes measured."]), ""]

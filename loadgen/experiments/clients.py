@@ -27,12 +27,26 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, levels=args.levels, strategies=args.strategies, n=args.fanout, delay=args.delay,
-                     duration=args.duration, warmup=args.warmup)
+    return await run(
+        lab,
+        levels=args.levels,
+        strategies=args.strategies,
+        n=args.fanout,
+        delay=args.delay,
+        duration=args.duration,
+        warmup=args.warmup,
+    )
 
 
-async def run(lab: Lab, levels=(10, 50), strategies=("gather", "threadpool"), n: int = 10, delay: float = 0.1,
-              duration: float = 8.0, warmup: float = 2.0) -> dict:
+async def run(
+    lab: Lab,
+    levels=(10, 50),
+    strategies=("gather", "threadpool"),
+    n: int = 10,
+    delay: float = 0.1,
+    duration: float = 8.0,
+    warmup: float = 2.0,
+) -> dict:
     env = await environment(lab.gateway, lab.backend)
     cells = []
     for strategy in strategies:
@@ -41,11 +55,23 @@ async def run(lab: Lab, levels=(10, 50), strategies=("gather", "threadpool"), n:
             for concurrency in levels:
                 plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout)
                 figures = await measure(lab, plan, f"clients {strategy}/{client} c={concurrency}", allow_errors=True)
-                cells.append({"strategy": strategy, "client": client, "concurrency": concurrency, "url": url,
-                              "figures": figures})
-    return {"experiment": "clients", "environment": env,
-            "scenario": {"levels": list(levels), "strategies": list(strategies), "n": n, "delay": delay,
-                         "duration": duration, "warmup": warmup, "target": "async"}, "cells": cells}
+                cells.append(
+                    {"strategy": strategy, "client": client, "concurrency": concurrency, "url": url, "figures": figures}
+                )
+    return {
+        "experiment": "clients",
+        "environment": env,
+        "scenario": {
+            "levels": list(levels),
+            "strategies": list(strategies),
+            "n": n,
+            "delay": delay,
+            "duration": duration,
+            "warmup": warmup,
+            "target": "async",
+        },
+        "cells": cells,
+    }
 
 
 def _gateway_cpu(figures: dict) -> float | None:
@@ -54,16 +80,20 @@ def _gateway_cpu(figures: dict) -> float | None:
 
 def table(result: dict) -> str:
     s = result["scenario"]
-    lines = [f"clients, SERVER_MODE={result['environment']['server_mode']} (n={s['n']} calls of {s['delay']:g} s "
-             f"to the async view, {s['duration']:g} s per cell)",
-             f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
-             f"{'gw CPU/agg':>10}"]
+    lines = [
+        f"clients, SERVER_MODE={result['environment']['server_mode']} (n={s['n']} calls of {s['delay']:g} s "
+        f"to the async view, {s['duration']:g} s per cell)",
+        f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
+        f"{'gw CPU/agg':>10}",
+    ]
     for cell in result["cells"]:
         f = cell["figures"]
         cpu = _gateway_cpu(f)
-        lines.append(f"{cell['strategy']:<11} {cell['client']:<8} {cell['concurrency']:>4} {f['rps']:>7.1f} "
-                     f"{format_duration(f['p50']):>9} {format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
-                     + (f"{cpu:>7.1f} ms" if cpu is not None else f"{'-':>10}"))
+        lines.append(
+            f"{cell['strategy']:<11} {cell['client']:<8} {cell['concurrency']:>4} {f['rps']:>7.1f} "
+            f"{format_duration(f['p50']):>9} {format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
+            + (f"{cpu:>7.1f} ms" if cpu is not None else f"{'-':>10}")
+        )
     return "\n".join(lines)
 
 
@@ -76,11 +106,27 @@ def section(latest: dict, folder) -> list[str]:
     for mode in found:
         for cell in latest[("clients", mode)]["cells"]:
             f, cpu = cell["figures"], _gateway_cpu(cell["figures"])
-            rows.append([mode, cell["strategy"], cell["client"], cell["concurrency"], f"{f['rps']:.1f}",
-                         format_duration(f["p50"]), format_duration(f["p99"]), f["errors"], f["partial"],
-                         f"{cpu:.1f} ms" if cpu is not None else "-"])
+            rows.append(
+                [
+                    mode,
+                    cell["strategy"],
+                    cell["client"],
+                    cell["concurrency"],
+                    f"{f['rps']:.1f}",
+                    format_duration(f["p50"]),
+                    format_duration(f["p99"]),
+                    f["errors"],
+                    f["partial"],
+                    f"{cpu:.1f} ms" if cpu is not None else "-",
+                ]
+            )
     header = ("mode", "strategy", "client", "concurrency", "req/s", "p50", "p99", "errors", "partial", "gateway CPU")
-    return ["## HTTP clients", "",
-            f"Closed loop, n = {s['n']} calls of {s['delay']:g} s to the backend's async view, {s['duration']:g} s "
-            "per cell. *gateway CPU* is per aggregation, from its `/telemetry`.", "",
-            *markdown.table(header, rows), ""]
+    return [
+        "## HTTP clients",
+        "",
+        f"Closed loop, n = {s['n']} calls of {s['delay']:g} s to the backend's async view, {s['duration']:g} s "
+        "per cell. *gateway CPU* is per aggregation, from its `/telemetry`.",
+        "",
+        *markdown.table(header, rows),
+        "",
+    ]

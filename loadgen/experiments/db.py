@@ -97,26 +97,52 @@ class Connections(Poller):
 def variant(env: dict) -> str:
     """sqlite, postgres or postgres+pool: the backend's database set-up, from its /healthz."""
     database = (env.get("backend") or {}).get("database") or {}
-    engine = {"sqlite3": "sqlite", "postgresql": "postgres"}.get(database.get("engine"), database.get("engine") or "none")
+    engine = {"sqlite3": "sqlite", "postgresql": "postgres"}.get(
+        database.get("engine"), database.get("engine") or "none"
+    )
     return engine + ("+pool" if database.get("pool") else "")
 
 
 def options(parser) -> None:
     levels(parser, (1, 10, 40))
-    option(parser, "--targets", env="LOADGEN_TARGETS", default=DB_TARGETS, type=choices(DB_TARGETS),
-           help="the backend's database views")
+    option(
+        parser,
+        "--targets",
+        env="LOADGEN_TARGETS",
+        default=DB_TARGETS,
+        type=choices(DB_TARGETS),
+        help="the backend's database views",
+    )
     aggregation(parser, fanout=5, delay=0.1, delay_help="seconds each call spends in the database")
     window(parser, 5.0, 1.0)
-    client(parser, "auto", help="the gateway's HTTP client (auto: its fastest, so the backend's database is what limits)")
+    client(
+        parser, "auto", help="the gateway's HTTP client (auto: its fastest, so the backend's database is what limits)"
+    )
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, levels=args.levels, targets=args.targets, n=args.fanout, delay=args.delay,
-                     duration=args.duration, warmup=args.warmup, client=args.client)
+    return await run(
+        lab,
+        levels=args.levels,
+        targets=args.targets,
+        n=args.fanout,
+        delay=args.delay,
+        duration=args.duration,
+        warmup=args.warmup,
+        client=args.client,
+    )
 
 
-async def run(lab: Lab, levels=(1, 10, 40), targets=DB_TARGETS, n: int = 5, delay: float = 0.1,
-              duration: float = 5.0, warmup: float = 1.0, client: str = "auto") -> dict:
+async def run(
+    lab: Lab,
+    levels=(1, 10, 40),
+    targets=DB_TARGETS,
+    n: int = 5,
+    delay: float = 0.1,
+    duration: float = 5.0,
+    warmup: float = 1.0,
+    client: str = "auto",
+) -> dict:
     env = await environment(lab.gateway, lab.backend)
     name = variant(env)
     if name == "none":
@@ -125,17 +151,36 @@ async def run(lab: Lab, levels=(1, 10, 40), targets=DB_TARGETS, n: int = 5, dela
     for target in targets:
         url = aggregation_url(lab, "gather", target, n, delay, client=client)
         for concurrency in levels:
-            plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup,
-                        timeout=lab.timeout, max_duration=duration + 10)
+            plan = Plan(
+                urls=(url,),
+                concurrency=concurrency,
+                duration=duration,
+                warmup=warmup,
+                timeout=lab.timeout,
+                max_duration=duration + 10,
+            )
             async with Connections(lab.backend) as watch:
                 figures = await measure(lab, plan, f"db {name} {target} c={concurrency}", allow_errors=True)
             figures["database"] = watch.summary()
             if lab.progress is not False:
                 print(f"    connections: {connections_phrase(figures['database'])}", file=sys.stderr, flush=True)
             cells.append({"target": target, "concurrency": concurrency, "url": url, "figures": figures})
-    return {"experiment": "db", "variant": name, "environment": env,
-            "scenario": {"levels": list(levels), "targets": list(targets), "strategy": "gather", "n": n,
-                         "delay": delay, "duration": duration, "warmup": warmup, "client": client}, "cells": cells}
+    return {
+        "experiment": "db",
+        "variant": name,
+        "environment": env,
+        "scenario": {
+            "levels": list(levels),
+            "targets": list(targets),
+            "strategy": "gather",
+            "n": n,
+            "delay": delay,
+            "duration": duration,
+            "warmup": warmup,
+            "client": client,
+        },
+        "cells": cells,
+    }
 
 
 def connections_phrase(seen: dict) -> str:
@@ -154,27 +199,44 @@ def shown(seen: dict) -> tuple[str, str]:
 
 def table(result: dict) -> str:
     s = result["scenario"]
-    lines = [f"db, SERVER_MODE={result['environment']['server_mode']}, database {result['variant']} "
-             f"(gather, n={s['n']} calls of {s['delay']:g} s in the database, {s['duration']:g} s per cell)",
-             f"{'target':<20} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
-             f"{'be threads':>10} {'conns peak':>10} {'after':>5}"]
+    lines = [
+        f"db, SERVER_MODE={result['environment']['server_mode']}, database {result['variant']} "
+        f"(gather, n={s['n']} calls of {s['delay']:g} s in the database, {s['duration']:g} s per cell)",
+        f"{'target':<20} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
+        f"{'be threads':>10} {'conns peak':>10} {'after':>5}",
+    ]
     for cell in result["cells"]:
         f = cell["figures"]
         backend = (f.get("services") or {}).get("backend") or {}
         peak, after = shown(f["database"])
-        lines.append(f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {format_duration(f['p50']):>9} "
-                     f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
-                     f"{backend.get('threads_peak', '?'):>10} {peak:>10} {after:>5}")
+        lines.append(
+            f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {format_duration(f['p50']):>9} "
+            f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
+            f"{backend.get('threads_peak', '?'):>10} {peak:>10} {after:>5}"
+        )
     return "\n".join(lines)
 
 
 VARIANTS = ("sqlite", "postgres", "postgres+pool")
 
-HEADER = ("database", "mode", "target", "c", "req/s", "p50", "p99", "errors", "partial", "backend threads",
-          "connections peak", "open after")
+HEADER = (
+    "database",
+    "mode",
+    "target",
+    "c",
+    "req/s",
+    "p50",
+    "p99",
+    "errors",
+    "partial",
+    "backend threads",
+    "connections peak",
+    "open after",
+)
 
 HOW_TO_READ = [
-    "How to read it:", "",
+    "How to read it:",
+    "",
     "- Under WSGI the backend runs at most workers x threads requests, so it never holds more "
     "connections than that, whatever the load: its threads are the ceiling.",
     "- Under ASGI every call in flight runs its queries on a thread of its own and holds its own "
@@ -207,16 +269,38 @@ def section(latest: dict, folder) -> list[str]:
             f = cell["figures"]
             backend = (f.get("services") or {}).get("backend") or {}
             peak, after = shown(f.get("database") or {})
-            rows.append([result["variant"], key[1], cell["target"], cell["concurrency"], f"{f['rps']:.1f}",
-                         format_duration(f["p50"]), format_duration(f["p99"]), f["errors"], f["partial"],
-                         backend.get("threads_peak", "?"), peak, after])
-    return ["## The database: threads and connections", "",
-            f"gather, n = {s['n']} calls per aggregation, each spending {s['delay']:g} s *in the database* "
-            "(`pg_sleep`, or a SQLite function that blocks inside the statement), "
-            f"{s['duration']:g} s per cell. Targets: "
-            + "; ".join(f"`{target}` = {what}" for target, what in WHAT.items()) + ".", "",
-            "*connections* are PostgreSQL's own count (`pg_stat_activity`, client backends of the lab's database, "
-            "without the probe's own): the peak during the cell of the total it allows, and how many were still "
-            "open 2 s after the load stopped. SQLite has no server to ask. A connection that stays open after "
-            "the load is one Django did not close at the end of its request.", "",
-            *markdown.table(HEADER, rows), "", *HOW_TO_READ, ""]
+            rows.append(
+                [
+                    result["variant"],
+                    key[1],
+                    cell["target"],
+                    cell["concurrency"],
+                    f"{f['rps']:.1f}",
+                    format_duration(f["p50"]),
+                    format_duration(f["p99"]),
+                    f["errors"],
+                    f["partial"],
+                    backend.get("threads_peak", "?"),
+                    peak,
+                    after,
+                ]
+            )
+    return [
+        "## The database: threads and connections",
+        "",
+        f"gather, n = {s['n']} calls per aggregation, each spending {s['delay']:g} s *in the database* "
+        "(`pg_sleep`, or a SQLite function that blocks inside the statement), "
+        f"{s['duration']:g} s per cell. Targets: "
+        + "; ".join(f"`{target}` = {what}" for target, what in WHAT.items())
+        + ".",
+        "",
+        "*connections* are PostgreSQL's own count (`pg_stat_activity`, client backends of the lab's database, "
+        "without the probe's own): the peak during the cell of the total it allows, and how many were still "
+        "open 2 s after the load stopped. SQLite has no server to ask. A connection that stays open after "
+        "the load is one Django did not close at the end of its request.",
+        "",
+        *markdown.table(HEADER, rows),
+        "",
+        *HOW_TO_READ,
+        "",
+    ]

@@ -30,8 +30,15 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, strategy=args.strategy, rate=args.rate, duration=args.duration, n=args.fanout,
-                     delay=args.delay, deadline=args.deadline)
+    return await run(
+        lab,
+        strategy=args.strategy,
+        rate=args.rate,
+        duration=args.duration,
+        n=args.fanout,
+        delay=args.delay,
+        deadline=args.deadline,
+    )
 
 
 async def _watch_backend(url: str, events: list, stop: asyncio.Event, every: float = 0.25) -> None:
@@ -56,8 +63,15 @@ def bins(timeline: list, width: float = 1.0) -> list[dict]:
     found: dict[int, list] = {}
     for at, latency, outcome in timeline:
         found.setdefault(int(at // width), []).append((latency, outcome))
-    return [{"t": index * width, "requests": len(items), "errors": sum(o != "ok" for _, o in items),
-             "p50": statistics.median(lat for lat, _ in items)} for index, items in sorted(found.items())]
+    return [
+        {
+            "t": index * width,
+            "requests": len(items),
+            "errors": sum(o != "ok" for _, o in items),
+            "p50": statistics.median(lat for lat, _ in items),
+        }
+        for index, items in sorted(found.items())
+    ]
 
 
 def recovery(timeline_bins: list[dict], down_at: float | None, up_at: float | None) -> dict:
@@ -67,8 +81,11 @@ def recovery(timeline_bins: list[dict], down_at: float | None, up_at: float | No
     def phase(items):
         requests = sum(b["requests"] for b in items)
         errors = sum(b["errors"] for b in items)
-        return {"requests": requests, "error_rate": errors / requests if requests else None,
-                "p50": statistics.median([b["p50"] for b in items]) if items else None}
+        return {
+            "requests": requests,
+            "error_rate": errors / requests if requests else None,
+            "p50": statistics.median([b["p50"] for b in items]) if items else None,
+        }
 
     if down_at is None or up_at is None:
         return {"outage_seen": False}
@@ -76,15 +93,31 @@ def recovery(timeline_bins: list[dict], down_at: float | None, up_at: float | No
     during = [b for b in timeline_bins if down_at <= b["t"] < up_at]
     after = [b for b in timeline_bins if b["t"] >= up_at]
     baseline = phase(before)["p50"]
-    recovered = next((b["t"] + 1 for b in after if b["errors"] == 0 and baseline is not None
-                      and b["p50"] <= 1.5 * baseline + 0.05), None)
-    return {"outage_seen": True, "down_at": round(down_at, 2), "up_at": round(up_at, 2),
-            "outage": round(up_at - down_at, 2), "before": phase(before), "during": phase(during), "after": phase(after),
-            "recovered_after": None if recovered is None else round(recovered - up_at, 2)}
+    recovered = next(
+        (b["t"] + 1 for b in after if b["errors"] == 0 and baseline is not None and b["p50"] <= 1.5 * baseline + 0.05),
+        None,
+    )
+    return {
+        "outage_seen": True,
+        "down_at": round(down_at, 2),
+        "up_at": round(up_at, 2),
+        "outage": round(up_at - down_at, 2),
+        "before": phase(before),
+        "during": phase(during),
+        "after": phase(after),
+        "recovered_after": None if recovered is None else round(recovered - up_at, 2),
+    }
 
 
-async def run(lab: Lab, strategy: str = "gather", rate: float = 10.0, duration: float = 45.0, n: int = 5,
-              delay: float = 0.1, deadline: float = 2.0) -> dict:
+async def run(
+    lab: Lab,
+    strategy: str = "gather",
+    rate: float = 10.0,
+    duration: float = 45.0,
+    n: int = 5,
+    delay: float = 0.1,
+    deadline: float = 2.0,
+) -> dict:
     """An open loop at `rate` for `duration` while someone (make faults) stops the backend
     and starts it again; loadgen watches the backend's /healthz to know when."""
     env = await environment(lab.gateway, lab.backend)
@@ -104,10 +137,22 @@ async def run(lab: Lab, strategy: str = "gather", rate: float = 10.0, duration: 
     down = next((at - started for at, what in events if what == "down"), None)
     up = next((at - started for at, what in events if what == "up" and down is not None and at - started > down), None)
     timeline_bins = bins(figures["timeline"])
-    return {"experiment": "faults", "environment": env,
-            "scenario": {"strategy": strategy, "rate": rate, "duration": duration, "n": n, "delay": delay,
-                         "deadline": deadline, "url": url},
-            "figures": figures, "bins": timeline_bins, "recovery": recovery(timeline_bins, down, up)}
+    return {
+        "experiment": "faults",
+        "environment": env,
+        "scenario": {
+            "strategy": strategy,
+            "rate": rate,
+            "duration": duration,
+            "n": n,
+            "delay": delay,
+            "deadline": deadline,
+            "url": url,
+        },
+        "figures": figures,
+        "bins": timeline_bins,
+        "recovery": recovery(timeline_bins, down, up),
+    }
 
 
 def _rate(phase: dict) -> str:
@@ -116,16 +161,26 @@ def _rate(phase: dict) -> str:
 
 def table(result: dict) -> str:
     r, s = result["recovery"], result["scenario"]
-    lines = [f"faults, SERVER_MODE={result['environment']['server_mode']}: {s['strategy']} at {s['rate']:g}/s for "
-             f"{s['duration']:g} s (n={s['n']}, deadline {s['deadline']:g} s)"]
+    lines = [
+        f"faults, SERVER_MODE={result['environment']['server_mode']}: {s['strategy']} at {s['rate']:g}/s for "
+        f"{s['duration']:g} s (n={s['n']}, deadline {s['deadline']:g} s)"
+    ]
     if not r["outage_seen"]:
-        return "\n".join(lines + ["the backend never went down and came back during the run (run it with `make faults`)"])
+        return "\n".join(
+            lines + ["the backend never went down and came back during the run (run it with `make faults`)"]
+        )
     lines.append(f"backend down at {r['down_at']:.1f} s, up at {r['up_at']:.1f} s ({r['outage']:.1f} s)")
     for name in ("before", "during", "after"):
         p = r[name]
         lines.append(f"  {name:<7} {p['requests']:>5} requests, errors {_rate(p):>5}, p50 {format_duration(p['p50'])}")
-    lines.append("recovered " + ("never, within the run" if r["recovered_after"] is None
-                                 else f"{r['recovered_after']:.1f} s after the backend answered again"))
+    lines.append(
+        "recovered "
+        + (
+            "never, within the run"
+            if r["recovered_after"] is None
+            else f"{r['recovered_after']:.1f} s after the backend answered again"
+        )
+    )
     return "\n".join(lines)
 
 
@@ -142,10 +197,21 @@ def section(latest: dict, folder) -> list[str]:
         if not r.get("outage_seen"):
             rows.append([mode, "not seen", *[""] * (len(HEADER) - 2)])
             continue
-        rows.append([mode, f"{r['outage']:.1f} s", *(_rate(r[p]) for p in ("before", "during", "after")),
-                     *(format_duration(r[p]["p50"]) for p in ("before", "during", "after")),
-                     "never" if r["recovered_after"] is None else f"{r['recovered_after']:.1f} s"])
-    return ["## Backend stopped and started (`make faults`)", "",
-            "Open loop through the gateway while the backend is stopped and started again; errors are "
-            "answers that were not a full 200 (all calls failed: 502; some: partial).", "",
-            *markdown.table(HEADER, rows), ""]
+        rows.append(
+            [
+                mode,
+                f"{r['outage']:.1f} s",
+                *(_rate(r[p]) for p in ("before", "during", "after")),
+                *(format_duration(r[p]["p50"]) for p in ("before", "during", "after")),
+                "never" if r["recovered_after"] is None else f"{r['recovered_after']:.1f} s",
+            ]
+        )
+    return [
+        "## Backend stopped and started (`make faults`)",
+        "",
+        "Open loop through the gateway while the backend is stopped and started again; errors are "
+        "answers that were not a full 200 (all calls failed: 502; some: partial).",
+        "",
+        *markdown.table(HEADER, rows),
+        "",
+    ]

@@ -20,28 +20,65 @@ MEMORY_COUNTS = {"threads": 10_000, "tasks_sleep": 100_000, "tasks_event": 100_0
 
 
 def options(parser) -> None:
-    option(parser, "--concurrency", "-c", env="LOADGEN_CONCURRENCY", default=200, type=positive(int),
-           help="closed-loop concurrency")
+    option(
+        parser,
+        "--concurrency",
+        "-c",
+        env="LOADGEN_CONCURRENCY",
+        default=200,
+        type=positive(int),
+        help="closed-loop concurrency",
+    )
     strategies(parser, ("gather", "threadpool"))
     target(parser, "async")
     aggregation(parser, fanout=5, delay=0.2)
     window(parser, 8.0, 2.0, per="scenario")
-    option(parser, "--threads", env="LOADGEN_THREADS", default=10_000, type=positive(int, 50_000), help="idle threads to measure")
+    option(
+        parser,
+        "--threads",
+        env="LOADGEN_THREADS",
+        default=10_000,
+        type=positive(int, 50_000),
+        help="idle threads to measure",
+    )
     client(parser, "article", help="the gateway's HTTP client")
-    option(parser, "--tasks", env="LOADGEN_TASKS", default=100_000, type=positive(int, 1_000_000),
-           help="parked asyncio tasks to measure")
+    option(
+        parser,
+        "--tasks",
+        env="LOADGEN_TASKS",
+        default=100_000,
+        type=positive(int, 1_000_000),
+        help="parked asyncio tasks to measure",
+    )
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, concurrency=args.concurrency, strategies=args.strategies, target=args.target, n=args.fanout,
-                     delay=args.delay, duration=args.duration, warmup=args.warmup,
-                     memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks},
-                     client=args.client)
+    return await run(
+        lab,
+        concurrency=args.concurrency,
+        strategies=args.strategies,
+        target=args.target,
+        n=args.fanout,
+        delay=args.delay,
+        duration=args.duration,
+        warmup=args.warmup,
+        memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks},
+        client=args.client,
+    )
 
 
-async def run(lab: Lab, concurrency: int = 200, strategies=("gather", "threadpool"), target: str = "async",
-              n: int = 5, delay: float = 0.2, duration: float = 8.0, warmup: float = 2.0,
-              memory_counts: dict[str, int] | None = None, client: str = "article") -> dict:
+async def run(
+    lab: Lab,
+    concurrency: int = 200,
+    strategies=("gather", "threadpool"),
+    target: str = "async",
+    n: int = 5,
+    delay: float = 0.2,
+    duration: float = 8.0,
+    warmup: float = 2.0,
+    memory_counts: dict[str, int] | None = None,
+    client: str = "article",
+) -> dict:
     env = await environment(lab.gateway, lab.backend)
     parked = {}
     for kind, count in (memory_counts or MEMORY_COUNTS).items():
@@ -49,21 +86,44 @@ async def run(lab: Lab, concurrency: int = 200, strategies=("gather", "threadpoo
         parked[kind] = await asyncio.to_thread(memory.measure, kind, count)
         if lab.progress is not False:
             each = parked[kind].get("bytes_each")
-            print(f"  memory: {count} {kind}: " + (f"{each / 1024:.1f} KiB each" if each else parked[kind].get("error", "?")),
-                  file=sys.stderr, flush=True)
+            print(
+                f"  memory: {count} {kind}: "
+                + (f"{each / 1024:.1f} KiB each" if each else parked[kind].get("error", "?")),
+                file=sys.stderr,
+                flush=True,
+            )
     cells = []
     for strategy in strategies:
         url = aggregation_url(lab, strategy, target, n, delay, client=client)
         # Peaks, not throughput: the window is not stretched to the latency (under wsgi
         # ~20 s at c=200: 10 backend threads, 50 calls/s), so Little's law need not hold.
         # The short default delay keeps that tail, which make lab waits out, short.
-        plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout,
-                    max_duration=duration)
+        plan = Plan(
+            urls=(url,),
+            concurrency=concurrency,
+            duration=duration,
+            warmup=warmup,
+            timeout=lab.timeout,
+            max_duration=duration,
+        )
         figures = await measure(lab, plan, f"resources {strategy} c={concurrency}")
         cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
-    return {"experiment": "resources", "environment": env, "memory": parked,
-            "scenario": {"concurrency": concurrency, "strategies": list(strategies), "target": target, "n": n,
-                         "delay": delay, "duration": duration, "warmup": warmup, "client": client}, "cells": cells}
+    return {
+        "experiment": "resources",
+        "environment": env,
+        "memory": parked,
+        "scenario": {
+            "concurrency": concurrency,
+            "strategies": list(strategies),
+            "target": target,
+            "n": n,
+            "delay": delay,
+            "duration": duration,
+            "warmup": warmup,
+            "client": client,
+        },
+        "cells": cells,
+    }
 
 
 def mib(value: float | None, missing: str = "?") -> str:
@@ -74,17 +134,24 @@ def table(result: dict) -> str:
     s = result["scenario"]
     lines = ["memory in this container (resident, per item):"]
     for kind, seen in result["memory"].items():
-        lines.append(f"  {kind:<12} x{seen['count']:>7}: " +
-                     (f"{seen['bytes_each'] / 1024:6.1f} KiB each" if "bytes_each" in seen else f"failed: {seen['error']}"))
-    lines += [f"services at concurrency {s['concurrency']}, SERVER_MODE={result['environment']['server_mode']} "
-              f"(n={s['n']} calls of {s['delay']:g} s to the {s['target']} view):",
-              f"{'strategy':<11} {'req/s':>7} {'p50':>9}  {'gateway threads':>15} {'RSS':>8}  {'backend threads':>15} {'RSS':>8}"]
+        lines.append(
+            f"  {kind:<12} x{seen['count']:>7}: "
+            + (f"{seen['bytes_each'] / 1024:6.1f} KiB each" if "bytes_each" in seen else f"failed: {seen['error']}")
+        )
+    lines += [
+        f"services at concurrency {s['concurrency']}, SERVER_MODE={result['environment']['server_mode']} "
+        f"(n={s['n']} calls of {s['delay']:g} s to the {s['target']} view):",
+        f"{'strategy':<11} {'req/s':>7} {'p50':>9}  {'gateway threads':>15} {'RSS':>8}"
+        f"  {'backend threads':>15} {'RSS':>8}",
+    ]
     for cell in result["cells"]:
         f = cell["figures"]
         gw, be = (f["services"].get(name) or {} for name in ("gateway", "backend"))
-        lines.append(f"{cell['strategy']:<11} {f['rps']:>7.1f} {format_duration(f['p50']):>9}  "
-                     f"{gw.get('threads_peak', '?'):>15} {mib(gw.get('rss_peak_bytes')):>8}  "
-                     f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}")
+        lines.append(
+            f"{cell['strategy']:<11} {f['rps']:>7.1f} {format_duration(f['p50']):>9}  "
+            f"{gw.get('threads_peak', '?'):>15} {mib(gw.get('rss_peak_bytes')):>8}  "
+            f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}"
+        )
     return "\n".join(lines)
 
 
@@ -110,8 +177,20 @@ WHY_THREADS = [
     "on threads pays for threads however it is served.",
 ]
 
-HEADER = ("mode", "DB_SIGNALS gateway / backend", "strategy", "req/s", "p50", "gateway in flight", "gateway threads",
-          "gateway RSS", "backend in flight", "backend threads", "backend RSS", "gateway CPU / request")
+HEADER = (
+    "mode",
+    "DB_SIGNALS gateway / backend",
+    "strategy",
+    "req/s",
+    "p50",
+    "gateway in flight",
+    "gateway threads",
+    "gateway RSS",
+    "backend in flight",
+    "backend threads",
+    "backend RSS",
+    "gateway CPU / request",
+)
 
 
 def section(latest: dict, folder) -> list[str]:
@@ -125,34 +204,67 @@ def section(latest: dict, folder) -> list[str]:
             each = seen.get("bytes_each")
             if each:
                 per.setdefault(kind, []).append(each)
-            parked_rows.append([mode, kind.replace("_", " "), seen["count"],
-                                f"{each / 1024:.1f} KiB" if each else f"failed: {seen.get('error')}"])
-    lines = ["## Resources: threads vs tasks", "",
-             "Resident memory per parked thread and per parked asyncio task, each measured in a fresh "
-             "interpreter inside the loadgen container:", "",
-             *markdown.table(("mode run", "what", "count", "per item"), parked_rows)]
+            parked_rows.append(
+                [
+                    mode,
+                    kind.replace("_", " "),
+                    seen["count"],
+                    f"{each / 1024:.1f} KiB" if each else f"failed: {seen.get('error')}",
+                ]
+            )
+    lines = [
+        "## Resources: threads vs tasks",
+        "",
+        "Resident memory per parked thread and per parked asyncio task, each measured in a fresh "
+        "interpreter inside the loadgen container:",
+        "",
+        *markdown.table(("mode run", "what", "count", "per item"), parked_rows),
+    ]
     if per.get("threads") and per.get("tasks_event"):
         thread, task = min(per["threads"]), max(per["tasks_event"] + per.get("tasks_sleep", []))
-        lines += ["", f"A parked thread costs about {thread / task:.0f}x a parked task ({thread / 1024:.1f} vs "
-                      f"{task / 1024:.1f} KiB); the article's \"about 2 KB per task\" holds as an upper bound. "
-                      "The thread's 8 MB stack is address space, not memory: only touched pages count."]
+        lines += [
+            "",
+            f"A parked thread costs about {thread / task:.0f}x a parked task ({thread / 1024:.1f} vs "
+            f'{task / 1024:.1f} KiB); the article\'s "about 2 KB per task" holds as an upper bound. '
+            "The thread's 8 MB stack is address space, not memory: only touched pages count.",
+        ]
     rows = []
     for mode in found:
         result = latest[("resources", mode)]
-        signals = " / ".join((result["environment"].get(name) or {}).get("db_signals") or "?"
-                             for name in ("gateway", "backend"))
+        signals = " / ".join(
+            (result["environment"].get(name) or {}).get("db_signals") or "?" for name in ("gateway", "backend")
+        )
         for cell in result["cells"]:
             f = cell["figures"]
             gw, be = ((f.get("services") or {}).get(name) or {} for name in ("gateway", "backend"))
             cpu = gw.get("cpu_ms_per_request")
-            rows.append([mode, signals, cell["strategy"], f"{f['rps']:.1f}", format_duration(f["p50"]),
-                         gw.get("in_flight_peak", "-"), gw.get("threads_peak", "-"), mib(gw.get("rss_peak_bytes"), "-"),
-                         be.get("in_flight_peak", "-"), be.get("threads_peak", "-"), mib(be.get("rss_peak_bytes"), "-"),
-                         f"{cpu:.1f} ms" if cpu is not None else "-"])
+            rows.append(
+                [
+                    mode,
+                    signals,
+                    cell["strategy"],
+                    f"{f['rps']:.1f}",
+                    format_duration(f["p50"]),
+                    gw.get("in_flight_peak", "-"),
+                    gw.get("threads_peak", "-"),
+                    mib(gw.get("rss_peak_bytes"), "-"),
+                    be.get("in_flight_peak", "-"),
+                    be.get("threads_peak", "-"),
+                    mib(be.get("rss_peak_bytes"), "-"),
+                    f"{cpu:.1f} ms" if cpu is not None else "-",
+                ]
+            )
     s = latest[("resources", found[0])]["scenario"]
-    lines += ["", f"The services under load: closed loop at concurrency {s['concurrency']}, n = {s['n']} calls of "
-                  f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
-                  "service's processes. The window is not stretched to the latency here: read the peaks, and "
-                  "throughput only roughly.", "",
-              *markdown.table(HEADER, rows), "", *WHY_THREADS, ""]
+    lines += [
+        "",
+        f"The services under load: closed loop at concurrency {s['concurrency']}, n = {s['n']} calls of "
+        f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
+        "service's processes. The window is not stretched to the latency here: read the peaks, and "
+        "throughput only roughly.",
+        "",
+        *markdown.table(HEADER, rows),
+        "",
+        *WHY_THREADS,
+        "",
+    ]
     return lines

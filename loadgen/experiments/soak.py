@@ -20,16 +20,27 @@ LONGEST = 3600.0
 
 def options(parser) -> None:
     open_loop(parser, rate=20.0)
-    option(parser, "--duration", env="LOADGEN_DURATION", default=300.0, type=duration, help="measured time (at most 1 h)")
-    option(parser, "--warmup", env="LOADGEN_WARMUP", default=30.0, type=duration, help="warm-up, before memory is compared")
+    option(
+        parser, "--duration", env="LOADGEN_DURATION", default=300.0, type=duration, help="measured time (at most 1 h)"
+    )
+    option(
+        parser, "--warmup", env="LOADGEN_WARMUP", default=30.0, type=duration, help="warm-up, before memory is compared"
+    )
     aggregation(parser, fanout=5, delay=0.1)
 
 
 async def command(args, lab: Lab) -> dict:
     if args.duration > LONGEST:
         raise SystemExit("loadgen soak: --duration is at most 1 h")
-    return await run(lab, strategy=args.strategy, rate=args.rate, duration=args.duration, warmup=args.warmup,
-                     n=args.fanout, delay=args.delay)
+    return await run(
+        lab,
+        strategy=args.strategy,
+        rate=args.rate,
+        duration=args.duration,
+        warmup=args.warmup,
+        n=args.fanout,
+        delay=args.delay,
+    )
 
 
 def growth(samples: list[dict], after: float) -> dict | None:
@@ -38,12 +49,24 @@ def growth(samples: list[dict], after: float) -> dict | None:
     if len(settled) < 2:
         return None
     first, last = settled[0]["rss_bytes"]["now"], settled[-1]["rss_bytes"]["now"]
-    return {"rss_after_warmup": first, "rss_end": last, "growth": (last - first) / first if first else None,
-            "threads_after_warmup": settled[0]["threads"]["now"], "threads_end": settled[-1]["threads"]["now"]}
+    return {
+        "rss_after_warmup": first,
+        "rss_end": last,
+        "growth": (last - first) / first if first else None,
+        "threads_after_warmup": settled[0]["threads"]["now"],
+        "threads_end": settled[-1]["threads"]["now"],
+    }
 
 
-async def run(lab: Lab, strategy: str = "gather", rate: float = 20.0, duration: float = 300.0, warmup: float = 30.0,
-              n: int = 5, delay: float = 0.1) -> dict:
+async def run(
+    lab: Lab,
+    strategy: str = "gather",
+    rate: float = 20.0,
+    duration: float = 300.0,
+    warmup: float = 30.0,
+    n: int = 5,
+    delay: float = 0.1,
+) -> dict:
     env = await environment(lab.gateway, lab.backend)
     url = aggregation_url(lab, strategy, "async", n, delay)
     await verify(url, lab.timeout)
@@ -54,21 +77,36 @@ async def run(lab: Lab, strategy: str = "gather", rate: float = 20.0, duration: 
         figures = await runner.run(plan, label=f"soak {strategy} at {rate:g}/s", progress=lab.progress)
     figures["services"] = sampler.summary()
     memory = {name: growth(samples, begin + warmup) for name, samples in sampler.samples.items()}
-    return {"experiment": "soak", "environment": env,
-            "scenario": {"strategy": strategy, "rate": rate, "duration": duration, "warmup": warmup, "n": n,
-                         "delay": delay, "url": url},
-            "figures": figures, "memory": memory}
+    return {
+        "experiment": "soak",
+        "environment": env,
+        "scenario": {
+            "strategy": strategy,
+            "rate": rate,
+            "duration": duration,
+            "warmup": warmup,
+            "n": n,
+            "delay": delay,
+            "url": url,
+        },
+        "figures": figures,
+        "memory": memory,
+    }
 
 
 def table(result: dict) -> str:
     f, s = result["figures"], result["scenario"]
-    lines = [f"soak, SERVER_MODE={result['environment']['server_mode']}: {s['strategy']} at {s['rate']:g}/s for "
-             f"{s['duration']:g} s after {s['warmup']:g} s warm-up: {f['requests']} requests, {f['errors']} errors, "
-             f"{f['partial']} partial, p50 {format_duration(f['p50'])}, p99 {format_duration(f['p99'])}"]
+    lines = [
+        f"soak, SERVER_MODE={result['environment']['server_mode']}: {s['strategy']} at {s['rate']:g}/s for "
+        f"{s['duration']:g} s after {s['warmup']:g} s warm-up: {f['requests']} requests, {f['errors']} errors, "
+        f"{f['partial']} partial, p50 {format_duration(f['p50'])}, p99 {format_duration(f['p99'])}"
+    ]
     for name, seen in result["memory"].items():
         if seen:
-            lines.append(f"  {name}: RSS {seen['rss_after_warmup'] / 2**20:.1f} -> {seen['rss_end'] / 2**20:.1f} MiB "
-                         f"({seen['growth']:+.1%}), threads {seen['threads_after_warmup']} -> {seen['threads_end']}")
+            lines.append(
+                f"  {name}: RSS {seen['rss_after_warmup'] / 2**20:.1f} -> {seen['rss_end'] / 2**20:.1f} MiB "
+                f"({seen['growth']:+.1%}), threads {seen['threads_after_warmup']} -> {seen['threads_end']}"
+            )
     return "\n".join(lines)
 
 
@@ -81,12 +119,28 @@ def section(latest: dict, folder) -> list[str]:
         result = latest[("soak", mode)]
         f, s = result["figures"], result["scenario"]
 
-        def grew(name):
+        def grew(name, result=result):
             seen = result["memory"].get(name)
             return "-" if not seen or seen["growth"] is None else f"{seen['growth']:+.1%}"
 
-        rows.append([mode, f"{s['strategy']} at {s['rate']:g}/s for {s['duration']:g} s", f["requests"], f["errors"],
-                     format_duration(f["p50"]), format_duration(f["p99"]), grew("gateway"), grew("backend")])
+        rows.append(
+            [
+                mode,
+                f"{s['strategy']} at {s['rate']:g}/s for {s['duration']:g} s",
+                f["requests"],
+                f["errors"],
+                format_duration(f["p50"]),
+                format_duration(f["p99"]),
+                grew("gateway"),
+                grew("backend"),
+            ]
+        )
     header = ("mode", "load", "requests", "errors", "p50", "p99", "gateway RSS growth", "backend RSS growth")
-    return ["## Soak", "", *markdown.table(header, rows), "",
-            "RSS growth compares each service's memory after the warm-up with the end of the run.", ""]
+    return [
+        "## Soak",
+        "",
+        *markdown.table(header, rows),
+        "",
+        "RSS growth compares each service's memory after the warm-up with the end of the run.",
+        "",
+    ]
