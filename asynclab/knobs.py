@@ -4,7 +4,7 @@ section, and who reads it.
 The services read their knobs with `read(NAME)`, which hands the declaration to
 asynclab.config's `env()`/`service_env()` (cast, default, range check, a loud ConfigError
 naming the variable). `.env.example` and `docs/knobs.md` are generated from this list
-(`make knobs`, i.e. `python -m asynclab.knobs`); tests/test_knobs.py fails when they are
+(`make knobs`, i.e. `python -m asynclab.knobs`); tests/asynclab/test_knobs.py fails when they are
 stale, when code reads a knob not declared here, when a declared knob is read by nothing,
 and when docker-compose.yml passes a name that is not declared.
 
