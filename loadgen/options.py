@@ -4,8 +4,11 @@ types, and the option groups several commands share."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from asynclab.api import ARTICLE_TARGETS, CLIENT_CHOICES, STRATEGIES
 from asynclab.config import boolean
@@ -178,3 +181,14 @@ def open_loop(parser, rate: float) -> None:
 
 def target(parser, default: str) -> None:
     option(parser, "--target", env="LOADGEN_TARGET", default=default, choices=ARTICLE_TARGETS, help="backend view")
+
+
+# A run() parameter whose flag has another name.
+FLAG_OF = {"n": "fanout"}
+
+
+def arguments(args: argparse.Namespace, run: Callable[..., Any]) -> dict[str, Any]:
+    """run()'s keyword arguments from the parsed flags, each parameter by its flag's name,
+    so an experiment's command needs no line per flag."""
+    flags = {name: FLAG_OF.get(name, name) for name in inspect.signature(run).parameters}
+    return {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}

@@ -7,7 +7,7 @@ from asynclab.api import ARTICLE_STRATEGIES, ARTICLE_TARGETS
 
 from .. import markdown
 from ..lab import Lab, aggregation_url, measure
-from ..options import aggregation, choices, option, positive
+from ..options import aggregation, arguments, choices, option, positive
 from ..probe import environment
 from ..results import modes
 from ..runner import Plan
@@ -62,9 +62,7 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab, n=args.fanout, delay=args.delay, repeat=args.repeat, strategies=args.strategies, targets=args.targets
-    )
+    return await run(lab, **arguments(args, run))
 
 
 def claim(strategy: str, target: str, mode: str | None) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from asynclab.api import CLIENTS
 
 from .. import markdown
 from ..lab import Lab, aggregation_url, measure
-from ..options import aggregation, levels, strategies, window
+from ..options import aggregation, arguments, levels, strategies, window
 from ..probe import environment
 from ..results import modes
 from ..runner import Plan
@@ -27,15 +27,7 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab,
-        levels=args.levels,
-        strategies=args.strategies,
-        n=args.fanout,
-        delay=args.delay,
-        duration=args.duration,
-        warmup=args.warmup,
-    )
+    return await run(lab, **arguments(args, run))
 
 
 async def run(

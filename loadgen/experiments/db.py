@@ -22,7 +22,7 @@ from asynclab.api import DB_TARGETS
 
 from .. import markdown
 from ..lab import Lab, aggregation_url, measure
-from ..options import aggregation, choices, client, levels, option, window
+from ..options import aggregation, arguments, choices, client, levels, option, window
 from ..probe import environment
 from ..results import mode_order
 from ..runner import Plan
@@ -121,16 +121,7 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab,
-        levels=args.levels,
-        targets=args.targets,
-        n=args.fanout,
-        delay=args.delay,
-        duration=args.duration,
-        warmup=args.warmup,
-        client=args.client,
-    )
+    return await run(lab, **arguments(args, run))
 
 
 async def run(

@@ -13,7 +13,7 @@ from asynclab.grammar import written
 
 from .. import markdown
 from ..lab import Lab, aggregation_url, observed
-from ..options import aggregation, duration, open_loop, option
+from ..options import aggregation, arguments, duration, open_loop, option
 from ..probe import environment, verify
 from ..results import modes
 from ..runner import Plan
@@ -30,15 +30,7 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab,
-        strategy=args.strategy,
-        rate=args.rate,
-        duration=args.duration,
-        n=args.fanout,
-        delay=args.delay,
-        deadline=args.deadline,
-    )
+    return await run(lab, **arguments(args, run))
 
 
 async def _watch_backend(url: str, events: list, stop: asyncio.Event, every: float = 0.25) -> None:

@@ -8,7 +8,7 @@ import sys
 
 from .. import markdown, memory
 from ..lab import Lab, aggregation_url, measure
-from ..options import aggregation, client, option, positive, strategies, target, window
+from ..options import aggregation, arguments, client, option, positive, strategies, target, window
 from ..probe import environment
 from ..results import modes
 from ..runner import Plan
@@ -53,18 +53,8 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab,
-        concurrency=args.concurrency,
-        strategies=args.strategies,
-        target=args.target,
-        n=args.fanout,
-        delay=args.delay,
-        duration=args.duration,
-        warmup=args.warmup,
-        memory_counts={"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks},
-        client=args.client,
-    )
+    counts = {"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks}
+    return await run(lab, **arguments(args, run), memory_counts=counts)
 
 
 async def run(

@@ -7,7 +7,7 @@ import time
 
 from .. import markdown, runner
 from ..lab import Lab, aggregation_url
-from ..options import aggregation, duration, open_loop, option
+from ..options import aggregation, arguments, duration, open_loop, option
 from ..probe import environment, verify
 from ..results import modes
 from ..runner import Plan
@@ -32,15 +32,7 @@ def options(parser) -> None:
 async def command(args, lab: Lab) -> dict:
     if args.duration > LONGEST:
         raise SystemExit("loadgen soak: --duration is at most 1 h")
-    return await run(
-        lab,
-        strategy=args.strategy,
-        rate=args.rate,
-        duration=args.duration,
-        warmup=args.warmup,
-        n=args.fanout,
-        delay=args.delay,
-    )
+    return await run(lab, **arguments(args, run))
 
 
 def growth(samples: list[dict], after: float) -> dict | None:

@@ -6,7 +6,7 @@ from asynclab.api import ARTICLE_STRATEGIES
 
 from .. import markdown, plots
 from ..lab import Lab, aggregation_url, flags, measure
-from ..options import aggregation, client, levels, strategies, target, window
+from ..options import aggregation, arguments, client, levels, strategies, target, window
 from ..probe import environment
 from ..results import modes
 from ..runner import Plan
@@ -27,17 +27,7 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(
-        lab,
-        levels=args.levels,
-        strategies=args.strategies,
-        target=args.target,
-        n=args.fanout,
-        delay=args.delay,
-        duration=args.duration,
-        warmup=args.warmup,
-        client=args.client,
-    )
+    return await run(lab, **arguments(args, run))
 
 
 async def run(

@@ -14,6 +14,13 @@ from loadgen import probe, runner
 from tests.live import ROOT, LiveServer, free_port, serve_env
 
 
+def loadgen(argv: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m loadgen ARGV` as a user runs it, from the repository, with this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "loadgen", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @pytest.fixture(scope="module")
 def backend():
     server = LiveServer("backend", "asgi").start()
@@ -119,13 +126,9 @@ def test_verify_refuses_a_broken_target(serve):
 
 def test_the_cli_refuses_a_broken_target_and_says_why(serve):
     gateway = serve("gateway", "asgi", BACKEND_URL=f"http://127.0.0.1:{free_port()}")
-    result = subprocess.run(
-        [sys.executable, "-m", "loadgen", "run", gateway.url + "/api/aggregated/?n=2&delay=0", "-n", "5", "--no-drain"],
-        cwd=ROOT,
-        env=serve_env(LOADGEN_RESULTS="/nonexistent"),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = loadgen(
+        ["run", gateway.url + "/api/aggregated/?n=2&delay=0", "-n", "5", "--no-drain"],
+        serve_env(LOADGEN_RESULTS="/nonexistent"),
     )
     assert result.returncode == 2
     assert "refusing to measure" in result.stderr and "2 of 2 calls failed" in result.stderr
@@ -150,11 +153,8 @@ def test_drain_waits_for_a_busy_single_thread(serve):
 
 
 def test_fail_if_and_results_file(backend, tmp_path):
-    result = subprocess.run(
+    result = loadgen(
         [
-            sys.executable,
-            "-m",
-            "loadgen",
             "run",
             backend.url + "/api/async/?delay=0.01",
             "-n",
@@ -168,11 +168,7 @@ def test_fail_if_and_results_file(backend, tmp_path):
             "--fail-if",
             "errors==0",
         ],
-        cwd=ROOT,
-        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=backend.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True,
-        text=True,
-        timeout=60,
+        serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=backend.url, LOADGEN_BACKEND_URL=backend.url),
     )
     assert result.returncode == 1, result.stderr
     assert "--fail-if p50<1ms: p50 was" in result.stderr and "errors==0" not in result.stderr
@@ -202,25 +198,9 @@ def test_the_window_stretches_to_the_latency(known):
 def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve, tmp_path):
     backend = serve("backend", "asgi")
     gateway = serve("gateway", "wsgi", BACKEND_URL=backend.url)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loadgen",
-            "run",
-            gateway.url + "/api/aggregated/?n=3&delay=0.2",
-            "-n",
-            "12",
-            "-c",
-            "3",
-            "--warmup",
-            "0",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True,
-        text=True,
+    result = loadgen(
+        ["run", gateway.url + "/api/aggregated/?n=3&delay=0.2", "-n", "12", "-c", "3", "--warmup", "0", "--quiet"],
+        serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -250,11 +230,8 @@ def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve
 def test_the_db_command_measures_each_target_and_names_the_database(serve, tmp_path):
     backend = serve("backend", "asgi")
     gateway = serve("gateway", "asgi", BACKEND_URL=backend.url)
-    result = subprocess.run(
+    result = loadgen(
         [
-            sys.executable,
-            "-m",
-            "loadgen",
             "db",
             "--levels",
             "2",
@@ -268,10 +245,7 @@ def test_the_db_command_measures_each_target_and_names_the_database(serve, tmp_p
             "0.05s",
             "--quiet",
         ],
-        cwd=ROOT,
-        env=serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
-        capture_output=True,
-        text=True,
+        serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=gateway.url, LOADGEN_BACKEND_URL=backend.url),
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
