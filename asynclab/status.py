@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
-from . import dbsignals
+from . import cpu, dbsignals
 from . import telemetry as telemetry_
 from .http import ApiResponse, json_error
 from .query import endpoint
@@ -31,6 +31,8 @@ def _versions() -> dict[str, str | None]:
 
 
 VERSIONS = _versions()
+# The kernel sets it when the container starts (compose cpus / cpuset); it does not change.
+CPU = cpu.budget()
 
 
 def _database() -> dict | None:
@@ -75,6 +77,7 @@ def healthz(request, params):
             "django31_threads": settings.DJANGO31_THREADS,
             "database": _database(),
             "versions": VERSIONS,
+            "cpu": CPU,
         }
     )
 

@@ -53,7 +53,13 @@ def containers(env):
 # One service with two workers in each mode, so /telemetry must cover every worker; and
 # under asgi a gateway call budget one fan-out can fill, for the 503 check.
 TWO_WORKERS = {"wsgi": "GATEWAY_WORKERS", "asgi": "BACKEND_WORKERS"}
-MODE_KNOBS = {"wsgi": {}, "asgi": {"GATEWAY_MAX_CALLS": "100"}}
+# And under asgi a CPU budget and a pinning, which each service's /healthz must report.
+MODE_KNOBS = {"wsgi": {}, "asgi": {"GATEWAY_MAX_CALLS": "100", "BACKEND_CPUS": "1.5", "GATEWAY_CPUSET": "0"}}
+# (quota in cores, cpuset) per service; None: no quota / not pinned (every CPU).
+CPU = {
+    "wsgi": {"backend": (None, None), "gateway": (None, None)},
+    "asgi": {"backend": (1.5, None), "gateway": (None, "0")},
+}
 
 
 def up(env, mode, how):
@@ -102,6 +108,11 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
     for port_knob, service in (("GATEWAY_PORT", "gateway"), ("BACKEND_PORT", "backend")):
         health = fetch(stack, port_knob, "/healthz")
         assert (health["service"], health["server_mode"], health["interface"]) == (service, mode, mode)
+        quota, cpuset = CPU[mode][service]
+        assert health["cpu"]["quota"] == quota, health["cpu"]
+        usable = health["cpu"]["online"] if cpuset is None else 1  # not pinned: every CPU
+        assert health["cpu"]["cores"] == (usable if quota is None else min(quota, usable)), health["cpu"]
+        assert cpuset is None or health["cpu"]["cpuset"] == cpuset, health["cpu"]
 
     # The edge, through the published ports, as a hostile client meets it: JSON in each mode.
     for port_knob in ("GATEWAY_PORT", "BACKEND_PORT"):
