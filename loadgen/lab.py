@@ -85,9 +85,24 @@ def flags(figures: dict) -> list[str]:
     if figures.get("littles_law") and not figures["littles_law"]["holds"]:
         notes.append(f"Little's law off (x{figures['littles_law']['ratio']:.2f}): window short for latency")
     if figures["loadgen"]["saturated"]:
-        notes.append(f"loadgen saturated ({figures['loadgen']['cpu_share']:.0%} CPU)")
+        notes.append(saturation(figures))
     if figures.get("drain") and not figures["drain"]["drained"]:
         notes.append("services were not idle before the run")
     if figures.get("rate") and figures["rate"]["achieved"] < 0.98 * figures["rate"]["target"]:
         notes.append(f"rate {figures['rate']['achieved']:.1f}/s of {figures['rate']['target']:g}/s")
     return notes
+
+
+def saturation(figures: dict) -> str:
+    """The note for a run where loadgen, not the server, set the pace, and what to do."""
+    loadgen = figures["loadgen"]
+    count = loadgen.get("workers", 1)
+    if count == 1:
+        return f"loadgen saturated ({loadgen['cpu_share']:.0%} CPU): add --workers 2"
+    busiest = loadgen.get("busiest_share", loadgen["cpu_share"])
+    cores = (figures.get("machine") or {}).get("cores")
+    # More processes than cores only share the same cores out thinner.
+    advice = (
+        f"add --workers {count + 1}" if not cores or count < cores else f"no core left for more --workers ({cores})"
+    )
+    return f"loadgen saturated ({busiest:.0%} CPU in the busiest of {count} processes): {advice}"

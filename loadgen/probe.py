@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from . import machine
+
 
 class BrokenTarget(RuntimeError):
     """The target does not answer as expected: measuring it would measure a failure."""
@@ -114,7 +116,7 @@ def _version(package: str) -> str | None:
 
 async def environment(gateway: str, backend: str) -> dict:
     """What every result records: both services' mode, workers, threads and versions (from
-    their /healthz), and loadgen's own side."""
+    their /healthz), loadgen's own side, and the machine's cores, CPU, kernel and memory."""
     gateway_health, backend_health = await asyncio.gather(health(gateway), health(backend))
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -128,5 +130,6 @@ async def environment(gateway: str, backend: str) -> dict:
             "cpu_count": os.cpu_count(),
             "host": platform.node(),
         },
+        "machine": machine.describe(),
         "git_commit": os.environ.get("GIT_COMMIT") or None,
     }

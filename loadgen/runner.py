@@ -6,7 +6,12 @@ Rules that keep the numbers honest:
   up to the timeout (default 60 s) and a request that outlives it counts as a timeout;
 - open loop measures from the intended send time (coordinated omission corrected) and
   keeps the uncorrected figure beside it;
-- the engine's own CPU is measured, so a result where loadgen was the bottleneck says so.
+- the engine's own CPU is measured, so a result where loadgen was the bottleneck says so;
+- so is the machine's (steal and busy share over the window), for a neighbour or a
+  hypervisor that took the cores.
+
+With Plan.workers > 1 the plan runs in that many processes (loadgen/workers.py): each runs
+its Share of the workers, requests or send slots with the same loops here.
 
 Over 300 lines on purpose: both loops share one Tally and one window rule, and split
 apart they would have to agree on them across files.
@@ -27,6 +32,7 @@ import aiohttp
 
 from asynclab import requestid, timing
 
+from . import machine
 from .breakdown import Breakdown
 from .stats import Recorder, corrected, littles_law
 from .units import format_duration
@@ -53,10 +59,32 @@ class Plan:
     # 6x duration), so a slow cell is not measured over a fraction of one request.
     max_duration: float | None = None
     timeline: bool = False  # keep every request's outcome over time (figures["timeline"])
+    workers: int = 1  # loadgen processes sharing the load; 1 runs in this process
 
     @property
     def mode(self) -> str:
         return "open" if self.rate else "closed"
+
+
+@dataclass(frozen=True)
+class Share:
+    """The part of a plan one of `of` processes runs: every `of`-th closed-loop worker,
+    counted request and open-loop send slot from `index`. Interleaved rather than in
+    blocks, so the processes together keep one process's ramp-up and send schedule."""
+
+    index: int = 0
+    of: int = 1
+
+    def indices(self, total: int) -> range:
+        return range(self.index, total, self.of)
+
+    def part(self, total: int) -> int:
+        return len(self.indices(total))
+
+    def requests(self, count: int, concurrency: int) -> int:
+        """This share of `count` requests dealt in turn to `concurrency` workers: in
+        proportion to its workers, so every process's window ends at about the same time."""
+        return sum(len(range(worker, count, concurrency)) for worker in self.indices(concurrency))
 
 
 @dataclass
@@ -85,6 +113,9 @@ class Tally:
     # When kept: (intended send, latency, outcome) of every measured request, for experiments
     # that need the run over time (faults); outcome is "ok", "partial", an HTTP status or an error.
     timeline: list | None = None
+    # The machine's CPU times as the window opened and closed.
+    cpu_start: machine.CpuTimes | None = None
+    cpu_end: machine.CpuTimes | None = None
     _ids: itertools.count = field(default_factory=itertools.count)
 
     def next_id(self) -> str:
@@ -179,27 +210,29 @@ async def _request(session: aiohttp.ClientSession, url: str, intended: float, ta
     tally.add(intended, sent, time.perf_counter(), status, error, partial, request_id, server_timing)
 
 
-async def _closed_count(session, plan: Plan, tally: Tally, count: int) -> None:
+async def _closed_count(session, plan: Plan, tally: Tally, count: int, share: Share) -> None:
     """Exactly `count` requests from `concurrency` workers; the window ends at the last answer."""
     urls = itertools.cycle(plan.urls)
     tickets = itertools.count()
+    mine = share.requests(count, plan.concurrency)
     tally.started = tally.measure_from = time.perf_counter()
 
     async def worker() -> None:
-        while next(tickets) < count:
+        while next(tickets) < mine:
             tally.sent += 1
             await _request(session, next(urls), time.perf_counter(), tally, plan.timeout)
 
-    await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    await asyncio.gather(*(worker() for _ in share.indices(plan.concurrency)))
     tally.window_end = tally.last_done or time.perf_counter()
     tally.done_in_window = tally.latency.count
 
 
-async def _closed_timed(session, plan: Plan, tally: Tally, warmup: float, duration: float) -> None:
+async def _closed_timed(session, plan: Plan, tally: Tally, warmup: float, duration: float, share: Share) -> None:
     """One continuous run: warm up, then measure a window, with the workers never pausing,
     so the window starts in steady state (a fresh start would under-count throughput by
     about latency/window and break Little's law)."""
     urls = itertools.cycle(plan.urls)
+    workers = share.indices(plan.concurrency)
     begin = time.perf_counter()
     if warmup:
         tally.measure_from = tally.started = float("inf")
@@ -219,7 +252,7 @@ async def _closed_timed(session, plan: Plan, tally: Tally, warmup: float, durati
     async def open_window() -> None:
         await asyncio.sleep(warmup)
         # Steady state: on average every worker has finished a request.
-        while tally.warm_done < plan.concurrency and time.perf_counter() - begin < warmup + plan.timeout:
+        while tally.warm_done < len(workers) and time.perf_counter() - begin < warmup + plan.timeout:
             await asyncio.sleep(0.05)
         now = time.perf_counter()
         estimate = tally.warm.summary()["mean"] or 0.0
@@ -227,15 +260,15 @@ async def _closed_timed(session, plan: Plan, tally: Tally, warmup: float, durati
         tally.started = tally.measure_from = now
         tally.window_end = now + max(duration, min(longest, 3 * estimate))
 
-    await asyncio.gather(*(worker(i) for i in range(plan.concurrency)), *([open_window()] if warmup else []))
+    await asyncio.gather(*(worker(i) for i in workers), *([open_window()] if warmup else []))
 
 
-async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: float) -> None:
+async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: float, share: Share) -> None:
     """Requests on a fixed schedule (warm-up included), however slowly they come back."""
     urls = itertools.cycle(plan.urls)
     interval = 1.0 / plan.rate
     total = max(1, round(plan.rate * (warmup + duration)))
-    slots = asyncio.Semaphore(plan.max_inflight)
+    slots = asyncio.Semaphore(max(1, share.part(plan.max_inflight)))
     tasks: set[asyncio.Task] = set()
     begin = time.perf_counter()
     tally.started = tally.measure_from = begin + warmup
@@ -247,7 +280,7 @@ async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: floa
         finally:
             slots.release()
 
-    for i in range(total):
+    for i in share.indices(total):
         intended = begin + i * interval
         wait = intended - time.perf_counter()
         if wait > 0:
@@ -263,29 +296,62 @@ async def _open(session, plan: Plan, tally: Tally, warmup: float, duration: floa
         await asyncio.gather(*tasks)
 
 
-async def _measured(session, plan: Plan, warmup: float, progress: Progress | None) -> Tally:
-    tally = Tally(timeline=[] if plan.timeline else None)
+async def _watch_machine(tally: Tally) -> None:
+    """Read the machine's CPU times as the window opens and as it closes. The loops set
+    both ends before their first await, often in the future; a closed loop's stay unknown
+    (infinite) until its warm-up settles, so those are polled."""
+    while (wait := tally.started - time.perf_counter()) > 0:
+        await asyncio.sleep(min(wait, 0.02))
+    tally.cpu_start = machine.cpu_times()
+    while (wait := tally.window_end - time.perf_counter()) > 0:
+        await asyncio.sleep(min(wait, 0.02))
+    tally.cpu_end = machine.cpu_times()
+
+
+async def _measured(session, plan: Plan, warmup: float, progress: Progress | None, share: Share, run_id=None) -> Tally:
+    tally = Tally(timeline=[] if plan.timeline else None, **({"run_id": run_id} if run_id else {}))
     ticker = asyncio.create_task(progress.run(tally)) if progress else None
+    watcher = asyncio.create_task(_watch_machine(tally))
     try:
         if plan.rate:
             duration = plan.duration if plan.requests is None else plan.requests / plan.rate
-            await _open(session, plan, tally, warmup, duration)
+            await _open(session, plan, tally, warmup, duration, share)
         elif plan.requests is not None:
-            await _closed_count(session, plan, tally, plan.requests)
+            await _closed_count(session, plan, tally, plan.requests, share)
         else:
-            await _closed_timed(session, plan, tally, warmup, plan.duration)
+            await _closed_timed(session, plan, tally, warmup, plan.duration, share)
     finally:
+        watcher.cancel()
         if ticker:
             ticker.cancel()
             progress.close()
+    if tally.cpu_end is None:
+        # A counted run's window ends at its last answer, known only now.
+        tally.cpu_end = machine.cpu_times()
     return tally
 
 
 async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> dict:
     """Warm up, measure, and return every figure of the measured requests."""
+    if plan.workers > 1:
+        from . import workers  # it imports this module
+
+        return await workers.run(plan, label, progress)
+    tally, cpu, wall = await measure(plan, label, progress)
+    return figures(plan, tally, cpu, wall)
+
+
+async def measure(
+    plan: Plan, label: str, progress: bool | None, share: Share = Share(), ready=None, run_id: str | None = None
+) -> tuple[Tally, float, float]:
+    """Run this process's share of the plan: (tally, CPU seconds, wall seconds) of the
+    measured phase. `ready`, awaited once the session is up and before any request (the
+    warm-up included), holds the start until every process has come that far."""
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     # No total timeout on the session: each request has its own (plan.timeout).
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
+        if ready is not None:
+            await ready()
         warmup = plan.warmup
         if plan.warmup and (plan.warmup_requests or plan.requests is not None):
             # Counted runs warm up beforehand: a separate pass of requests, or of time.
@@ -298,15 +364,18 @@ async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> d
                     "duration": None if plan.warmup_requests else plan.warmup,
                 }
             )
-            await _measured(session, separate, 0, None)
+            await _measured(session, separate, 0, None, share)
             warmup = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        tally = await _measured(session, plan, warmup, Progress(label, progress))
+        tally = await _measured(session, plan, warmup, Progress(label, progress), share, run_id)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return figures(plan, tally, cpu, wall)
+    return tally, cpu, wall
 
 
-def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
+def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[dict] | None = None) -> dict:
+    """Every figure of a tally. `processes` (several loadgen processes, their tallies merged
+    into this one): each one's own rps, send rate, CPU and wall seconds; throughput is then
+    their sum, each over its own window, as those windows are nearly the same one."""
     window = max(tally.window_end - tally.started, 1e-9)
     errors = sum(tally.errors.values())
     requests = tally.latency.count + errors
@@ -323,7 +392,7 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         "statuses": dict(tally.statuses),
         "error_kinds": dict(tally.errors),
         "window": window,
-        "rps": tally.done_in_window / window,
+        "rps": sum(p["rps"] for p in processes) if processes else tally.done_in_window / window,
         "latency": latency,
         "breakdown": tally.breakdown.summary(),
         # Slowest first: `docker compose logs gateway backend | grep <id>` shows where each went.
@@ -333,13 +402,24 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float) -> dict:
         "loadgen": {
             "cpu_seconds": cpu,
             "wall_seconds": wall,
+            # With several processes, in cores (the sum of their shares of one).
             "cpu_share": cpu / wall if wall else 0.0,
             "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None,
+            "workers": len(processes) if processes else 1,
         },
+        "machine": machine.shares(tally.cpu_start, tally.cpu_end),
     }
-    result["loadgen"]["saturated"] = result["loadgen"]["cpu_share"] >= SATURATED_CPU
+    loadgen = result["loadgen"]
+    if processes:
+        loadgen["processes"] = processes
+        # Each process has one event loop on one core: it is the busiest that sets the pace.
+        loadgen["busiest_share"] = max(p["cpu_share"] for p in processes)
+    else:
+        loadgen["busiest_share"] = loadgen["cpu_share"]
+    loadgen["saturated"] = loadgen["busiest_share"] >= SATURATED_CPU
     if plan.rate:
-        result["rate"] = {"target": plan.rate, "achieved": tally.sent / window}
+        achieved = sum(p["sent_rate"] for p in processes) if processes else tally.sent / window
+        result["rate"] = {"target": plan.rate, "achieved": achieved}
         result["latency_uncorrected"] = tally.uncorrected.summary()
     else:
         result["littles_law"] = littles_law(plan.concurrency, result["rps"], latency["mean"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import markdown
 from ..lab import Lab, flags, measure, observed, services_line
-from ..options import duration, option, positive
+from ..options import duration, option, positive, workers
 from ..probe import environment
 from ..runner import Plan
 from ..units import format_duration
@@ -73,6 +73,7 @@ def options(parser) -> None:
         action="store_true",
         help="skip the check that the target answers right",
     )
+    workers(parser)
 
 
 async def command(args, lab: Lab) -> dict:
@@ -90,6 +91,7 @@ async def command(args, lab: Lab) -> dict:
         warmup_requests=bool(args.warmup_requests),
         timeout=args.timeout,
         max_inflight=args.max_inflight,
+        workers=args.workers,
     )
     return await run(lab, plan, verify=not args.no_verify)
 
@@ -107,6 +109,7 @@ async def run(lab: Lab, plan: Plan, verify: bool = True) -> dict:
         "warmup": plan.warmup,
         "warmup_requests": plan.warmup_requests,
         "timeout": plan.timeout,
+        "workers": plan.workers,
     }
     return {"experiment": "run", "scenario": scenario, "environment": env, "figures": figures}
 
@@ -125,10 +128,9 @@ def table(result: dict) -> str:
             + "  ".join(f"{k} {format_duration(u[k])}" for k in ("p50", "p99", "max"))
         )
     lines.append(f"statuses {f['statuses']}  errors {f['error_kinds'] or 0}  partial aggregations {f['partial']}")
-    lines.append(
-        f"loadgen CPU {f['loadgen']['cpu_share']:.0%} of a core"
-        + (f", {f['loadgen']['cpu_ms_per_1000']:.0f} ms per 1000 requests" if f["loadgen"]["cpu_ms_per_1000"] else "")
-    )
+    lines.append(_loadgen_line(f["loadgen"]))
+    if f.get("machine"):
+        lines.append(_machine_line(f["machine"]))
     if f.get("breakdown"):
         b = f["breakdown"]
         lines.append(
@@ -145,6 +147,27 @@ def table(result: dict) -> str:
     if notes:
         lines.append("WARNING: " + "; ".join(notes))
     return "\n".join(lines)
+
+
+def _loadgen_line(loadgen: dict) -> str:
+    count = loadgen.get("workers", 1)
+    if count == 1:
+        line = f"loadgen: 1 process, CPU {loadgen['cpu_share']:.0%} of a core"
+    else:
+        line = (
+            f"loadgen: {count} processes, CPU {loadgen['cpu_share']:.2f} cores "
+            f"(busiest {loadgen['busiest_share']:.0%} of a core)"
+        )
+    if loadgen["cpu_ms_per_1000"]:
+        line += f", {loadgen['cpu_ms_per_1000']:.0f} ms per 1000 requests"
+    return line
+
+
+def _machine_line(seen: dict) -> str:
+    line = f"machine: {seen['cores']} cores"
+    if seen.get("steal_share") is not None:
+        line += f", steal {seen['steal_share']:.1%}, busy {seen['busy_share']:.0%}".replace("%", " %")
+    return line
 
 
 def section(latest: dict, folder) -> list[str]:

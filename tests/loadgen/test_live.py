@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -270,3 +271,36 @@ def test_memory_per_thread_and_per_task_are_measured_in_a_child():
     # Resident memory grows with each: more per thread (stack pages, kernel structures) than per task.
     assert thread["bytes_each"] > task["bytes_each"] > 0
     assert memory.measure("threads", 0)["error"].startswith("usage")
+
+
+def test_two_loadgen_processes_merge_into_one_run(known):
+    figures = run(
+        runner.Plan(urls=(known.url + "/api/async/?delay=0.2",), concurrency=6, duration=1.5, warmup=0.5, workers=2)
+    )
+    processes = figures["loadgen"]["processes"]
+    assert figures["loadgen"]["workers"] == len(processes) == 2
+    assert figures["requests"] == sum(p["requests"] for p in processes) > 0
+    assert figures["errors"] == 0 and figures["p50"] >= 0.2
+    assert figures["rps"] == pytest.approx(sum(p["rps"] for p in processes))
+    # Each process's ids are its own (one run, a worker suffix), so the logs tell them apart.
+    assert all(re.fullmatch(r"lg-[0-9a-f]{6}w[01]-\d+", s["request_id"]) for s in figures["slowest"])
+    assert figures["machine"]["cores"] >= 1
+
+
+def test_two_processes_share_an_open_loop_schedule(known):
+    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=3, workers=2))
+    assert figures["requests"] == 120 == sum(p["requests"] for p in figures["loadgen"]["processes"])
+    assert figures["p50"] >= 0.05
+
+
+def test_the_run_command_records_workers_and_the_machine(known, tmp_path):
+    result = loadgen(
+        ["run", known.url + "/api/async/?delay=0.05", "-d", "1", "--warmup", "0.3", "-c", "4", "--workers", "2"]
+        + ["--no-drain", "--no-verify", "--quiet"],
+        serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=known.url, LOADGEN_BACKEND_URL=known.url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loadgen: 2 processes" in result.stdout and "machine: " in result.stdout
+    saved = json.loads(next(tmp_path.glob("*-run-*.json")).read_text())
+    assert saved["scenario"]["workers"] == 2 and saved["figures"]["loadgen"]["workers"] == 2
+    assert set(saved["environment"]["machine"]) == {"cores", "cpu_model", "cpu_mhz", "kernel", "memory_bytes"}
