@@ -21,8 +21,11 @@ GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # A path compose reads as a folder: it must start with ./ or /.
 RESULTS_DIR ?= ./results
 export GIT_COMMIT RESULTS_DIR
-# make lab's sweep: short enough for the whole lab to take about 12 minutes on 2 cores.
-LAB_SWEEP ?= --levels 1,10,50 --duration 8s --warmup 2s
+# make lab's sweep: the article's client and the lab's best (auto) for gather and the
+# thread pool, each cell 3 times interleaved, at wsgi's thread count (10) and past it (20).
+# About 4 min per mode on 2 cores (75 s a round of 8 cells; the whole lab about 14 min): a
+# closed-loop window stretches to 3x the latency, so a wsgi cell at c=50 (5 s) costs ~25 s alone.
+LAB_SWEEP ?= --strategies gather,threadpool --clients article,auto --levels 10,20 --repeat 3 --duration 3s --warmup 1s
 BASE_IMAGE ?= python:3.11-slim-bookworm
 # The wheelhouse is for the image's Python (3.11 in both the official and the Debian
 # base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.

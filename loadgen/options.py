@@ -159,6 +159,19 @@ def window(parser, length: float, warmup: float, per: str = "cell") -> None:
     """--duration and --warmup of each measured cell (or scenario)."""
     option(parser, "--duration", env="LOADGEN_DURATION", default=length, type=duration, help=f"window per {per}")
     option(parser, "--warmup", env="LOADGEN_WARMUP", default=warmup, type=duration, help=f"warm-up per {per}")
+    workers(parser)
+
+
+def workers(parser) -> None:
+    """--workers: loadgen processes sharing the load, for when one event loop saturates."""
+    option(
+        parser,
+        "--workers",
+        env="LOADGEN_WORKERS",
+        default=1,
+        type=positive(int, 16),
+        help="loadgen processes, one event loop each, started together; concurrency or rate is split among them",
+    )
 
 
 def levels(parser, default: tuple[int, ...]) -> None:
@@ -173,10 +186,38 @@ def client(parser, default: str, help: str) -> None:
     option(parser, "--client", env="LOADGEN_CLIENT", default=default, choices=CLIENT_CHOICES, help=help)
 
 
+def one_client(text: str) -> tuple[str, ...]:
+    if text not in CLIENT_CHOICES:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(CLIENT_CHOICES)}: {text!r}")
+    return (text,)
+
+
+def clients(parser, default: tuple[str, ...], help: str) -> None:
+    """--clients, a list, and --client, one client into the same list: the single flag the
+    sweep had before it took several keeps working, and so does its twin LOADGEN_CLIENT
+    when LOADGEN_CLIENTS is not set."""
+    legacy = os.environ.get("LOADGEN_CLIENT", "").strip()
+    if legacy and not os.environ.get("LOADGEN_CLIENTS", "").strip():
+        try:
+            default = one_client(legacy)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"LOADGEN_CLIENT={legacy!r}: {exc}")
+    option(parser, "--clients", env="LOADGEN_CLIENTS", default=default, type=choices(CLIENT_CHOICES), help=help)
+    parser.add_argument(
+        "--client",
+        dest="clients",
+        type=one_client,
+        default=argparse.SUPPRESS,
+        metavar="CLIENT",
+        help="one client: the same as --clients CLIENT [env LOADGEN_CLIENT]",
+    )
+
+
 def open_loop(parser, rate: float) -> None:
     """--strategy and --rate: one strategy at a steady rate of aggregations."""
     option(parser, "--strategy", env="LOADGEN_STRATEGY", default="gather", choices=tuple(STRATEGIES))
     option(parser, "--rate", env="LOADGEN_RATE", default=rate, type=positive(float, 1000), help="aggregations/s")
+    workers(parser)
 
 
 def target(parser, default: str) -> None:

@@ -39,10 +39,12 @@ def breakdown_section(latest: dict, folder: Path) -> list[str]:
             if parts:
                 rows.append([mode, f"article, {row['target']} view, c=1", row["strategy"], *parts])
     for mode in modes(latest, "sweep"):
-        for cell in latest[("sweep", mode)]["cells"]:
+        result = latest[("sweep", mode)]
+        for cell in result["cells"]:
             parts = _parts(cell["figures"])
             if parts:
-                rows.append([mode, f"sweep c={cell['concurrency']}", cell["strategy"], *parts])
+                where = f"sweep c={cell['concurrency']}, {sweep.client_of(cell, result)} client"
+                rows.append([mode, where, cell["strategy"], *parts])
     if not rows:
         return []
     return [

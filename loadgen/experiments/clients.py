@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asynclab.api import CLIENTS
 
-from .. import markdown
+from .. import bounds, markdown
 from ..lab import Lab, aggregation_url, measure
 from ..options import aggregation, arguments, levels, strategies, window
 from ..probe import environment
@@ -38,6 +38,7 @@ async def run(
     delay: float = 0.1,
     duration: float = 8.0,
     warmup: float = 2.0,
+    workers: int = 1,
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
     cells = []
@@ -45,12 +46,19 @@ async def run(
         for client in CLIENT_CHOICES[strategy]:
             url = aggregation_url(lab, strategy, "async", n, delay, client=client)
             for concurrency in levels:
-                plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout)
+                plan = Plan(
+                    workers=workers,
+                    urls=(url,),
+                    concurrency=concurrency,
+                    duration=duration,
+                    warmup=warmup,
+                    timeout=lab.timeout,
+                )
                 figures = await measure(lab, plan, f"clients {strategy}/{client} c={concurrency}", allow_errors=True)
                 cells.append(
                     {"strategy": strategy, "client": client, "concurrency": concurrency, "url": url, "figures": figures}
                 )
-    return {
+    result = {
         "experiment": "clients",
         "environment": env,
         "scenario": {
@@ -64,6 +72,9 @@ async def run(
         },
         "cells": cells,
     }
+    for cell in cells:
+        cell["bound"] = bounds.of(cell, result)
+    return result
 
 
 def _gateway_cpu(figures: dict) -> float | None:
@@ -76,7 +87,7 @@ def table(result: dict) -> str:
         f"clients, SERVER_MODE={result['environment']['server_mode']} (n={s['n']} calls of {s['delay']:g} s "
         f"to the async view, {s['duration']:g} s per cell)",
         f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>7} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7} "
-        f"{'gw CPU/agg':>10}",
+        f"{'gw CPU/agg':>10}  bound by",
     ]
     for cell in result["cells"]:
         f = cell["figures"]
@@ -85,6 +96,7 @@ def table(result: dict) -> str:
             f"{cell['strategy']:<11} {cell['client']:<8} {cell['concurrency']:>4} {f['rps']:>7.1f} "
             f"{format_duration(f['p50']):>9} {format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
             + (f"{cpu:>7.1f} ms" if cpu is not None else f"{'-':>10}")
+            + f"  {bounds.label(bounds.of(cell, result))}"
         )
     return "\n".join(lines)
 
@@ -96,7 +108,8 @@ def section(latest: dict, folder) -> list[str]:
     s = latest[("clients", found[0])]["scenario"]
     rows = []
     for mode in found:
-        for cell in latest[("clients", mode)]["cells"]:
+        result = latest[("clients", mode)]
+        for cell in result["cells"]:
             f, cpu = cell["figures"], _gateway_cpu(cell["figures"])
             rows.append(
                 [
@@ -110,14 +123,27 @@ def section(latest: dict, folder) -> list[str]:
                     f["errors"],
                     f["partial"],
                     f"{cpu:.1f} ms" if cpu is not None else "-",
+                    bounds.label(bounds.of(cell, result)),
                 ]
             )
-    header = ("mode", "strategy", "client", "concurrency", "req/s", "p50", "p99", "errors", "partial", "gateway CPU")
+    header = (
+        "mode",
+        "strategy",
+        "client",
+        "concurrency",
+        "req/s",
+        "p50",
+        "p99",
+        "errors",
+        "partial",
+        "gateway CPU",
+        "bound by",
+    )
     return [
         "## HTTP clients",
         "",
         f"Closed loop, n = {s['n']} calls of {s['delay']:g} s to the backend's async view, {s['duration']:g} s "
-        "per cell. *gateway CPU* is per aggregation, from its `/telemetry`.",
+        "per cell. *gateway CPU* is per aggregation, from its `/telemetry`; *bound by* as in the sweep.",
         "",
         *markdown.table(header, rows),
         "",

@@ -133,6 +133,7 @@ async def run(
     duration: float = 5.0,
     warmup: float = 1.0,
     client: str = "auto",
+    workers: int = 1,
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
     name = variant(env)
@@ -143,6 +144,7 @@ async def run(
         url = aggregation_url(lab, "gather", target, n, delay, client=client)
         for concurrency in levels:
             plan = Plan(
+                workers=workers,
                 urls=(url,),
                 concurrency=concurrency,
                 duration=duration,

@@ -109,6 +109,7 @@ async def run(
     n: int = 5,
     delay: float = 0.1,
     deadline: float = 2.0,
+    workers: int = 1,
 ) -> dict:
     """An open loop at `rate` for `duration` while someone (make faults) stops the backend
     and starts it again; loadgen watches the backend's /healthz to know when."""
@@ -118,7 +119,7 @@ async def run(
     events: list = []
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch_backend(lab.backend, events, stop))
-    plan = Plan(urls=(url,), rate=rate, duration=duration, timeout=lab.timeout, timeline=True)
+    plan = Plan(workers=workers, urls=(url,), rate=rate, duration=duration, timeout=lab.timeout, timeline=True)
     started = time.perf_counter()
     try:
         figures = await observed(lab, plan, f"faults {strategy} at {rate:g}/s")

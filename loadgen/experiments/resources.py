@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from .. import markdown, memory
+from .. import bounds, markdown, memory
 from ..lab import Lab, aggregation_url, measure
 from ..options import aggregation, arguments, client, option, positive, strategies, target, window
 from ..probe import environment
@@ -68,6 +68,7 @@ async def run(
     warmup: float = 2.0,
     memory_counts: dict[str, int] | None = None,
     client: str = "article",
+    workers: int = 1,
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
     parked = {}
@@ -89,6 +90,7 @@ async def run(
         # ~20 s at c=200: 10 backend threads, 50 calls/s), so Little's law need not hold.
         # The short default delay keeps that tail, which make lab waits out, short.
         plan = Plan(
+            workers=workers,
             urls=(url,),
             concurrency=concurrency,
             duration=duration,
@@ -98,7 +100,7 @@ async def run(
         )
         figures = await measure(lab, plan, f"resources {strategy} c={concurrency}")
         cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
-    return {
+    result = {
         "experiment": "resources",
         "environment": env,
         "memory": parked,
@@ -114,6 +116,9 @@ async def run(
         },
         "cells": cells,
     }
+    for cell in cells:
+        cell["bound"] = bounds.of(cell, result)
+    return result
 
 
 def mib(value: float | None, missing: str = "?") -> str:
@@ -132,7 +137,7 @@ def table(result: dict) -> str:
         f"services at concurrency {s['concurrency']}, SERVER_MODE={result['environment']['server_mode']} "
         f"(n={s['n']} calls of {s['delay']:g} s to the {s['target']} view):",
         f"{'strategy':<11} {'req/s':>7} {'p50':>9}  {'gateway threads':>15} {'RSS':>8}"
-        f"  {'backend threads':>15} {'RSS':>8}",
+        f"  {'backend threads':>15} {'RSS':>8}  bound by",
     ]
     for cell in result["cells"]:
         f = cell["figures"]
@@ -140,7 +145,8 @@ def table(result: dict) -> str:
         lines.append(
             f"{cell['strategy']:<11} {f['rps']:>7.1f} {format_duration(f['p50']):>9}  "
             f"{gw.get('threads_peak', '?'):>15} {mib(gw.get('rss_peak_bytes')):>8}  "
-            f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}"
+            f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}  "
+            f"{bounds.label(bounds.of(cell, result))}"
         )
     return "\n".join(lines)
 
@@ -180,6 +186,7 @@ HEADER = (
     "backend threads",
     "backend RSS",
     "gateway CPU / request",
+    "bound by",
 )
 
 
@@ -242,6 +249,7 @@ def section(latest: dict, folder) -> list[str]:
                     be.get("threads_peak", "-"),
                     mib(be.get("rss_peak_bytes"), "-"),
                     f"{cpu:.1f} ms" if cpu is not None else "-",
+                    bounds.label(bounds.of(cell, result)),
                 ]
             )
     s = latest[("resources", found[0])]["scenario"]
@@ -250,7 +258,7 @@ def section(latest: dict, folder) -> list[str]:
         f"The services under load: closed loop at concurrency {s['concurrency']}, n = {s['n']} calls of "
         f"{s['delay']:g} s to the backend's {s['target']} view; peaks over the scenario, summed over each "
         "service's processes. The window is not stretched to the latency here: read the peaks, and "
-        "throughput only roughly.",
+        "throughput only roughly. *bound by* as in the sweep.",
         "",
         *markdown.table(HEADER, rows),
         "",

@@ -58,11 +58,12 @@ async def run(
     warmup: float = 30.0,
     n: int = 5,
     delay: float = 0.1,
+    workers: int = 1,
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
     url = aggregation_url(lab, strategy, "async", n, delay)
     await verify(url, lab.timeout)
-    plan = Plan(urls=(url,), rate=rate, duration=duration, warmup=warmup, timeout=lab.timeout)
+    plan = Plan(workers=workers, urls=(url,), rate=rate, duration=duration, warmup=warmup, timeout=lab.timeout)
     begin = time.perf_counter()
     # Sampled every 2 s, not lab.observed's 0.5 s: minutes of samples, and growth is slow.
     async with Sampler({"gateway": lab.gateway, "backend": lab.backend}, interval=2.0) as sampler:

@@ -1,18 +1,29 @@
-"""`sweep`: a closed-loop concurrency sweep over the strategies, with its plots."""
+"""`sweep`: a closed-loop concurrency sweep over the strategies and clients, each cell run
+`--repeat` times, interleaved, with what bounded it and its plots."""
 
 from __future__ import annotations
 
+import statistics
+import sys
+
 from asynclab.api import ARTICLE_STRATEGIES
 
-from .. import markdown, plots
+from .. import bounds, markdown, plots
 from ..lab import Lab, aggregation_url, flags, measure
-from ..options import aggregation, arguments, client, levels, strategies, target, window
+from ..options import aggregation, arguments, clients, levels, option, positive, strategies, target, window
 from ..probe import environment
 from ..results import modes
 from ..runner import Plan
 from ..units import format_duration
+from .clients import CLIENT_CHOICES
 
-HELP = "closed-loop concurrency sweep over the strategies"
+HELP = "closed-loop concurrency sweep over the strategies and clients"
+
+# A cell whose repeats' throughputs differ by more than this (of their median) is flagged.
+SPREAD_FLAG = 0.10
+SPREAD_OF = ("rps", "p50", "p99")
+# The article's client: what the sweep compares every other ("tuned") client with.
+NAIVE = "article"
 
 
 def options(parser) -> None:
@@ -21,13 +32,66 @@ def options(parser) -> None:
     target(parser, "sync")
     aggregation(parser, fanout=10, delay=0.1)
     window(parser, 10.0, 3.0)
-    client(
-        parser, "article", help="the gateway's HTTP client (the article's, so the sweep measures the article's code)"
+    clients(
+        parser,
+        (NAIVE,),
+        help="the gateway's HTTP clients, every strategy with each (article: the article's code; auto: the lab's best)",
+    )
+    option(
+        parser,
+        "--repeat",
+        env="LOADGEN_REPEAT",
+        default=1,
+        type=positive(int, 20),
+        help="runs of every cell, interleaved (A B C A B C) so drift hits every cell alike; the median is shown",
     )
 
 
 async def command(args, lab: Lab) -> dict:
     return await run(lab, **arguments(args, run))
+
+
+def supports(strategy: str, client: str) -> bool:
+    """aiohttp has no sync API: the strategies that fan out from sync code cannot use it."""
+    return client == "auto" or client in CLIENT_CHOICES[strategy]
+
+
+def median_repeat(repeats: list[dict]) -> dict:
+    """The repeat with the median throughput (the lower middle one of an even count): one
+    real run's figures, so its latency and telemetry belong together."""
+    ranked = sorted(repeats, key=lambda f: f.get("rps") or 0.0)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def spread(repeats: list[dict]) -> dict:
+    """(max - min) / median of each headline figure over the repeats; None where one is missing."""
+    out = {}
+    for key in SPREAD_OF:
+        values = [f.get(key) for f in repeats]
+        if any(v is None for v in values) or not statistics.median(values):
+            out[key] = None
+        else:
+            out[key] = (max(values) - min(values)) / statistics.median(values)
+    return out
+
+
+def repeats_of(cell: dict) -> list[dict]:
+    """A cell's runs; a result from before --repeat has its one run only."""
+    return cell.get("repeats") or [cell["figures"]]
+
+
+def spread_of(cell: dict) -> dict:
+    return cell.get("spread") or spread(repeats_of(cell))
+
+
+def client_of(cell: dict, result: dict) -> str:
+    return cell.get("client") or result["scenario"].get("client") or NAIVE
+
+
+def notes(cell: dict) -> list[str]:
+    """Why a cell's figures should not be taken as they stand: loadgen's flags and a wide spread."""
+    wide = spread_of(cell)["rps"]
+    return flags(cell["figures"]) + ([f"spread {wide:.0%}".replace("%", " %")] if wide and wide > SPREAD_FLAG else [])
 
 
 async def run(
@@ -39,45 +103,93 @@ async def run(
     delay: float = 0.1,
     duration: float = 10.0,
     warmup: float = 3.0,
-    client: str = "article",
+    clients=(NAIVE,),
+    repeat: int = 1,
+    workers: int = 1,
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
-    cells = []
-    for strategy in strategies:
-        url = aggregation_url(lab, strategy, target, n, delay, client=client)
-        for concurrency in levels:
-            plan = Plan(urls=(url,), concurrency=concurrency, duration=duration, warmup=warmup, timeout=lab.timeout)
-            figures = await measure(lab, plan, f"sweep {strategy} c={concurrency}")
-            cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
-    return {
-        "experiment": "sweep",
-        "environment": env,
-        "scenario": {
-            "levels": list(levels),
-            "strategies": list(strategies),
-            "target": target,
-            "n": n,
-            "delay": delay,
-            "duration": duration,
-            "warmup": warmup,
-            "client": client,
-        },
-        "cells": cells,
+    scenario = {
+        "levels": list(levels),
+        "strategies": list(strategies),
+        "clients": list(clients),
+        "target": target,
+        "n": n,
+        "delay": delay,
+        "duration": duration,
+        "warmup": warmup,
+        "repeat": repeat,
     }
+    keys = []
+    for strategy in strategies:
+        for client in clients:
+            if not supports(strategy, client):
+                print(f"  sweep: skipping {strategy}/{client}: {strategy} has no {client} client", file=sys.stderr)
+                continue
+            keys += [(strategy, client, concurrency) for concurrency in levels]
+    runs: dict[tuple, list[dict]] = {key: [] for key in keys}
+    # Interleaved: every round visits every cell once, so a machine that slows down over
+    # the run (another job, thermal, a page cache filling) slows every cell alike.
+    for round_ in range(repeat):
+        for strategy, client, concurrency in keys:
+            url = aggregation_url(lab, strategy, target, n, delay, client=client)
+            plan = Plan(
+                workers=workers,
+                urls=(url,),
+                concurrency=concurrency,
+                duration=duration,
+                warmup=warmup,
+                timeout=lab.timeout,
+            )
+            label = f"sweep {strategy}/{client} c={concurrency}" + (f" [{round_ + 1}/{repeat}]" if repeat > 1 else "")
+            runs[(strategy, client, concurrency)].append(await measure(lab, plan, label))
+    cells = []
+    for (strategy, client, concurrency), repeats in runs.items():
+        figures = median_repeat(repeats)
+        cells.append(
+            {
+                "strategy": strategy,
+                "client": client,
+                "concurrency": concurrency,
+                "url": aggregation_url(lab, strategy, target, n, delay, client=client),
+                "figures": figures,
+                "repeats": repeats,
+                "spread": spread(repeats),
+            }
+        )
+    result = {"experiment": "sweep", "environment": env, "scenario": scenario, "cells": cells}
+    for cell in cells:
+        cell["bound"] = bounds.of(cell, result)
+    return result
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}".replace("%", " %")
+
+
+def spread_text(cell: dict) -> str:
+    """req/s / p50 / p99 spreads of a repeated cell, '-' for a single run."""
+    if len(repeats_of(cell)) < 2:
+        return "-"
+    s = spread_of(cell)
+    return " / ".join(_percent(s[key]) for key in SPREAD_OF)
 
 
 def table(result: dict) -> str:
+    s = result["scenario"]
     lines = [
-        f"sweep, SERVER_MODE={result['environment']['server_mode']} (n={result['scenario']['n']}, "
-        f"delay={result['scenario']['delay']:g} s, target={result['scenario']['target']}, "
-        f"{result['scenario']['duration']:g} s per cell)",
-        f"{'strategy':<11} {'c':>4} {'req/s':>8} {'p50':>9} {'p99':>9} {'errors':>6} {'partial':>7}  notes",
+        f"sweep, SERVER_MODE={result['environment']['server_mode']} (n={s['n']}, "
+        f"delay={s['delay']:g} s, target={s['target']}, {s['duration']:g} s per cell, "
+        + (f"median of {s['repeat']} interleaved runs)" if s.get("repeat", 1) > 1 else "one run per cell)"),
+        f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>8} {'spread rps/p50/p99':>20} {'p50':>9} {'p99':>9} "
+        f"{'errors':>6} {'partial':>7}  {'bound by':<16} {'eff':>5}  notes",
     ]
     for cell in result["cells"]:
-        f = cell["figures"]
+        f, bound = cell["figures"], bounds.of(cell, result)
         lines.append(
-            f"{cell['strategy']:<11} {cell['concurrency']:>4} {f['rps']:>8.1f} {format_duration(f['p50']):>9} "
-            f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7}  {', '.join(flags(f)) or 'ok'}"
+            f"{cell['strategy']:<11} {client_of(cell, result):<8} {cell['concurrency']:>4} {f['rps']:>8.1f} "
+            f"{spread_text(cell):>20} {format_duration(f['p50']):>9} {format_duration(f['p99']):>9} "
+            f"{f['errors']:>6} {f['partial']:>7}  {bounds.label(bound):<16} {_percent(bound['efficiency']):>5}  "
+            f"{', '.join(notes(cell)) or 'ok'}"
         )
     return "\n".join(lines)
 
@@ -89,18 +201,80 @@ def _service(figures: dict, name: str) -> str:
 
 HEADER = (
     "strategy",
+    "client",
     "concurrency",
     "req/s",
+    "spread req/s / p50 / p99",
     "p50",
     "p90",
     "p99",
     "max",
     "errors",
     "partial",
+    "bound by",
+    "why",
+    "efficiency",
     "gateway threads / RSS",
     "backend threads / RSS",
     "notes",
 )
+
+
+def _ratio(top: float | None, bottom: float | None) -> str:
+    return f"{top / bottom:.2f}x" if top and bottom else "-"
+
+
+def pairs_section(latest: dict, found: list[str]) -> list[str]:
+    """Each naive/tuned pair side by side, and the asgi/wsgi difference split into the
+    server's part (the same client in both modes) and the client's (tuned/naive in one mode)."""
+    rps: dict[tuple, float] = {}
+    for mode in found:
+        result = latest[("sweep", mode)]
+        for cell in result["cells"]:
+            rps[(mode, cell["strategy"], client_of(cell, result), cell["concurrency"])] = cell["figures"]["rps"]
+    tuned = sorted({c for _, _, c, _ in rps if c != NAIVE})
+    order = list(dict.fromkeys(s for _, s, _, _ in rps))  # the sweep's own order of strategies
+    points = sorted({(s, c) for _, s, _, c in rps}, key=lambda p: (order.index(p[0]), p[1]))
+    if not tuned or not any(c == NAIVE for _, _, c, _ in rps):
+        return []
+    both = "wsgi" in found and "asgi" in found
+    header = ["strategy", "concurrency", "tuned client"]
+    for mode in found:
+        header += [f"{mode}: {NAIVE}", f"{mode}: tuned", f"{mode}: tuned / {NAIVE}"]
+    if both:
+        header += [f"asgi / wsgi, {NAIVE}", "asgi / wsgi, tuned"]
+    rows = []
+    for strategy, concurrency in points:
+        for client in tuned:
+            got = {(m, c): rps.get((m, strategy, c, concurrency)) for m in found for c in (NAIVE, client)}
+            if not any(got[(m, client)] for m in found):
+                continue
+            row = [strategy, concurrency, client]
+            for mode in found:
+                naive, better = got[(mode, NAIVE)], got[(mode, client)]
+                row += [f"{naive:.1f}" if naive else "-", f"{better:.1f}" if better else "-", _ratio(better, naive)]
+            if both:
+                row += [
+                    _ratio(got[("asgi", NAIVE)], got[("wsgi", NAIVE)]),
+                    _ratio(got[("asgi", client)], got[("wsgi", client)]),
+                ]
+            rows.append(row)
+    if not rows:
+        return []
+    return [
+        "### Naive and tuned client",
+        "",
+        f"Throughput (median req/s) with the article's client (`{NAIVE}`: a new client per request) and with a "
+        "tuned one, per strategy and level. *tuned / article* within a mode is what the client alone is worth "
+        "there; *asgi / wsgi* with one client is what the server mode alone is worth with it. With the "
+        "article's client the asgi/wsgi ratio mixes the two (its CPU per aggregation differs by mode); with "
+        "the tuned client it is closer to the server's own part. The factors multiply: wsgi with the "
+        "article's client to asgi with the tuned one is (asgi / wsgi, article) x (asgi: tuned / article), "
+        "the server's part times the client's.",
+        "",
+        *markdown.table(header, rows),
+        "",
+    ]
 
 
 def section(latest: dict, folder) -> list[str]:
@@ -108,35 +282,61 @@ def section(latest: dict, folder) -> list[str]:
     if not found:
         return []
     s = latest[("sweep", found[0])]["scenario"]
+    repeat = s.get("repeat", 1)
     lines = [
         "## Concurrency sweep",
         "",
         f"Closed loop, each cell {s['duration']:g} s after {s['warmup']:g} s of warm-up; n = {s['n']} calls "
         f"of {s['delay']:g} s to the backend's {s['target']} view per aggregation. Throughput is "
-        "aggregations per second; latency is per aggregation, as the client saw it.",
+        "aggregations per second; latency is per aggregation, as the client saw it. "
+        + (
+            f"Every cell ran {repeat} times, interleaved (every cell once, then again): each row is the run "
+            "with the median throughput, error bars span the lowest to the highest run."
+            if repeat > 1
+            else "One run per cell: no spread."
+        ),
         "",
     ]
     for plot in plots.sweep(latest, found, folder):
         lines += [f"![{plot.stem}]({plot.name})", ""]
     for mode in found:
+        result = latest[("sweep", mode)]
         rows = []
-        for cell in latest[("sweep", mode)]["cells"]:
-            f = cell["figures"]
+        for cell in result["cells"]:
+            f, bound = cell["figures"], bounds.of(cell, result)
             rows.append(
                 [
                     cell["strategy"],
+                    client_of(cell, result),
                     cell["concurrency"],
                     f"{f['rps']:.1f}",
+                    spread_text(cell),
                     *(format_duration(f[k]) for k in ("p50", "p90", "p99", "max")),
                     f["errors"],
                     f["partial"],
+                    bounds.label(bound),
+                    bound["reason"],
+                    _percent(bound["efficiency"]),
                     _service(f, "gateway"),
                     _service(f, "backend"),
-                    "; ".join(flags(f)),
+                    "; ".join(notes(cell)),
                 ]
             )
         lines += [f"### {mode}", "", *markdown.table(HEADER, rows), ""]
+    lines += pairs_section(latest, found)
     lines += [
+        "*spread* is (highest - lowest) / median over a cell's runs, of throughput, p50 and p99; a cell "
+        f"whose throughput spread is over {_percent(SPREAD_FLAG)} says so in its notes. *bound by* is what "
+        "limited the cell (loadgen/bounds.py, first rule that holds): loadgen's own CPU; *the delay* "
+        "(throughput at least 80 % of the ideal, concurrency / the latency floor: one delay for the "
+        "concurrent strategies, n delays for sequential); a service's CPU at 85 % of the cores it may "
+        "use (min(workers, its cores)), or the machine's cores 85 % busy; a wsgi thread pool 95 % busy at "
+        "its peak (the backend's first: the gateway's threads wait on it); an event loop lagging 50 ms. "
+        "A verdict with *?* met no rule: it is the limit the cell came nearest; *why* gives the figure "
+        "behind it. *efficiency* is throughput "
+        "/ min(ideal, ceiling), the ceiling being the machine's cores / the CPU seconds one aggregation "
+        "cost (gateway + backend + loadgen).",
+        "",
         "Threads and RSS are each service's peaks during the cell, summed over its processes (from "
         "its `/telemetry`, polled every 0.5 s). Cells flagged *Little's law off* had a window too short "
         "for their latency (concurrency should equal throughput x mean latency in a closed loop): read "

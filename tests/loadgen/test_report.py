@@ -172,12 +172,23 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
     )
     assert "n = 10 calls of 1 s" in text  # the newest wsgi article file won over the 2025 one
     sweep = {mode: text.split(f"### {mode}\n\n", 1)[1].split("\n\n", 1)[0] for mode in ("wsgi", "asgi")}
-    row = "| gather | {c} | {rps} | {p50} | {p90} | {p99} | {max} | 0 | 0 | {gw} / 80 MiB | {be} / 60 MiB | {notes} |"
+    row = (
+        "| gather | article | {c} | {rps} | - | {p50} | {p90} | {p99} | {max} | 0 | 0 | {bound} | {why} | {efficiency} "
+        "| {gw} / 80 MiB | {be} / 60 MiB | {notes} |"
+    )
     little = "Little's law off (x0.40): window short for latency"
+    # A result from before --repeat and bounds.py: one run, no spread, its bound judged on reading.
     # Each mode's table has that mode's threads; the notes flag only the cells that broke Little's law.
-    for mode, gw in (("wsgi", 10), ("asgi", 50)):
+    ideal = "{share} of the ideal {ideal}/s (c / 0.1 s floor)"
+    for mode, gw, bound, why in (
+        ("wsgi", 10, "backend threads", "backend: 100 of 10 request threads busy at the peak"),
+        ("asgi", 50, "the delay?", "nothing at its limit; nearest: " + ideal.format(share="14 %", ideal="500.0")),
+    ):
         assert (
             row.format(
+                bound=bound,
+                why=why,
+                efficiency="14 %",
                 c=50,
                 rps=70.7,
                 p50="485.0 ms",
@@ -192,13 +203,27 @@ def test_report_has_the_article_table_with_verdicts_and_the_sweep_with_plots(tmp
         )
     assert (
         row.format(
-            c=10, rps=31.6, p50="299.3 ms", p90="359.1 ms", p99="598.6 ms", max="658.4 ms", gw=10, be=12, notes=""
+            bound="the delay?",
+            why="nothing at its limit; nearest: " + ideal.format(share="32 %", ideal="100.0"),
+            efficiency="32 %",
+            c=10,
+            rps=31.6,
+            p50="299.3 ms",
+            p90="359.1 ms",
+            p99="598.6 ms",
+            max="658.4 ms",
+            gw=10,
+            be=12,
+            notes="",
         )
         in sweep["asgi"].splitlines()
     )
-    assert "| wsgi | sweep c=50 | gather |" in text and "(60%)" in text  # where the time went
+    assert "| wsgi | sweep c=50, article client | gather |" in text and "(60%)" in text  # where the time went
     assert "A parked thread costs about 14x a parked task" in text
-    assert "| asgi | off / on | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms |" in text
+    assert (
+        "| asgi | off / on | gather | 50.0 | 1.50 s | 10 | 90 | 80 MiB | 100 | 92 | 60 MiB | 30.0 ms | the delay? |"
+        in text
+    )
     for name in ("sweep-throughput.png", "sweep-latency.png", "sweep-resources.png"):
         assert f"]({name})" in text
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -248,6 +273,6 @@ def test_the_report_shows_clients_faults_and_soak(tmp_path):
         )
     )
     text = render(tmp_path).read_text()
-    assert "| asgi | gather | aiohttp | 50 | 50.0 | 200.0 ms | 400.0 ms | 0 | 0 | 12.5 ms |" in text
+    assert "| asgi | gather | aiohttp | 50 | 50.0 | 200.0 ms | 400.0 ms | 0 | 0 | 12.5 ms | the delay? |" in text
     assert "| asgi | 5.0 s | 0% | 100% | 0% | 200.0 ms | 5.0 ms | 200.0 ms | 3.0 s |" in text
     assert "| asgi | gather at 20/s for 300 s | 500 | 0 | 200.0 ms | 400.0 ms | +3.1% | -0.2% |" in text

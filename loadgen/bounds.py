@@ -1,0 +1,245 @@
+"""What bounded a measurement: `judge(figures, scenario, environment)`.
+
+It sets each limit the lab can hit beside how close the cell came to it: each service's
+CPU against the cores it may use, its request threads against its pool (wsgi), the event
+loops' lag (asgi) and loadgen's own CPU. Then it sets what the cell could have reached:
+the *ideal* (only the delay costs time) and the *ceiling* (the machine's cores divided by
+the CPU one aggregation costs, summed over gateway, backend and loadgen). The verdict,
+`bound_by`, is the first of these rules that holds (judge() tries them in this order):
+
+1. loadgen saturated (>= 85 % of its one core)          -> "loadgen": nothing else counts
+2. throughput >= 80 % of the ideal                      -> "the delay"
+3. a service's CPU >= 85 % of its budget                -> "gateway CPU" / "backend CPU"
+4. the machine's cores >= 85 % busy (all three summed)  -> the CPU of the service that uses more
+5. a request-thread pool >= 95 % busy, backend first     -> "backend threads" / "gateway threads"
+6. an event loop lagged >= 50 ms                        -> "event loop"
+7. none of these: the one nearest its threshold, with `clear` False
+
+The backend's threads come before the gateway's because a wsgi gateway's threads wait on
+the backend's: when both are full, the backend is the cause. CPU comes before threads
+because threads waiting for a CPU look busy too.
+
+Busy threads are a peak (the sampler's in-flight peak), CPU is a mean over the run:
+rule 2 comes first because a cell at its ideal can still have every thread busy at times.
+A CPU use over 100 % is real: C code that lets go of the GIL (OpenSSL loading the CA
+bundle for the article's client) runs on more cores than the service has workers.
+"""
+
+from __future__ import annotations
+
+SERVICES = ("gateway", "backend")
+# Strategies whose n calls overlap: one delay is the floor. sequential pays n of them.
+CONCURRENT = ("gather", "threadpool", "async-to-sync")
+
+LOADGEN_SATURATED = 0.85  # loadgen's own rule (runner.SATURATED_CPU)
+NEAR_IDEAL = 0.8
+BUSY_CPU = 0.85
+BUSY_THREADS = 0.95
+LOOP_LAG_MS = 50.0
+
+VERDICTS = (
+    "gateway CPU",
+    "backend CPU",
+    "gateway threads",
+    "backend threads",
+    "event loop",
+    "the delay",
+    "loadgen",
+)
+
+
+def cpuset_size(cpuset: str | None) -> int | None:
+    """How many CPUs a cpuset such as "0-1,3" names."""
+    if not cpuset:
+        return None
+    count = 0
+    for part in cpuset.split(","):
+        low, _, high = part.strip().partition("-")
+        count += int(high or low) - int(low) + 1
+    return count
+
+
+def machine_cores(environment: dict) -> float | None:
+    """The cores the whole lab shares: the machine's, else what loadgen's os.cpu_count() saw."""
+    return (environment.get("machine") or {}).get("cores") or (environment.get("loadgen") or {}).get("cpu_count")
+
+
+def allowed_cores(environment: dict, service: str) -> float | None:
+    """The cores a service may use: its container's CPU limit or cpuset, else the machine's."""
+    limit = (environment.get(service) or {}).get("cpu") or {}
+    limits = [x for x in (limit.get("cores"), cpuset_size(limit.get("cpuset"))) if x]
+    return min(limits) if limits else machine_cores(environment)
+
+
+def budget_cores(seen: dict, environment: dict, service: str) -> float | None:
+    """A Python worker runs on about one core at a time (the GIL), so a service can use at
+    most min(workers, allowed cores). Workers, not processes: gunicorn's master serves nothing."""
+    processes = seen.get("workers") or seen.get("processes")
+    allowed = allowed_cores(environment, service)
+    if not processes:
+        return allowed
+    return min(processes, allowed) if allowed else processes
+
+
+def span(figures: dict, scenario: dict) -> float | None:
+    """Seconds the services' CPU was counted over: the whole run, warm-up included, as the
+    sampler polls from just before it to just after it (the tail is idle)."""
+    wall = (figures.get("loadgen") or {}).get("wall_seconds")
+    if wall:
+        return wall
+    window = figures.get("window")
+    return window + (scenario.get("warmup") or 0.0) if window else None
+
+
+def ideal(scenario: dict) -> dict:
+    """The latency floor and the throughput a closed loop would reach if only the delay cost time."""
+    floor = scenario["delay"] * (1 if scenario["strategy"] in CONCURRENT else scenario["n"])
+    return {"latency": floor, "rps": scenario["concurrency"] / floor if floor > 0 else None}
+
+
+def ceiling(figures: dict, services: dict, cores: float | None) -> dict | None:
+    """The throughput the machine's cores allow at the CPU an aggregation cost here."""
+    gateway = services.get("gateway") or {}
+    aggregations = gateway.get("requests")
+    parts = _cpu_seconds(figures, services)
+    if not cores or not aggregations or any(p is None for p in parts):
+        return None
+    per = sum(parts) / aggregations
+    return {"cores": cores, "cpu_per_aggregation": per, "rps": cores / per if per > 0 else None}
+
+
+def _cpu_seconds(figures: dict, services: dict) -> list[float | None]:
+    """CPU seconds of gateway, backend and loadgen over the run: the three share the machine."""
+    parts = [(services.get(name) or {}).get("cpu_seconds") for name in SERVICES]
+    return [*parts, (figures.get("loadgen") or {}).get("cpu_seconds")]
+
+
+def machine_busy(figures: dict, services: dict, cores: float | None, seconds: float | None) -> float | None:
+    """The share of the machine's cores the three used together over the run."""
+    parts = _cpu_seconds(figures, services)
+    if not cores or not seconds or any(p is None for p in parts):
+        return None
+    return sum(parts) / seconds / cores
+
+
+def _service(seen: dict, environment: dict, name: str, seconds: float | None) -> dict:
+    budget = budget_cores(seen, environment, name)
+    used = seen["cpu_seconds"] / seconds if seconds and seen.get("cpu_seconds") is not None else None
+    server = (environment.get(name) or {}).get("server") or {}
+    pool = (server.get("workers") or 0) * (server.get("threads") or 0) or None
+    busy = seen.get("in_flight_peak")
+    return {
+        "cpu": {
+            "cores": used,
+            "budget": budget,
+            "use": used / budget if used is not None and budget else None,
+        },
+        "threads": None if not pool or busy is None else {"busy": busy, "pool": pool, "use": busy / pool},
+        "loop_lag_max_ms": seen.get("loop_lag_max_ms"),
+    }
+
+
+def _percent(x: float) -> str:
+    return f"{x:.0%}".replace("%", " %")
+
+
+def judge(figures: dict, scenario: dict, environment: dict) -> dict:
+    """The bound of one cell. `scenario` needs strategy, concurrency, n and delay (and the
+    warm-up, for old results without loadgen's wall time); `environment` is the result's."""
+    services = {name: seen for name, seen in (figures.get("services") or {}).items() if seen}
+    seconds = span(figures, scenario)
+    per = {name: _service(seen, environment, name, seconds) for name, seen in services.items()}
+    loadgen = figures.get("loadgen") or {}
+    share = loadgen.get("cpu_share") or 0.0
+    # With --workers N, cpu_share is in cores over N processes: saturation is per process.
+    busiest = loadgen.get("busiest_share", share)
+    near = max(busiest / LOADGEN_SATURATED, 1.0 if loadgen.get("saturated") else 0.0)
+    best = ideal(scenario)
+    cores = machine_cores(environment)
+    top = ceiling(figures, services, cores)
+    rps = figures.get("rps") or 0.0
+    limits = [x for x in (best["rps"], (top or {}).get("rps")) if x]
+    busy_machine = machine_busy(figures, services, cores, seconds)
+
+    # Every candidate: (verdict, how close to its threshold as a fraction of it, reason).
+    candidates = [("loadgen", near, f"loadgen's busiest process used {_percent(busiest)} of its core")]
+    if best["rps"]:
+        of_ideal = rps / best["rps"]
+        candidates.append(
+            (
+                "the delay",
+                of_ideal / NEAR_IDEAL,
+                f"{_percent(of_ideal)} of the ideal {best['rps']:.1f}/s (c / {best['latency']:g} s floor)",
+            )
+        )
+    cpu = sorted(
+        ((name, p["cpu"]) for name, p in per.items() if p["cpu"]["use"] is not None),
+        key=lambda item: item[1]["use"],
+        reverse=True,
+    )
+    for name, seen in cpu:
+        candidates.append(
+            (
+                f"{name} CPU",
+                seen["use"] / BUSY_CPU,
+                f"{name} used {seen['cores']:.2f} of its {seen['budget']:g} cores ({_percent(seen['use'])})",
+            )
+        )
+    if busy_machine is not None and cpu:
+        heavier = max(cpu, key=lambda item: item[1]["cores"])[0]
+        candidates.append(
+            (
+                f"{heavier} CPU",
+                busy_machine / BUSY_CPU,
+                f"the {cores:g} cores were {_percent(busy_machine)} busy, most of it the {heavier}'s",
+            )
+        )
+    for name in ("backend", "gateway"):
+        threads = (per.get(name) or {}).get("threads")
+        if threads:
+            candidates.append(
+                (
+                    f"{name} threads",
+                    threads["use"] / BUSY_THREADS,
+                    f"{name}: {threads['busy']} of {threads['pool']} request threads busy at the peak",
+                )
+            )
+    lags = [(p["loop_lag_max_ms"], name) for name, p in per.items() if p["loop_lag_max_ms"] is not None]
+    if lags:
+        lag, name = max(lags)
+        # A loop lags when its thread is short of CPU or something blocks it: say which it may be.
+        use = per[name]["cpu"]["use"]
+        cpu_note = f" (its CPU at {_percent(use)} of budget)" if use is not None else ""
+        candidates.append(("event loop", lag / LOOP_LAG_MS, f"{name}'s event loop lagged {lag:.0f} ms{cpu_note}"))
+
+    # The candidates are in the rules' order: the first at its threshold wins.
+    hit = next((c for c in candidates if c[1] >= 1.0), None)
+    clear = hit is not None
+    if hit is None:
+        near = max(candidates, key=lambda c: c[1])
+        hit = (near[0], near[1], f"nothing at its limit; nearest: {near[2]}")
+    return {
+        "bound_by": hit[0],
+        "reason": hit[2],
+        "clear": clear,
+        "efficiency": rps / min(limits) if limits else None,
+        "ideal": best,
+        "ceiling": top,
+        "machine_busy": busy_machine,
+        "services": per,
+        "loadgen": {"cpu_share": share, "saturated": bool(loadgen.get("saturated"))},
+    }
+
+
+def of(cell: dict, result: dict) -> dict:
+    """A result cell's bound: the one saved with it, or judged now for a result saved before
+    bounds.py (the cell's strategy and concurrency over its result's scenario)."""
+    if cell.get("bound"):
+        return cell["bound"]
+    scenario = {**result["scenario"], "strategy": cell["strategy"], "concurrency": cell["concurrency"]}
+    return judge(cell["figures"], scenario, result["environment"])
+
+
+def label(bound: dict) -> str:
+    """The verdict for a table: with a "?" when no rule held and it is only the nearest limit."""
+    return bound["bound_by"] if bound.get("clear", True) else f"{bound['bound_by']}?"

@@ -1,0 +1,155 @@
+"""bounds.judge on synthetic figures: each verdict where the figures make it certain."""
+
+import pytest
+
+from loadgen import bounds
+
+SCENARIO = {"strategy": "gather", "concurrency": 50, "n": 10, "delay": 0.1, "warmup": 1.0}
+
+
+def service(cpu_seconds=1.0, requests=100, in_flight=5, workers=1, lag=None):
+    return {
+        "processes": workers + 1,
+        "workers": workers,
+        "threads_peak": 20,
+        "in_flight_peak": in_flight,
+        "cpu_seconds": cpu_seconds,
+        "requests": requests,
+        "loop_lag_max_ms": lag,
+    }
+
+
+def figures(rps=100.0, gateway=None, backend=None, loadgen_cpu=0.5, wall=10.0):
+    return {
+        "rps": rps,
+        "window": wall - 1.0,
+        "loadgen": {
+            "cpu_seconds": loadgen_cpu,
+            "wall_seconds": wall,
+            "cpu_share": loadgen_cpu / wall,
+            "saturated": loadgen_cpu / wall >= 0.85,
+        },
+        "services": {"gateway": gateway or service(), "backend": backend or service(requests=1000)},
+    }
+
+
+def environment(mode="asgi", cores=4, threads=10, **extra):
+    server = {"server": "gunicorn" if mode == "wsgi" else "uvicorn", "workers": 1}
+    server["threads"] = threads if mode == "wsgi" else None
+    return {
+        "server_mode": mode,
+        "gateway": {"server": dict(server)},
+        "backend": {"server": dict(server)},
+        "loadgen": {"cpu_count": cores},
+        **extra,
+    }
+
+
+def test_the_ideal_is_one_delay_for_concurrent_strategies_and_n_for_sequential():
+    assert bounds.ideal(SCENARIO) == {"latency": 0.1, "rps": pytest.approx(500)}
+    assert bounds.ideal({**SCENARIO, "strategy": "sequential"}) == {"latency": pytest.approx(1.0), "rps": 50}
+    assert bounds.ideal({**SCENARIO, "strategy": "async-to-sync"})["latency"] == 0.1
+
+
+def test_near_the_ideal_the_delay_is_the_bound():
+    bound = bounds.judge(figures(rps=450.0), SCENARIO, environment())
+    assert bound["bound_by"] == "the delay" and bound["clear"]
+    assert bound["ideal"]["rps"] == pytest.approx(500)
+
+
+def test_a_saturated_loadgen_beats_every_other_verdict():
+    busy = figures(rps=450.0, gateway=service(cpu_seconds=10.0), loadgen_cpu=9.0)
+    assert bounds.judge(busy, SCENARIO, environment())["bound_by"] == "loadgen"
+
+
+def test_loadgen_saturation_is_per_process_with_several_workers():
+    # Two processes at 60 % each: 1.2 cores in all, neither saturated.
+    two = figures(rps=450.0, loadgen_cpu=12.0)
+    two["loadgen"].update({"workers": 2, "busiest_share": 0.6, "saturated": False})
+    assert bounds.judge(two, SCENARIO, environment())["bound_by"] == "the delay"
+    two["loadgen"].update({"busiest_share": 0.9, "saturated": True})
+    assert bounds.judge(two, SCENARIO, environment())["bound_by"] == "loadgen"
+
+
+def test_a_service_at_85_percent_of_its_budget_is_the_cpu_bound():
+    # One worker: a budget of one core, whatever the machine has.
+    gateway = service(cpu_seconds=9.0)
+    bound = bounds.judge(figures(rps=100.0, gateway=gateway), SCENARIO, environment(cores=4))
+    assert bound["bound_by"] == "gateway CPU"
+    assert bound["services"]["gateway"]["cpu"] == {"cores": 0.9, "budget": 1, "use": 0.9}
+    backend = service(cpu_seconds=9.5, requests=1000)
+    assert bounds.judge(figures(rps=100.0, backend=backend), SCENARIO, environment())["bound_by"] == "backend CPU"
+
+
+def test_the_budget_is_min_of_workers_and_the_cores_the_service_may_use():
+    seen = service(workers=4)
+    assert bounds.budget_cores(seen, environment(cores=2), "gateway") == 2
+    assert bounds.budget_cores(seen, environment(cores=8), "gateway") == 4
+    limited = environment(cores=8, gateway={"server": {}, "cpu": {"cores": 1.5, "cpuset": None}})
+    assert bounds.budget_cores(seen, limited, "gateway") == 1.5
+    pinned = environment(cores=8, gateway={"server": {}, "cpu": {"cores": None, "cpuset": "0-2,5"}})
+    assert bounds.budget_cores(seen, pinned, "gateway") == 4
+    unlimited = environment(cores=8, machine={"cores": 3}, gateway={"server": {}, "cpu": {"cores": None}})
+    assert bounds.budget_cores(seen, unlimited, "gateway") == 3
+
+
+def test_a_busy_machine_blames_the_service_that_uses_most_of_it():
+    # 2 cores: the gateway 0.8, the backend 0.6, loadgen 0.4 of them: 90 % busy, no one service at 85 %.
+    busy = figures(
+        rps=100.0,
+        gateway=service(cpu_seconds=8.0),
+        backend=service(cpu_seconds=6.0, requests=1000),
+        loadgen_cpu=4.0,
+    )
+    bound = bounds.judge(busy, SCENARIO, environment(cores=2))
+    assert bound["bound_by"] == "gateway CPU" and "2 cores were 90 % busy" in bound["reason"]
+    assert bound["machine_busy"] == pytest.approx(0.9)
+
+
+def test_full_wsgi_thread_pools_blame_the_backend_first():
+    env = environment(mode="wsgi", threads=10)
+    both = figures(rps=60.0, gateway=service(in_flight=10), backend=service(in_flight=10, requests=600))
+    bound = bounds.judge(both, SCENARIO, env)
+    assert bound["bound_by"] == "backend threads" and "10 of 10" in bound["reason"]
+    only_gateway = figures(rps=60.0, gateway=service(in_flight=10), backend=service(in_flight=4, requests=600))
+    assert bounds.judge(only_gateway, SCENARIO, env)["bound_by"] == "gateway threads"
+
+
+def test_asgi_has_no_thread_pool_to_fill():
+    bound = bounds.judge(figures(rps=60.0, backend=service(in_flight=500)), SCENARIO, environment())
+    assert bound["services"]["backend"]["threads"] is None
+    assert bound["bound_by"] != "backend threads"
+
+
+def test_a_lagging_event_loop_is_the_bound():
+    lagging = figures(rps=60.0, gateway=service(lag=120.0), backend=service(lag=3.0, requests=600))
+    bound = bounds.judge(lagging, SCENARIO, environment())
+    assert bound["bound_by"] == "event loop" and "gateway's event loop lagged 120 ms" in bound["reason"]
+
+
+def test_when_no_rule_holds_the_nearest_limit_is_named_and_not_clear():
+    bound = bounds.judge(figures(rps=60.0, gateway=service(cpu_seconds=7.0)), SCENARIO, environment())
+    assert (bound["bound_by"], bound["clear"]) == ("gateway CPU", False)
+    assert bound["reason"].startswith("nothing at its limit; nearest:")
+
+
+def test_efficiency_is_throughput_over_the_lower_of_ideal_and_ceiling():
+    # 100 aggregations for 1 + 1 + 0.5 CPU seconds: 25 ms each, so 4 cores allow 160/s, below the ideal 500/s.
+    bound = bounds.judge(figures(rps=80.0), SCENARIO, environment(cores=4))
+    assert bound["ceiling"]["cpu_per_aggregation"] == pytest.approx(0.025)
+    assert bound["ceiling"]["rps"] == pytest.approx(160)
+    assert bound["efficiency"] == pytest.approx(0.5)
+
+
+def test_figures_without_telemetry_still_get_a_verdict():
+    bare = {"rps": 9.5, "window": 10.0, "loadgen": {"cpu_share": 0.05, "saturated": False}}
+    bound = bounds.judge(bare, {**SCENARIO, "concurrency": 1}, {"loadgen": {"cpu_count": 2}})
+    assert bound["bound_by"] == "the delay" and bound["ceiling"] is None
+    assert bound["efficiency"] == pytest.approx(0.95)
+
+
+def test_a_saved_bound_is_kept_and_a_missing_one_judged():
+    result = {"scenario": {**SCENARIO}, "environment": environment(), "cells": []}
+    cell = {"strategy": "gather", "concurrency": 50, "figures": figures(rps=450.0)}
+    assert bounds.of(cell, result)["bound_by"] == "the delay"
+    assert bounds.of({**cell, "bound": {"bound_by": "loadgen"}}, result) == {"bound_by": "loadgen"}
