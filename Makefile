@@ -23,9 +23,9 @@ RESULTS_DIR ?= ./results
 export GIT_COMMIT RESULTS_DIR
 # make lab's sweep: the article's client and the lab's best (auto) for gather and the
 # thread pool, each cell 3 times interleaved, at wsgi's thread count (10) and past it (20).
-# About 4 min per mode on 2 cores (75 s a round of 8 cells; the whole lab about 14 min): a
-# closed-loop window stretches to 3x the latency, so a wsgi cell at c=50 (5 s) costs ~25 s alone.
-LAB_SWEEP ?= --strategies gather,threadpool --clients article,auto --levels 10,20 --repeat 3 --duration 3s --warmup 1s
+# Short windows so the whole lab stays within 15 min on 2 cores: with 3 s cells it took
+# 15 min 12 s (docs/reference). A closed-loop window still stretches to 3x the latency.
+LAB_SWEEP ?= --strategies gather,threadpool --clients article,auto --levels 10,20 --repeat 3 --duration 2s --warmup 0.5s
 BASE_IMAGE ?= python:3.11-slim-bookworm
 # The wheelhouse is for the image's Python (3.11 in both the official and the Debian
 # base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.
@@ -33,7 +33,7 @@ IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 
-.PHONY: help lab reference db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv knobs test test-service lint format bench bench-edge bench-first clean clean-base clean-db
+.PHONY: help lab reference pinning db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv knobs test test-service lint format bench bench-edge bench-first clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -56,7 +56,7 @@ lab: build results ## The lab's main job: article table, sweep and resources in 
 # make reference: make lab into docs/reference/, with the machine it ran on, so the docs
 # quote a run anyone can repeat instead of figures copied by hand.
 REFERENCE_DIR := ./docs/reference
-reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what docs/findings.md quotes (~13 min)
+reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what docs/findings.md quotes (~15 min)
 	rm -rf $(REFERENCE_DIR) && mkdir -p $(REFERENCE_DIR)
 	@start=$$(date +%s); $(MAKE) --no-print-directory lab RESULTS_DIR=$(REFERENCE_DIR); \
 	{ echo "# Reference run"; echo; \
@@ -65,6 +65,18 @@ reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what
 	  echo "- docker: $$(docker version -f '{{.Server.Version}}' 2>/dev/null), compose: $$($(COMPOSE) version --short 2>/dev/null || $(COMPOSE) version | head -n 1)"; \
 	  echo "- settings: make lab's defaults (WORKERS=1, THREADS=10, LAB_SWEEP=\"$(LAB_SWEEP)\"); versions of every service are in each JSON file's environment"; \
 	} > $(REFERENCE_DIR)/README.md; echo "reference run in $(REFERENCE_DIR)"
+
+# make pinning: does pinning each service to its own core cut the spread? The same asgi
+# cells, 5 repeats interleaved, unpinned and then with the backend on CPU 0 and the gateway
+# on CPU 1 (loadgen free); each sweep table prints every cell's spread and what bounded it.
+PIN_SWEEP ?= --strategies gather --clients article,auto --levels 50 --repeat 5 --duration 5s --warmup 1s
+pinning: build results secrets ## Spread with and without pinning each service to a core (asgi; ~6 min)
+	@trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	for pin in none "BACKEND_CPUSET=0 GATEWAY_CPUSET=1"; do \
+		echo "== pinning: $$pin"; \
+		$(MAKE) --no-print-directory up SERVER_MODE=asgi $${pin/none/}; \
+		SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen sweep $(PIN_SWEEP); \
+	done
 
 # DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
 DB ?= sqlite
