@@ -1,5 +1,6 @@
 """Every knob of the lab, declared once: name, default, cast, range or choices, meaning,
-section, and who reads it.
+section, and who reads it. Long by design: one declaration per knob (about sixty), so
+that no default is written anywhere else.
 
 The services read their knobs with `read(NAME)`, which hands the declaration to
 asynclab.config's `env()`/`service_env()` (cast, default, range check, a loud ConfigError

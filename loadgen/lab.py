@@ -106,3 +106,18 @@ def saturation(figures: dict) -> str:
         f"add --workers {count + 1}" if not cores or count < cores else f"no core left for more --workers ({cores})"
     )
     return f"loadgen saturated ({busiest:.0%} CPU in the busiest of {count} processes): {advice}"
+
+
+def closed_loop(
+    lab: Lab, url: str, concurrency: int, duration: float, warmup: float, workers: int = 1, **extra
+) -> runner.Plan:
+    """The plan every closed-loop cell runs: `concurrency` requests in flight on `url`."""
+    return runner.Plan(
+        workers=workers,
+        urls=(url,),
+        concurrency=concurrency,
+        duration=duration,
+        warmup=warmup,
+        timeout=lab.timeout,
+        **extra,
+    )

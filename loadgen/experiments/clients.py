@@ -5,11 +5,10 @@ from __future__ import annotations
 from asynclab.api import CLIENTS
 
 from .. import bounds, markdown
-from ..lab import Lab, aggregation_url, measure
+from ..lab import Lab, aggregation_url, closed_loop, measure
 from ..options import aggregation, arguments, levels, strategies, window
 from ..probe import environment
 from ..results import modes
-from ..runner import Plan
 from ..units import format_duration
 
 HELP = "every HTTP client choice under the same load"
@@ -46,14 +45,7 @@ async def run(
         for client in CLIENT_CHOICES[strategy]:
             url = aggregation_url(lab, strategy, "async", n, delay, client=client)
             for concurrency in levels:
-                plan = Plan(
-                    workers=workers,
-                    urls=(url,),
-                    concurrency=concurrency,
-                    duration=duration,
-                    warmup=warmup,
-                    timeout=lab.timeout,
-                )
+                plan = closed_loop(lab, url, concurrency, duration, warmup, workers)
                 figures = await measure(lab, plan, f"clients {strategy}/{client} c={concurrency}", allow_errors=True)
                 cells.append(
                     {"strategy": strategy, "client": client, "concurrency": concurrency, "url": url, "figures": figures}

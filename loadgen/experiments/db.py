@@ -21,11 +21,10 @@ import aiohttp
 from asynclab.api import DB_TARGETS
 
 from .. import markdown
-from ..lab import Lab, aggregation_url, measure
+from ..lab import Lab, aggregation_url, closed_loop, measure
 from ..options import aggregation, arguments, choices, client, levels, option, window
 from ..probe import environment
 from ..results import mode_order
-from ..runner import Plan
 from ..sampler import Poller
 from ..units import format_duration
 
@@ -143,15 +142,7 @@ async def run(
     for target in targets:
         url = aggregation_url(lab, "gather", target, n, delay, client=client)
         for concurrency in levels:
-            plan = Plan(
-                workers=workers,
-                urls=(url,),
-                concurrency=concurrency,
-                duration=duration,
-                warmup=warmup,
-                timeout=lab.timeout,
-                max_duration=duration + 10,
-            )
+            plan = closed_loop(lab, url, concurrency, duration, warmup, workers, max_duration=duration + 10)
             async with Connections(lab.backend) as watch:
                 figures = await measure(lab, plan, f"db {name} {target} c={concurrency}", allow_errors=True)
             figures["database"] = watch.summary()

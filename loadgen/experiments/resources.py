@@ -7,11 +7,10 @@ import asyncio
 import sys
 
 from .. import bounds, markdown, memory
-from ..lab import Lab, aggregation_url, measure
+from ..lab import Lab, aggregation_url, closed_loop, measure
 from ..options import aggregation, arguments, client, option, positive, strategies, target, window
 from ..probe import environment
 from ..results import modes
-from ..runner import Plan
 from ..units import format_duration
 
 HELP = "memory per thread vs per task, and the services' threads and memory under load"
@@ -89,15 +88,7 @@ async def run(
         # Peaks, not throughput: the window is not stretched to the latency (under wsgi
         # ~20 s at c=200: 10 backend threads, 50 calls/s), so Little's law need not hold.
         # The short default delay keeps that tail, which make lab waits out, short.
-        plan = Plan(
-            workers=workers,
-            urls=(url,),
-            concurrency=concurrency,
-            duration=duration,
-            warmup=warmup,
-            timeout=lab.timeout,
-            max_duration=duration,
-        )
+        plan = closed_loop(lab, url, concurrency, duration, warmup, workers, max_duration=duration)
         figures = await measure(lab, plan, f"resources {strategy} c={concurrency}")
         cells.append({"strategy": strategy, "concurrency": concurrency, "url": url, "figures": figures})
     result = {

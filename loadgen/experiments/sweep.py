@@ -1,5 +1,8 @@
 """`sweep`: a closed-loop concurrency sweep over the strategies and clients, each cell run
-`--repeat` times, interleaved, with what bounded it and its plots."""
+`--repeat` times, interleaved, with what bounded it and its plots.
+
+Over 300 lines because it is the lab's main table: the interleaved repeats, the terminal
+table and the report's two tables (per mode, and naive against tuned) belong together."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ import sys
 from asynclab.api import ARTICLE_STRATEGIES
 
 from .. import bounds, markdown, plots
-from ..lab import Lab, aggregation_url, flags, measure
+from ..lab import Lab, aggregation_url, closed_loop, flags, measure
 from ..options import aggregation, arguments, clients, levels, option, positive, strategies, target, window
 from ..probe import environment
 from ..results import modes
-from ..runner import Plan
 from ..units import format_duration
 from .clients import CLIENT_CHOICES
 
@@ -132,14 +134,7 @@ async def run(
     for round_ in range(repeat):
         for strategy, client, concurrency in keys:
             url = aggregation_url(lab, strategy, target, n, delay, client=client)
-            plan = Plan(
-                workers=workers,
-                urls=(url,),
-                concurrency=concurrency,
-                duration=duration,
-                warmup=warmup,
-                timeout=lab.timeout,
-            )
+            plan = closed_loop(lab, url, concurrency, duration, warmup, workers)
             label = f"sweep {strategy}/{client} c={concurrency}" + (f" [{round_ + 1}/{repeat}]" if repeat > 1 else "")
             runs[(strategy, client, concurrency)].append(await measure(lab, plan, label))
     cells = []
