@@ -440,29 +440,29 @@ _KNOBS: list[Knob] = [
     # CPU budgets and pinning, per container: recorded with every result (asynclab/cpu.py
     # reads what the kernel enforces, in each service's /healthz).
     *(
-        Knob(
-            f"{service.upper()}_CPUS",
-            0,
-            f"cores' worth of CPU time the {service} container may use (compose cpus); 0 = no limit",
-            HOST,
-            ("compose",),
-            float,
-            low=0,
-            high=64,
-            compose=True,
-        )
+        knob
         for service in ("backend", "gateway", "loadgen")
-    ),
-    *(
-        Knob(
-            f"{service.upper()}_CPUSET",
-            "",
-            f"CPUs the {service} container may run on, e.g. 0 or 0-1 (compose cpuset); empty = any",
-            HOST,
-            ("compose",),
-            compose=True,
+        for knob in (
+            Knob(
+                f"{service.upper()}_CPUS",
+                0,
+                f"cores' worth of CPU time the {service} container may use (compose cpus); 0 = no limit",
+                HOST,
+                ("compose",),
+                float,
+                low=0,
+                high=64,
+                compose=True,
+            ),
+            Knob(
+                f"{service.upper()}_CPUSET",
+                "",
+                f"CPUs the {service} container may run on, e.g. 0 or 0-1 (compose cpuset); empty = any",
+                HOST,
+                ("compose",),
+                compose=True,
+            ),
         )
-        for service in ("backend", "gateway", "loadgen")
     ),
     # --- loadgen-host ------------------------------------------------------------------
     Knob(
