@@ -9,18 +9,28 @@ the CPU one aggregation costs, summed over gateway, backend and loadgen). The ve
 
 1. loadgen saturated (>= 85 % of its one core)          -> "loadgen": nothing else counts
 2. throughput >= 80 % of the ideal                      -> "the delay"
-3. a service's CPU >= 85 % of its budget                -> "gateway CPU" / "backend CPU"
-4. the machine's cores >= 85 % busy (all three summed)  -> the CPU of the service that uses more
-5. a request-thread pool >= 95 % busy, backend first     -> "backend threads" / "gateway threads"
-6. an event loop lagged >= 50 ms                        -> "event loop"
-7. none of these: the one nearest its threshold, with `clear` False
+3. throughput >= 80 % of what a thread pool allows      -> "backend threads" / "gateway threads"
+4. a service's CPU >= 85 % of its budget                -> "gateway CPU" / "backend CPU"
+5. the machine's cores >= 85 % busy (the lab's three summed, or /proc/stat's share when
+   higher: a neighbour's load counts too)               -> the CPU of the service that uses more
+6. a request-thread pool >= 95 % busy, backend first     -> "backend threads" / "gateway threads"
+7. an event loop lagged >= 50 ms in the median sample   -> "event loop"
+8. none of these: the one nearest its threshold, with `clear` False
 
-The backend's threads come before the gateway's because a wsgi gateway's threads wait on
-the backend's: when both are full, the backend is the cause. CPU comes before threads
-because threads waiting for a CPU look busy too.
+Rule 3 is rule 2 for a wsgi pool: every backend call holds a backend thread for at least
+the delay (an async view too: WSGI runs it to the end on that thread), and every
+aggregation holds a gateway thread for at least the latency floor, so a pool of P threads
+allows P / (n x delay) and P / floor aggregations a second. A cell near that is bound by
+the pool whatever its CPU reads. Past rule 3, the backend's threads come before the
+gateway's because a wsgi gateway's threads wait on the backend's: when both are full, the
+backend is the cause. CPU comes before busy threads because threads waiting for a CPU
+look busy too.
 
 Busy threads are a peak (the sampler's in-flight peak), CPU is a mean over the run:
 rule 2 comes first because a cell at its ideal can still have every thread busy at times.
+The loop's lag is the median of the sampler's polls (each the worst lag of the last one to
+two seconds), so one garbage collection or one slow start-up does not make the verdict:
+only a loop that lags in most of the run does.
 A CPU use over 100 % is real: C code that lets go of the GIL (OpenSSL loading the CA
 bundle for the article's client) runs on more cores than the service has workers.
 """
@@ -136,6 +146,30 @@ def _service(seen: dict, environment: dict, name: str, seconds: float | None) ->
         },
         "threads": None if not pool or busy is None else {"busy": busy, "pool": pool, "use": busy / pool},
         "loop_lag_max_ms": seen.get("loop_lag_max_ms"),
+        # Results from before the median was sampled have the peak only.
+        "loop_lag_ms": seen.get("loop_lag_median_ms", seen.get("loop_lag_max_ms")),
+    }
+
+
+def pool_capacity(name: str, pool: int, scenario: dict) -> float | None:
+    """Aggregations a second a full pool of `pool` threads allows (rule 3): a backend thread
+    is held a delay per call, n calls an aggregation; a gateway thread the latency floor."""
+    held = scenario["delay"] * scenario["n"] if name == "backend" else ideal(scenario)["latency"]
+    return pool / held if held > 0 else None
+
+
+def cpu_split(services: dict) -> dict | None:
+    """CPU per aggregation of each service and gateway / backend: what the gateway's client
+    costs against the backend calls it makes (the article's client ~3-5x, a tuned one ~0.3)."""
+    gateway, backend = services.get("gateway") or {}, services.get("backend") or {}
+    aggregations = gateway.get("requests")
+    g, b = gateway.get("cpu_seconds"), backend.get("cpu_seconds")
+    if not aggregations or g is None or b is None:
+        return None
+    return {
+        "gateway_ms": 1000 * g / aggregations,
+        "backend_ms": 1000 * b / aggregations,
+        "gateway_over_backend": g / b if b > 0 else None,
     }
 
 
@@ -159,7 +193,11 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
     top = ceiling(figures, services, cores)
     rps = figures.get("rps") or 0.0
     limits = [x for x in (best["rps"], (top or {}).get("rps")) if x]
-    busy_machine = machine_busy(figures, services, cores, seconds)
+    busy_lab = machine_busy(figures, services, cores, seconds)
+    # /proc/stat's share counts every process on the host (and steal): a neighbour that
+    # takes the cores bounds the cell as surely as the lab's own services do.
+    busy_host = (figures.get("machine") or {}).get("busy_share")
+    busy_machine = max((x for x in (busy_lab, busy_host) if x is not None), default=None)
 
     # Every candidate: (verdict, how close to its threshold as a fraction of it, reason).
     candidates = [("loadgen", near, f"loadgen's busiest process used {_percent(busiest)} of its core")]
@@ -172,6 +210,18 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
                 f"{_percent(of_ideal)} of the ideal {best['rps']:.1f}/s (c / {best['latency']:g} s floor)",
             )
         )
+    for name in ("backend", "gateway"):
+        threads = (per.get(name) or {}).get("threads")
+        allows = pool_capacity(name, threads["pool"], scenario) if threads else None
+        if allows and best["rps"] and allows < best["rps"]:
+            of_pool = rps / allows
+            candidates.append(
+                (
+                    f"{name} threads",
+                    of_pool / NEAR_IDEAL,
+                    f"{name}: its {threads['pool']} request threads allow {allows:.1f}/s; reached {_percent(of_pool)}",
+                )
+            )
     cpu = sorted(
         ((name, p["cpu"]) for name, p in per.items() if p["cpu"]["use"] is not None),
         key=lambda item: item[1]["use"],
@@ -191,7 +241,13 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
             (
                 f"{heavier} CPU",
                 busy_machine / BUSY_CPU,
-                f"the {cores:g} cores were {_percent(busy_machine)} busy, most of it the {heavier}'s",
+                f"the {cores:g} cores were {_percent(busy_machine)} busy"
+                + (
+                    f" ({_percent(busy_lab)} the lab's)"
+                    if busy_lab is not None and busy_machine - busy_lab >= 0.05
+                    else ""
+                )
+                + f", most of it the {heavier}'s",
             )
         )
     for name in ("backend", "gateway"):
@@ -204,13 +260,17 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
                     f"{name}: {threads['busy']} of {threads['pool']} request threads busy at the peak",
                 )
             )
-    lags = [(p["loop_lag_max_ms"], name) for name, p in per.items() if p["loop_lag_max_ms"] is not None]
+    lags = [(p["loop_lag_ms"], name) for name, p in per.items() if p["loop_lag_ms"] is not None]
     if lags:
         lag, name = max(lags)
         # A loop lags when its thread is short of CPU or something blocks it: say which it may be.
         use = per[name]["cpu"]["use"]
         cpu_note = f" (its CPU at {_percent(use)} of budget)" if use is not None else ""
-        candidates.append(("event loop", lag / LOOP_LAG_MS, f"{name}'s event loop lagged {lag:.0f} ms{cpu_note}"))
+        peak = per[name]["loop_lag_max_ms"]
+        peak_note = f", {peak:.0f} ms at worst" if peak is not None and peak > lag else ""
+        candidates.append(
+            ("event loop", lag / LOOP_LAG_MS, f"{name}'s event loop lagged {lag:.0f} ms typically{peak_note}{cpu_note}")
+        )
 
     # The candidates are in the rules' order: the first at its threshold wins.
     hit = next((c for c in candidates if c[1] >= 1.0), None)
@@ -226,6 +286,8 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
         "ideal": best,
         "ceiling": top,
         "machine_busy": busy_machine,
+        "lab_busy": busy_lab,
+        "cpu_split": cpu_split(services),
         "services": per,
         "loadgen": {"cpu_share": share, "saturated": bool(loadgen.get("saturated"))},
     }

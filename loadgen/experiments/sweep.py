@@ -11,7 +11,7 @@ import sys
 
 from asynclab.api import ARTICLE_STRATEGIES
 
-from .. import bounds, markdown, plots
+from .. import bounds, markdown, plots, variance
 from ..lab import Lab, aggregation_url, closed_loop, flags, measure
 from ..options import aggregation, arguments, clients, levels, option, positive, strategies, target, window
 from ..probe import environment
@@ -23,6 +23,8 @@ HELP = "closed-loop concurrency sweep over the strategies and clients"
 
 # A cell whose repeats' throughputs differ by more than this (of their median) is flagged.
 SPREAD_FLAG = 0.10
+# What a cell that is not congested should stay within over 3 repeats.
+SPREAD_TARGET = 0.05
 SPREAD_OF = ("rps", "p50", "p99")
 # The article's client: what the sweep compares every other ("tuned") client with.
 NAIVE = "article"
@@ -90,10 +92,36 @@ def client_of(cell: dict, result: dict) -> str:
     return cell.get("client") or result["scenario"].get("client") or NAIVE
 
 
+def congested(bound: dict | None) -> bool:
+    """Past what some part could serve: requests queue, so latency and throughput swing
+    with every small change in that part's speed. A cell at its ideal is not congested."""
+    return bool(bound) and bound["bound_by"] != "the delay"
+
+
 def notes(cell: dict) -> list[str]:
-    """Why a cell's figures should not be taken as they stand: loadgen's flags and a wide spread."""
+    """Why a cell's figures should not be taken as they stand: loadgen's flags and a wide
+    spread, with its reason when the cell was congested."""
     wide = spread_of(cell)["rps"]
-    return flags(cell["figures"]) + ([f"spread {wide:.0%}".replace("%", " %")] if wide and wide > SPREAD_FLAG else [])
+    if not wide or wide <= SPREAD_FLAG:
+        return flags(cell["figures"])
+    spread_note = f"spread {wide:.0%}".replace("%", " %")
+    bound = cell.get("bound")
+    if congested(bound):
+        spread_note += f" (congested: {bounds.label(bound)})"
+    return flags(cell["figures"]) + [spread_note]
+
+
+def spread_target(cells: list[dict]) -> str | None:
+    """How the cells that were not congested met the spread target, in one sentence."""
+    calm = [c for c in cells if len(repeats_of(c)) > 1 and not congested(c.get("bound"))]
+    if not calm:
+        return None
+    worst = max(spread_of(c)["rps"] or 0.0 for c in calm)
+    within = sum((spread_of(c)["rps"] or 0.0) <= SPREAD_TARGET for c in calm)
+    return (
+        f"{within} of {len(calm)} cells that were not congested kept their throughput spread within "
+        f"{_percent(SPREAD_TARGET)} (the widest {_percent(worst)})."
+    )
 
 
 async def run(
@@ -176,17 +204,27 @@ def table(result: dict) -> str:
         f"delay={s['delay']:g} s, target={s['target']}, {s['duration']:g} s per cell, "
         + (f"median of {s['repeat']} interleaved runs)" if s.get("repeat", 1) > 1 else "one run per cell)"),
         f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>8} {'spread rps/p50/p99':>20} {'p50':>9} {'p99':>9} "
-        f"{'errors':>6} {'partial':>7}  {'bound by':<16} {'eff':>5}  notes",
+        f"{'errors':>6} {'partial':>7}  {'bound by':<16} {'eff':>5} {'gw/be CPU':>9}  notes",
     ]
     for cell in result["cells"]:
         f, bound = cell["figures"], bounds.of(cell, result)
         lines.append(
             f"{cell['strategy']:<11} {client_of(cell, result):<8} {cell['concurrency']:>4} {f['rps']:>8.1f} "
             f"{spread_text(cell):>20} {format_duration(f['p50']):>9} {format_duration(f['p99']):>9} "
-            f"{f['errors']:>6} {f['partial']:>7}  {bounds.label(bound):<16} {_percent(bound['efficiency']):>5}  "
-            f"{', '.join(notes(cell)) or 'ok'}"
+            f"{f['errors']:>6} {f['partial']:>7}  {bounds.label(bound):<16} {_percent(bound['efficiency']):>5} "
+            f"{cpu_text(bound, short=True):>9}  {', '.join(notes(cell)) or 'ok'}"
         )
     return "\n".join(lines)
+
+
+def cpu_text(bound: dict, short: bool = False) -> str:
+    """Gateway and backend CPU per aggregation and their ratio: '6.1 / 18.3 ms (0.33x)'."""
+    split = bound.get("cpu_split")
+    if not split:
+        return "-"
+    ratio = split["gateway_over_backend"]
+    ratio_text = "-" if ratio is None else f"{ratio:.2f}x"
+    return ratio_text if short else f"{split['gateway_ms']:.1f} / {split['backend_ms']:.1f} ms ({ratio_text})"
 
 
 def _service(figures: dict, name: str) -> str:
@@ -209,6 +247,7 @@ HEADER = (
     "bound by",
     "why",
     "efficiency",
+    "CPU per aggregation: gateway / backend",
     "gateway threads / RSS",
     "backend threads / RSS",
     "notes",
@@ -312,25 +351,33 @@ def section(latest: dict, folder) -> list[str]:
                     bounds.label(bound),
                     bound["reason"],
                     _percent(bound["efficiency"]),
+                    cpu_text(bound),
                     _service(f, "gateway"),
                     _service(f, "backend"),
                     "; ".join(notes(cell)),
                 ]
             )
         lines += [f"### {mode}", "", *markdown.table(HEADER, rows), ""]
+        target_line = spread_target(result["cells"])
+        lines += [target_line, ""] if target_line else []
+        lines += variance.section(result, mode)
     lines += pairs_section(latest, found)
     lines += [
         "*spread* is (highest - lowest) / median over a cell's runs, of throughput, p50 and p99; a cell "
         f"whose throughput spread is over {_percent(SPREAD_FLAG)} says so in its notes. *bound by* is what "
         "limited the cell (loadgen/bounds.py, first rule that holds): loadgen's own CPU; *the delay* "
         "(throughput at least 80 % of the ideal, concurrency / the latency floor: one delay for the "
-        "concurrent strategies, n delays for sequential); a service's CPU at 85 % of the cores it may "
-        "use (min(workers, its cores)), or the machine's cores 85 % busy; a wsgi thread pool 95 % busy at "
-        "its peak (the backend's first: the gateway's threads wait on it); an event loop lagging 50 ms. "
+        "concurrent strategies, n delays for sequential); a wsgi thread pool at 80 % of what it allows "
+        "(P threads: P / (n x delay) aggregations a second in the backend, P / floor in the gateway); a "
+        "service's CPU at 85 % of the cores it may use (min(workers, its cores)), or the machine's cores "
+        "85 % busy; a wsgi thread pool 95 % busy at its peak (the backend's first: the gateway's threads "
+        "wait on it); an event loop lagging 50 ms in the median poll. "
         "A verdict with *?* met no rule: it is the limit the cell came nearest; *why* gives the figure "
         "behind it. *efficiency* is throughput "
         "/ min(ideal, ceiling), the ceiling being the machine's cores / the CPU seconds one aggregation "
-        "cost (gateway + backend + loadgen).",
+        "cost (gateway + backend + loadgen). *CPU per aggregation* is each service's CPU seconds over the "
+        "aggregations served, and their ratio: what the gateway's fan-out and its client cost beside the "
+        "backend work they ask for.",
         "",
         "Threads and RSS are each service's peaks during the cell, summed over its processes (from "
         "its `/telemetry`, polled every 0.5 s). Cells flagged *Little's law off* had a window too short "

@@ -44,6 +44,32 @@ def test_a_wide_spread_is_flagged_with_its_size():
     assert not any(note.startswith("spread") for note in sweep.notes(steady))
 
 
+def test_a_congested_cell_says_so_with_its_spread_and_the_calm_ones_are_held_to_the_target():
+    full = {"bound_by": "backend CPU", "clear": True}
+    calm = {"bound_by": "the delay", "clear": True}
+    cells = [
+        {
+            "figures": report_figures(10.0, 0.2, 0.4),
+            "repeats": [run_figures(r) for r in (8.0, 10.0, 11.0)],
+            "bound": full,
+        },
+        {
+            "figures": report_figures(10.0, 0.2, 0.4),
+            "repeats": [run_figures(r) for r in (9.9, 10.0, 10.3)],
+            "bound": calm,
+        },
+        {
+            "figures": report_figures(10.0, 0.2, 0.4),
+            "repeats": [run_figures(r) for r in (9.0, 10.0, 10.0)],
+            "bound": calm,
+        },
+    ]
+    assert "spread 30 % (congested: backend CPU)" in sweep.notes(cells[0])
+    assert sweep.spread_target(cells) == (
+        "1 of 2 cells that were not congested kept their throughput spread within 5 % (the widest 10 %)."
+    )
+
+
 def test_repeats_run_interleaved_and_every_client_with_every_strategy(monkeypatch, tmp_path):
     order = []
 
@@ -137,9 +163,9 @@ def test_the_report_shows_medians_spreads_bounds_and_the_naive_tuned_pairs(tmp_p
 # --- the verdict through live servers, where the set-up makes it certain ------------------
 
 
-def live_sweep(gateway, backend, tmp_path, **kw):
+def live_sweep(gateway, backend, tmp_path, clients=("auto",), **kw):
     lab = Lab(gateway=gateway.url, backend=backend.url, results=tmp_path, progress=False)
-    return asyncio.run(sweep.run(lab, strategies=("gather",), clients=("auto",), **kw))
+    return asyncio.run(sweep.run(lab, strategies=("gather",), clients=clients, **kw))
 
 
 def test_a_single_threaded_wsgi_backend_is_the_bound(serve, tmp_path):
@@ -163,3 +189,19 @@ def test_one_request_at_a_time_with_a_long_delay_is_bound_by_the_delay(serve, tm
     [cell] = result["cells"]
     assert cell["figures"]["errors"] == 0
     assert cell["bound"]["bound_by"] == "the delay", cell["bound"]
+
+
+def test_the_articles_client_at_c50_is_bound_by_the_gateways_cpu(serve, tmp_path):
+    # A new httpx client per aggregation costs the gateway's one worker tens of ms of CPU
+    # (its TLS context alone), several times what the ten calls cost the backend: at c = 50
+    # (an ideal of 500/s) its core is full long before the delay or the backend is.
+    backend = serve("backend", "asgi")
+    gateway = serve("gateway", "asgi", BACKEND_URL=backend.url)
+    result = live_sweep(
+        gateway, backend, tmp_path, clients=("article",), levels=(50,), n=10, delay=0.1, duration=3.0, warmup=1.0
+    )
+    [cell] = result["cells"]
+    assert cell["figures"]["errors"] == 0
+    bound = cell["bound"]
+    assert (bound["bound_by"], bound["clear"]) == ("gateway CPU", True), bound
+    assert bound["cpu_split"]["gateway_over_backend"] > 1, bound["cpu_split"]

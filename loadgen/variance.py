@@ -1,0 +1,209 @@
+"""Where a sweep's spread comes from, measured: every repeat's deviation from its cell's
+median set beside what could have moved it.
+
+Within a cell the repeats differ only in when they ran, so each candidate cause is taken
+as its difference from the cell's own mean, pooled over the cells of a mode, and ranked
+against the deviation (Spearman's rho: no straight line assumed, an outlier weighs one
+rank). Between cells, a closed loop whose window holds only a few turns (window / mean
+latency) counts completions in waves of `concurrency`, so one wave more or less moves its
+throughput by a large step: that is set against each cell's spread instead.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+
+from . import bounds, markdown
+
+# |rho| at or above this, over at least MIN_POINTS, is reported as a cause.
+STRONG = 0.5
+MIN_POINTS = 6
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman's rank correlation; None with under 3 points or a constant side."""
+    if len(xs) != len(ys) or len(xs) < 3:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    return sxy / (sxx * syy) ** 0.5 if sxx and syy else None
+
+
+def _lab_busy(figures: dict, result: dict, cell: dict) -> float | None:
+    scenario = {**result["scenario"], "strategy": cell["strategy"], "concurrency": cell["concurrency"]}
+    return bounds.judge(figures, scenario, result["environment"]).get("lab_busy")
+
+
+def _steal(figures: dict, result: dict, cell: dict) -> float | None:
+    return (figures.get("machine") or {}).get("steal_share")
+
+
+def _neighbour(figures: dict, result: dict, cell: dict) -> float | None:
+    host, lab = (figures.get("machine") or {}).get("busy_share"), _lab_busy(figures, result, cell)
+    return None if host is None or lab is None else max(0.0, host - lab)
+
+
+def _growth(name: str) -> Callable[[dict, dict, dict], float | None]:
+    def threads(figures: dict, result: dict, cell: dict) -> float | None:
+        seen = (figures.get("services") or {}).get(name) or {}
+        peak, idle = seen.get("threads_peak"), seen.get("threads_idle")
+        return None if peak is None or idle is None else peak - idle
+
+    return threads
+
+
+def _gc(figures: dict, result: dict, cell: dict) -> float | None:
+    """Seconds both services spent in garbage collection, where their telemetry counts it."""
+    seen = [(figures.get("services") or {}).get(name) or {} for name in bounds.SERVICES]
+    values = [s.get("gc_seconds") for s in seen]
+    return None if any(v is None for v in values) else sum(values)
+
+
+# (name, what it is, how to read it from one repeat's figures, the sign rho has if it is a
+# cause: each of these takes time from the run, so more of it must mean a slower run).
+# The round is not here: it is the repeat's position, added by deviations().
+WITHIN = (
+    ("CPU steal", "the share of the cores the host's hypervisor took (/proc/stat)", _steal, -1),
+    ("neighbours", "host CPU busy beyond the lab's three processes (/proc/stat minus their own)", _neighbour, -1),
+    ("backend thread growth", "threads the backend started during the run (peak - idle)", _growth("backend"), -1),
+    ("gateway thread growth", "threads the gateway started during the run (peak - idle)", _growth("gateway"), -1),
+    ("garbage collection", "seconds both services spent in the collector", _gc, -1),
+)
+
+
+def deviations(result: dict) -> list[dict]:
+    """One row per repeat: its cell, round, deviation from the cell's median throughput and
+    each factor's difference from the cell's mean (None where a repeat lacks it)."""
+    rows = []
+    for cell in result["cells"]:
+        repeats = cell.get("repeats") or []
+        rates = [r.get("rps") for r in repeats]
+        if len(repeats) < 2 or any(r is None for r in rates) or not statistics.median(rates):
+            continue
+        middle = statistics.median(rates)
+        factors = {}
+        for name, _, read, _ in WITHIN:
+            values = [read(r, result, cell) for r in repeats]
+            mean = None if any(v is None for v in values) else statistics.fmean(values)
+            factors[name] = [None if mean is None else v - mean for v in values]
+        for i, rate in enumerate(rates):
+            rows.append(
+                {
+                    "cell": (cell["strategy"], cell.get("client"), cell["concurrency"]),
+                    "round": i + 1,
+                    "deviation": rate / middle - 1,
+                    **{name: factors[name][i] for name in factors},
+                }
+            )
+    return rows
+
+
+def turns(cell: dict) -> float | None:
+    """Closed-loop turns the median run's window held: window / mean latency."""
+    f = cell["figures"]
+    mean = f.get("mean") or (f.get("latency") or {}).get("mean")
+    return f["window"] / mean if f.get("window") and mean else None
+
+
+def explain(result: dict) -> dict:
+    """Each candidate's rho with the deviation (or, for turns, with the cells' spread), the
+    mean deviation per round, and which candidates pass STRONG."""
+    rows = deviations(result)
+    found = []
+    by_round: dict[int, list[float]] = {}
+    for row in rows:
+        by_round.setdefault(row["round"], []).append(row["deviation"])
+    rounds = {r: statistics.fmean(d) for r, d in sorted(by_round.items())}
+    # A sequence may rise (warm-up) or fall (something filling up): either sign is a cause.
+    candidates = [("round", "the repeat's round (a rising or falling sequence)", 0)]
+    candidates += [(name, what, sign) for name, what, _, sign in WITHIN]
+    for name, what, sign in candidates:
+        pairs = [(row[name], row["deviation"]) for row in rows if row.get(name) is not None]
+        rho = spearman([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+        found.append(
+            {"factor": name, "what": what, "points": len(pairs), "rho": rho, "against": "deviation", "sign": sign}
+        )
+    cells = [(turns(c), (c.get("spread") or {}).get("rps")) for c in result["cells"]]
+    cells = [(t, s) for t, s in cells if t is not None and s is not None]
+    found.append(
+        {
+            "factor": "turns per window",
+            "what": "window / mean latency: a closed loop counts completions in waves of `concurrency`",
+            "points": len(cells),
+            "rho": spearman([t for t, _ in cells], [s for _, s in cells]) if cells else None,
+            "against": "spread",
+            "sign": -1,  # fewer turns, wider spread
+        }
+    )
+    for f in found:
+        f["strong"] = f["rho"] is not None and f["points"] >= MIN_POINTS and abs(f["rho"]) >= STRONG
+        # Strong the other way is an effect, not a cause: a faster run has more calls in
+        # flight, so it starts more threads.
+        f["cause"] = f["strong"] and (f["sign"] == 0 or f["rho"] * f["sign"] > 0)
+    return {"rounds": rounds, "factors": found, "repeats": len(rows)}
+
+
+def _rho(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def verdict(factor: dict) -> str:
+    if factor["points"] < MIN_POINTS:
+        return "too few points"
+    if factor["cause"]:
+        return "**a cause**"
+    if factor["strong"]:
+        return "moves with it the wrong way for a cause: an effect of the load"
+    return "no"
+
+
+def section(result: dict, mode: str) -> list[str]:
+    """The report's "where the spread comes from" lines for one mode's sweep."""
+    found = explain(result)
+    if found["repeats"] < MIN_POINTS:
+        return []
+    rounds = ", ".join(f"round {r}: {d:+.1%}".replace("%", " %") for r, d in found["rounds"].items())
+    rows = [
+        [
+            f["factor"],
+            f["what"],
+            f["points"],
+            f"{_rho(f['rho'])} (with the {f['against']})",
+            verdict(f),
+        ]
+        for f in found["factors"]
+    ]
+    strong = [f["factor"] for f in found["factors"] if f["cause"]]
+    return [
+        f"#### Where the spread comes from ({mode})",
+        "",
+        f"Each repeat's throughput against its cell's median, over {found['repeats']} repeats: mean deviation "
+        f"{rounds}. Each candidate is ranked against that deviation as its difference from its cell's mean "
+        f"(Spearman's rho; |rho| >= {STRONG:g} over at least {MIN_POINTS} points counts as a cause); turns per "
+        "window is ranked against each cell's spread. Causes that move together (the first round is also the "
+        "one with the most steal, say) cannot be told apart by one run: the table names both.",
+        "",
+        *markdown.table(("candidate", "what", "points", "rho", "verdict"), rows),
+        "",
+        ("Measured causes here: " + ", ".join(strong) + "." if strong else "No candidate explains the spread here."),
+        "",
+    ]
