@@ -1,4 +1,5 @@
-"""python -m loadgen [run|article|sweep|resources|db|faults|soak|clients|report] ...: every flag has a LOADGEN_* twin.
+"""python -m loadgen [run|article|sweep|resources|db|faults|soak|clients|report|compare] ...: every flag has a
+LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
@@ -14,7 +15,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from . import report, results, thresholds
+from . import compare, report, results, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
 from .options import common
@@ -53,8 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         experiment.options(command)
         command.set_defaults(handler=partial(run_experiment, experiment))
     commands.add_parser(
-        "report", parents=[shared], help="render results/ to results/report.md with plots"
+        "report", parents=[shared], help="render results/ to results/report.md with plots, and report.html"
     ).set_defaults(handler=render_report)
+    # It reads two results and measures nothing: none of the shared options apply.
+    comparing = commands.add_parser("compare", help=compare.HELP)
+    compare.options(comparing)
+    comparing.set_defaults(handler=None)
     return parser
 
 
@@ -116,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         # `docker compose run loadgen` with no command: the article's table.
         argv.insert(0, "article")
     args = build_parser().parse_args(argv)
+    if args.command == "compare":
+        try:
+            return compare.command(args)
+        except BrokenPipeError:
+            return 0
     problem = preflight(args.results)
     if problem:
         print(problem, file=sys.stderr)

@@ -1,9 +1,21 @@
-"""The report's PNG plots, from the sweep's results: throughput, latency, and the services'
-threads and memory, each against concurrency with one column per server mode."""
+"""The report's plots: from the sweep's results throughput, latency, and the services'
+threads and memory, each against concurrency with one column per server mode; from any
+experiment's histograms, latency by percentile.
+
+Each plot is written twice by `save`: a PNG for report.md and an SVG that report.html
+inlines, and `DRAWN` remembers which results it was drawn from, so the page can show every
+figure's settings."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+from .stats import histogram_of
+
+# Plot file name -> the (experiment, mode) keys of the results it shows; `save` fills it,
+# report.render empties it before drawing a report.
+DRAWN: dict[str, list[tuple[str, str]]] = {}
 
 
 def _pyplot():
@@ -15,6 +27,19 @@ def _pyplot():
     import matplotlib.ticker
 
     return plt, matplotlib.ticker
+
+
+def save(fig, path: Path, sources) -> Path:
+    """`path` (a PNG) and the same figure as SVG beside it; the PNG's path."""
+    import matplotlib
+
+    fig.savefig(path, dpi=100)
+    # Text as text, not glyph outlines: a fraction of the size, and selectable in the page.
+    # A fixed salt per plot keeps the SVG's ids the same from one render to the next.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": path.stem}):
+        fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
+    DRAWN[path.name] = list(sources)
+    return path
 
 
 def _concurrency_axis(ax, cells: list[dict], ticker) -> None:
@@ -96,10 +121,8 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
         axes[0][0].set_ylabel(ylabel)
         axes[0][-1].legend(fontsize=8)
         fig.tight_layout()
-        path = out / f"sweep-{name}.png"
-        fig.savefig(path, dpi=100)
+        made.append(save(fig, out / f"sweep-{name}.png", [("sweep", mode) for mode in modes]))
         plt.close(fig)
-        made.append(path)
     resources = _sweep_resources(latest, modes, out, plt, ticker)
     return made + ([resources] if resources else [])
 
@@ -146,7 +169,68 @@ def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> 
     axes[1][0].set_ylabel("peak RSS (MiB)")
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
-    path = out / "sweep-resources.png"
-    fig.savefig(path, dpi=100)
+    path = save(fig, out / "sweep-resources.png", [("sweep", mode) for mode in modes])
+    plt.close(fig)
+    return path
+
+
+# HdrHistogram's percentile axis: x = 1 / (1 - q), on a log scale, so each "nine" of the
+# tail gets as much room as the whole body of the distribution.
+PERCENTILE_TICKS = (0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
+TAIL = 1e5  # no further than 99.999 %
+POINTS = 120
+
+
+def percentile_curve(saved: dict) -> tuple[list[float], list[float]]:
+    """(1 / (1 - q), latency in seconds) of a result's histogram, from q = 0 to as far into the
+    tail as its count allows (a run of 300 requests says nothing of its 99.9th percentile)."""
+    histogram = histogram_of(saved)
+    count = histogram.get_total_count()
+    if not count:
+        return [], []
+    far = max(1.0, min(float(count), TAIL))
+    xs = [far ** (i / (POINTS - 1)) for i in range(POINTS)] if far > 1 else [1.0]
+    ys = [histogram.get_value_at_percentile(100.0 * (1.0 - 1.0 / x)) / 1e6 for x in xs]
+    return xs, ys
+
+
+def percentiles(groups: list[tuple[str, list[tuple[str, dict]]]], path: Path, sources, title: str = "") -> Path | None:
+    """Latency by percentile as HdrHistogram's plotter draws it, one panel per group and one
+    line per (label, histogram) in it. None when no histogram has a count."""
+    curves = [(name, [(label, *percentile_curve(saved)) for label, saved in lines]) for name, lines in groups]
+    curves = [(name, [line for line in lines if line[1]]) for name, lines in curves]
+    curves = [(name, lines) for name, lines in curves if lines]
+    if not curves:
+        return None
+    plt, ticker = _pyplot()
+    highest = max(y for _, lines in curves for _, _, ys in lines for y in ys)
+    scale, unit = (1.0, "s") if highest >= 2 else (1e3, "ms")
+    columns = min(len(curves), 3)
+    rows = math.ceil(len(curves) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 3.8 * rows), squeeze=False)
+    for ax, (name, lines) in zip(axes.flat, curves, strict=False):
+        far = max(max(xs) for _, xs, _ in lines)
+        for colour, (label, xs, ys) in enumerate(lines):
+            ax.plot(xs, [y * scale for y in ys], color=f"C{colour}", label=label)
+        # To the decade past the last point: the next "nine" shows, and that the line ends before it.
+        right = 10.0 ** max(1, math.ceil(math.log10(far) - 1e-9))
+        ax.set_xscale("log")
+        ax.set_xlim(1, right)
+        ticks = [q for q in PERCENTILE_TICKS if 1 / (1 - q / 100) <= right * 1.0001]
+        ax.set_xticks([1 / (1 - q / 100) for q in ticks])
+        ax.xaxis.set_major_formatter(ticker.FixedFormatter([f"{q:g}" for q in ticks]))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("percentile")
+        ax.set_ylabel(f"latency ({unit})")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(curves) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    save(fig, path, sources)
     plt.close(fig)
     return path

@@ -1,17 +1,19 @@
-"""`report`: every result in results/ rendered to results/report.md with PNG plots.
+"""`report`: every result in results/ rendered to results/report.md with PNG plots, and
+the same sections to results/report.html, one self-contained page (loadgen/html.py).
 
 Each experiment writes its own section; this module orders them and adds what spans
-experiments: where the time went, the load tool check and what was measured.
+experiments: where the time went, latency by percentile, the load tool check and what was
+measured.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import markdown
+from . import html, markdown, plots, stats
 from .breakdown import PARTS
-from .experiments import article, clients, db, faults, resources, run, soak, sweep
-from .results import load, modes, show_unsaved
+from .experiments import article, clients, db, faults, resources, run, servers, soak, sweep
+from .results import load, measurements, mode_order, modes, show_unsaved
 from .units import format_duration
 
 PARTS_EXPLAINED = (
@@ -58,6 +60,90 @@ def breakdown_section(latest: dict, folder: Path) -> list[str]:
     ]
 
 
+# Percentile plots: which field makes a panel in each experiment (the others label its lines).
+PANEL_BY = {"db": "target"}
+LABELLED_BY = ("variant", "strategy", "client", "target")
+PERCENTILE_ORDER = ("article", "sweep", "resources", "db", "clients", "faults", "soak", "run")
+
+
+def _histogram(measurement: dict) -> dict | None:
+    """A measurement's histogram, a repeated cell's runs added (never an average of their
+    percentiles); None for one this loadgen cannot read: a damaged file costs its line, not the report."""
+    runs = [run["histogram"] for run in measurement["repeats"] if run.get("histogram")]
+    try:
+        return stats.merged(runs or [measurement["figures"]["histogram"]])
+    except Exception:  # hdrh raises its own kinds, zlib's and base64's for damaged data
+        return None
+
+
+def percentile_groups(latest: dict, experiment: str) -> tuple[list, list]:
+    """(panels, the result keys drawn) of one experiment's percentile plot: a panel per
+    strategy (per target for db), each at the highest concurrency it ran, a line per mode
+    and whatever else varies in it (client, target, database)."""
+    panel_by = PANEL_BY.get(experiment, "strategy")
+    keys = sorted((key for key in latest if key[0].split("/")[0] == experiment), key=lambda k: (k[0], mode_order(k[1])))
+    items = []
+    for key in keys:
+        result = latest[key]
+        for m in measurements(result):
+            if (m["figures"] or {}).get("histogram"):
+                items.append({**m, "mode": key[1], "variant": result.get("variant"), "key": key})
+    panels: dict[object, list[dict]] = {}
+    for item in items:
+        panels.setdefault(item[panel_by], []).append(item)
+    groups, drawn = [], []
+    for name, mine in panels.items():
+        top = max((i["concurrency"] for i in mine if i["concurrency"] is not None), default=None)
+        if top is not None:
+            mine = [i for i in mine if i["concurrency"] == top]
+        varying = [f for f in LABELLED_BY if f != panel_by and len({i[f] for i in mine}) > 1]
+        lines = []
+        for i in mine:
+            label = " ".join([i["mode"], *(f"{i[f]} view" if f == "target" else str(i[f]) for f in varying)])
+            histogram = _histogram(i)
+            if histogram:
+                lines.append((label, histogram))
+                drawn.append(i["key"])
+        if not lines:
+            continue
+        title = str(name) if name is not None else experiment
+        if top is not None:
+            title += f", c={top}"
+        elif mine[0]["rate"]:
+            title += f", {mine[0]['rate']:g}/s"
+        groups.append((title, lines))
+    return groups, list(dict.fromkeys(drawn))
+
+
+def percentiles_section(latest: dict, folder: Path) -> list[str]:
+    """Latency by percentile, HdrHistogram's way, from the histograms every result keeps."""
+    lines = []
+    found = {name.split("/")[0] for name, _ in latest} - {"bench"}
+    for experiment in [*PERCENTILE_ORDER, *sorted(found - set(PERCENTILE_ORDER))]:
+        groups, drawn = percentile_groups(latest, experiment)
+        if not groups:
+            continue
+        path = plots.percentiles(groups, folder / f"percentiles-{experiment}.png", drawn, title=experiment)
+        if path:
+            lines += [f"![latency by percentile: {experiment}]({path.name})", ""]
+    if not lines:
+        return []
+    return [
+        "## Latency by percentile",
+        "",
+        "Each experiment's latency distribution as HdrHistogram users read it: latency against the "
+        "percentile, on a scale of 1 / (1 - q) so that 90, 99, 99.9 and 99.99 are evenly spaced and the "
+        "tail is as visible as the body; each line ends where its count runs out (a run of 300 requests "
+        "says nothing of its 99.9th percentile). One panel per strategy (per target for `db`), at the "
+        "highest concurrency it ran; one line per mode, client or view, a repeated cell's runs added together. "
+        "Drawn from the histogram each "
+        "measurement keeps in its result file (`figures.histogram`: HdrHistogram's V2 compressed base64 "
+        "encoding, in microseconds, which any HdrHistogram library decodes and adds).",
+        "",
+        *lines,
+    ]
+
+
 def bench_section(latest: dict, folder: Path) -> list[str]:
     """The newest `make bench` (bench/loadgen_vs_wrk.py): is loadgen itself to be trusted on this machine?"""
     benches = [result for (name, _), result in latest.items() if name == "bench"]
@@ -93,33 +179,91 @@ def _server(health: dict | None) -> str:
     return f"{s['server']} {s['workers']}w" + (f" x {s['threads']}t" if s.get("threads") else "")
 
 
+def _cpu(health: dict | None) -> str:
+    """A service's CPU budget from its /healthz: the cores it may use, and why that many."""
+    cpu = (health or {}).get("cpu")
+    if not cpu:
+        return "?"
+    why = [f"quota {cpu['quota']:g}" if cpu.get("quota") else "no quota"]
+    if cpu.get("cpuset"):
+        why.append(f"cpuset {cpu['cpuset']}")
+    return f"{cpu['cores']:g} cores ({', '.join(why)})"
+
+
+def _version(env: dict, name: str) -> str:
+    return ((env.get("gateway") or {}).get("versions") or {}).get(name) or "?"
+
+
+ENVIRONMENT_HEADER = (
+    "result",
+    "mode",
+    "gateway server",
+    "backend server",
+    "Django",
+    "Python",
+    "gateway CPU",
+    "backend CPU",
+    "commit",
+    "when",
+)
+
+
+def environment_row(result: dict, mode: str) -> list[str]:
+    env = result["environment"]
+    return [
+        result["_file"],
+        mode,
+        _server(env.get("gateway")),
+        _server(env.get("backend")),
+        _version(env, "django"),
+        _version(env, "python"),
+        _cpu(env.get("gateway")),
+        _cpu(env.get("backend")),
+        env.get("git_commit") or "?",
+        env["timestamp"],
+    ]
+
+
 def environment_section(latest: dict) -> list[str]:
+    # The page's summary; each figure's settings (figure_settings) add Python and CPU budgets.
+    summary = ("result", "mode", "gateway server", "backend server", "Django", "commit", "when")
     rows = []
     for (name, mode), result in sorted(latest.items()):
-        if name == "bench":
-            continue
-        env = result["environment"]
-        django = ((env.get("gateway") or {}).get("versions") or {}).get("django", "?")
-        rows.append(
-            [
-                result["_file"],
-                mode,
-                _server(env.get("gateway")),
-                _server(env.get("backend")),
-                django,
-                env.get("git_commit") or "?",
-                env["timestamp"],
-            ]
-        )
-    header = ("result", "mode", "gateway server", "backend server", "Django", "commit", "when")
-    return ["## What was measured", "", *markdown.table(header, rows), ""]
+        if name != "bench":
+            row = dict(zip(ENVIRONMENT_HEADER, environment_row(result, mode), strict=True))
+            rows.append([row[column] for column in summary])
+    return ["## What was measured", "", *markdown.table(summary, rows), ""]
+
+
+def _scenario(scenario: dict) -> str:
+    shown = ", ".join(
+        f"{name} {','.join(map(str, value)) if isinstance(value, list) else value}"
+        for name, value in scenario.items()
+        if value is not None and not isinstance(value, dict)
+    )
+    return shown or "-"
+
+
+def figure_settings(latest: dict, keys) -> list[str]:
+    """What a figure was drawn from: each result's mode, servers, versions, CPU budgets,
+    commit and scenario, as Markdown lines."""
+    found = [(key, latest[key]) for key in keys if key in latest]
+    if not found:
+        return []
+    rows = [environment_row(result, key[1]) for key, result in found]
+    lines = markdown.table(ENVIRONMENT_HEADER, rows)
+    for key, result in found:
+        lines += ["", f"- `{result['_file']}` ({key[0]}, {key[1]}): {_scenario(result.get('scenario') or {})}"]
+    return lines
 
 
 # The page's order: the article first, then what explains it, then the rest.
 SECTIONS = (
     article.section,
     sweep.section,
+    servers.section,
     breakdown_section,
+    percentiles_section,
     resources.section,
     db.section,
     clients.section,
@@ -131,7 +275,10 @@ SECTIONS = (
 
 
 def render(results: Path) -> Path | None:
+    """report.md (PNG plots beside it) and report.html (self-contained) of the newest results;
+    report.md's path, None if either could not be written."""
     latest = load(results)
+    plots.DRAWN.clear()
     lines = [
         "# asynclab report",
         "",
@@ -142,11 +289,13 @@ def render(results: Path) -> Path | None:
     body = [line for section in SECTIONS for line in section(latest, results)]
     lines += body or ["No results yet: run `docker compose run --rm loadgen` (or `make lab`) first.", ""]
     lines += environment_section(latest) if latest else []
+    settings = {name: figure_settings(latest, keys) for name, keys in plots.DRAWN.items()}
+    page = html.page(lines, results, settings)
     path = results / "report.md"
-    text = "\n".join(lines)
-    try:
-        path.write_text(text)
-    except OSError as exc:
-        show_unsaved(path, exc, text, "report")
-        return None
+    for where, text, what in ((path, "\n".join(lines), "report"), (results / "report.html", page, "HTML report")):
+        try:
+            where.write_text(text)
+        except OSError as exc:
+            show_unsaved(where, exc, text, what)
+            return None
     return path

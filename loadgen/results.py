@@ -53,6 +53,47 @@ def measured(result: dict) -> list[dict]:
     return [result["figures"]]
 
 
+# What tells one measurement of a result from another: compare matches cells on these, the
+# percentile plots group and label them by these.
+FIELDS = ("strategy", "client", "target", "concurrency", "rate")
+
+
+def experiment_of(result: dict) -> str:
+    """Its experiment, with the variant for those that run once per set-up (db/postgres)."""
+    return result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
+
+
+def measurements(result: dict) -> list[dict]:
+    """Every measurement of a result, each with FIELDS (None where the experiment has no such
+    thing), its `figures` and its runs (`repeats`: the sweep's repeated runs, else the one).
+    A field the row or cell does not name comes from the scenario: the article's rows and
+    the sweep's older cells name no client, a db cell no strategy, a run no target."""
+    scenario = result.get("scenario") or {}
+    items = result.get("rows") or result.get("cells") or ([result] if result.get("figures") else [])
+    found = []
+    for item in items:
+        if not item.get("figures"):
+            continue
+        fields = {name: item.get(name) if item is not result else None for name in FIELDS}
+        for name in FIELDS:
+            if fields[name] is None:
+                fields[name] = scenario.get(name)
+        if fields["client"] is None and result["experiment"] in ("article", "sweep"):
+            fields["client"] = "article"  # what both ask the gateway for unless told otherwise
+        figures = item["figures"]
+        found.append({**fields, "figures": figures, "repeats": item.get("repeats") or [figures]})
+    return found
+
+
+def read(path: Path) -> dict[tuple[str, str], dict]:
+    """One result file, or the newest of each experiment and mode in a folder (as `load`)."""
+    if path.is_dir():
+        return load(path)
+    result = json.loads(path.read_text())
+    result["_file"] = path.name
+    return {(experiment_of(result), result["environment"]["server_mode"] or "unknown"): result}
+
+
 def load(results: Path) -> dict[tuple[str, str], dict]:
     """Newest result per (experiment, server_mode); unreadable files are skipped, not fatal.
 
@@ -64,8 +105,7 @@ def load(results: Path) -> dict[tuple[str, str], dict]:
         try:
             result = json.loads(path.read_text())
             # db runs once per database set-up: each variant is an experiment of its own.
-            experiment = result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
-            key = (experiment, result["environment"]["server_mode"] or "unknown")
+            key = (experiment_of(result), result["environment"]["server_mode"] or "unknown")
         except (ValueError, KeyError, TypeError):
             continue
         result["_file"] = path.name

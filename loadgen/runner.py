@@ -394,6 +394,9 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[d
         "window": window,
         "rps": sum(p["rps"] for p in processes) if processes else tally.done_in_window / window,
         "latency": latency,
+        # The whole distribution, not only the summary's percentiles: any HdrHistogram tool can
+        # decode it, add it to another run's, or read any percentile (the report's percentile plots).
+        "histogram": tally.latency.saved(),
         "breakdown": tally.breakdown.summary(),
         # Slowest first: `docker compose logs gateway backend | grep <id>` shows where each went.
         "slowest": [
@@ -421,6 +424,7 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[d
         achieved = sum(p["sent_rate"] for p in processes) if processes else tally.sent / window
         result["rate"] = {"target": plan.rate, "achieved": achieved}
         result["latency_uncorrected"] = tally.uncorrected.summary()
+        result["histogram_uncorrected"] = tally.uncorrected.saved()
     else:
         result["littles_law"] = littles_law(plan.concurrency, result["rps"], latency["mean"])
     if tally.timeline is not None:

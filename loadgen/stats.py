@@ -10,12 +10,17 @@ from __future__ import annotations
 from hdrh.histogram import HdrHistogram
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+_LOWEST_US = 1
 _MAX_US = 3_600_000_000
+_DIGITS = 3
+# What a result file says its histograms are, so any HdrHistogram library can read them back
+# (Java's decodeFromCompressedByteBuffer, hdrhistogram-js's decodeFromCompressedBase64, ...).
+ENCODING = "HdrHistogram V2 compressed base64"
 
 
 class Recorder:
     def __init__(self) -> None:
-        self.histogram = HdrHistogram(1, _MAX_US, 3)
+        self.histogram = HdrHistogram(_LOWEST_US, _MAX_US, _DIGITS)
         self.total = 0.0
 
     def record(self, seconds: float) -> None:
@@ -38,6 +43,20 @@ class Recorder:
         recorder.histogram.add(HdrHistogram.decode(data["histogram"]))
         recorder.total = data["total"]
         return recorder
+
+    def saved(self) -> dict:
+        """The histogram as a result file keeps it: HdrHistogram's standard compressed base64
+        encoding with what it takes to read it (microseconds, range, significant digits), so
+        results can be merged or re-read at any percentile later instead of only at the
+        summary's few."""
+        return {
+            "encoding": ENCODING,
+            "unit": "us",
+            "lowest": _LOWEST_US,
+            "highest": _MAX_US,
+            "digits": _DIGITS,
+            "data": self.histogram.encode().decode("ascii"),
+        }
 
     @property
     def count(self) -> int:
@@ -89,3 +108,25 @@ def littles_law(concurrency: float, throughput: float, mean_latency: float | Non
         "ratio": round(ratio, 3),
         "holds": abs(ratio - 1) <= tolerance,
     }
+
+
+def histogram_of(saved: dict) -> HdrHistogram:
+    """A result file's histogram (Recorder.saved) back as an HdrHistogram, values in microseconds."""
+    if saved.get("encoding") != ENCODING or saved.get("unit") != "us":
+        raise ValueError(f"not a histogram this loadgen wrote: {saved.get('encoding')!r} in {saved.get('unit')!r}")
+    return HdrHistogram.decode(saved["data"].encode("ascii"))
+
+
+def percentile_of(saved: dict, q: float) -> float | None:
+    """The q-th percentile, in seconds, of a result file's histogram (None if it is empty)."""
+    histogram = histogram_of(saved)
+    return histogram.get_value_at_percentile(q) / 1e6 if histogram.get_total_count() else None
+
+
+def merged(saved: list[dict]) -> dict:
+    """Several runs' histograms added into one, in the same saved form: every percentile of
+    the sum is exact, where averaging the runs' percentiles would not be."""
+    recorder = Recorder()
+    for one in saved:
+        recorder.histogram.add(histogram_of(one))
+    return recorder.saved()

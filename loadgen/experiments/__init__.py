@@ -7,7 +7,7 @@ itself, `table(result)` for the terminal and `section(latest, folder)` for repor
 
 from __future__ import annotations
 
-from . import article, clients, db, faults, resources, run, soak, sweep
+from . import article, clients, db, faults, resources, run, servers, soak, sweep
 
 # In the order `loadgen --help` lists them.
 EXPERIMENTS = {
@@ -19,4 +19,5 @@ EXPERIMENTS = {
     "faults": faults,
     "soak": soak,
     "clients": clients,
+    "servers": servers,
 }

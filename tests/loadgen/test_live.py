@@ -304,3 +304,44 @@ def test_the_run_command_records_workers_and_the_machine(known, tmp_path):
     saved = json.loads(next(tmp_path.glob("*-run-*.json")).read_text())
     assert saved["scenario"]["workers"] == 2 and saved["figures"]["loadgen"]["workers"] == 2
     assert set(saved["environment"]["machine"]) == {"cores", "cpu_model", "cpu_mhz", "kernel", "memory_bytes"}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_result_keeps_its_histogram_in_hdrhistograms_own_encoding(known, tmp_path, workers):
+    from hdrh.histogram import HdrHistogram
+
+    result = loadgen(
+        [
+            "run",
+            known.url + "/api/async/?delay=0.02",
+            "-n",
+            "200",
+            "-c",
+            "4",
+            "--warmup",
+            "0",
+            "--workers",
+            str(workers),
+        ]
+        + ["--no-drain", "--no-verify", "--quiet"],
+        serve_env(LOADGEN_RESULTS=tmp_path, LOADGEN_GATEWAY_URL=known.url, LOADGEN_BACKEND_URL=known.url),
+    )
+    assert result.returncode == 0, result.stderr
+    [path] = tmp_path.glob("*-run-*.json")
+    figures = json.loads(path.read_text())["figures"]
+    saved = figures["histogram"]
+    assert {k: saved[k] for k in ("encoding", "unit", "lowest", "highest", "digits")} == {
+        "encoding": "HdrHistogram V2 compressed base64",
+        "unit": "us",
+        "lowest": 1,
+        "highest": 3_600_000_000,
+        "digits": 3,
+    }
+    # Decoded by the HdrHistogram library itself, as any other would: the file's own figures.
+    histogram = HdrHistogram.decode(saved["data"])
+    assert histogram.get_total_count() == figures["requests"] == 200
+    for q, name in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p999")):
+        assert histogram.get_value_at_percentile(q) / 1e6 == figures[name], name
+    assert histogram.get_max_value() / 1e6 == figures["max"]
+    # Compressed: a few hundred bytes for 200 requests, beside a result file of a few KB.
+    assert len(saved["data"]) < 2000, len(saved["data"])

@@ -1,0 +1,226 @@
+"""`servers`: the same workloads on whichever server mode is running, for the server
+matrix (`make servers` runs it once per SERVER_MODE and the report ranks them).
+
+Four workloads: the CPU per request of the backend's trivial sync and async views; the
+article table's gather cell; a short tuned sweep (gather with `client=auto`, repeated and
+interleaved like the sweep's, each cell with its `bound by`); and the threads and memory
+each service ran at that sweep's concurrency.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from asynclab.api import BACKEND_VIEWS
+
+from .. import bounds, markdown
+from ..lab import Lab, closed_loop, measure
+from ..options import arguments, option, positive, window
+from ..probe import environment
+from ..results import modes
+from ..units import format_duration
+from . import article, sweep
+
+HELP = "the server matrix's workloads on the running SERVER_MODE (make servers runs every mode)"
+
+# The trivial views' CPU is read at a small fixed concurrency: enough to keep a worker
+# busy, too little to queue.
+CPU_CONCURRENCY = 4
+TRIVIAL = ("sync", "async")
+
+
+def options(parser) -> None:
+    option(
+        parser,
+        "--level",
+        env="LOADGEN_LEVEL",
+        default=20,
+        type=positive(int, 1000),
+        help="the tuned sweep's concurrency (and where threads and RSS are read)",
+    )
+    option(
+        parser,
+        "--repeat",
+        env="LOADGEN_REPEAT",
+        default=3,
+        type=positive(int, 20),
+        help="runs of every cell, interleaved",
+    )
+    window(parser, 3.0, 1.0)
+
+
+async def command(args, lab: Lab) -> dict:
+    return await run(lab, **arguments(args, run))
+
+
+def trivial_url(lab: Lab, view: str) -> str:
+    return lab.backend.rstrip("/") + BACKEND_VIEWS[view] + "?delay=0"
+
+
+def cpu_per_request(repeats: list[dict]) -> dict:
+    """The backend's CPU ms per request over the repeats: median and (max - min) / median."""
+    values = [((r.get("services") or {}).get("backend") or {}).get("cpu_ms_per_request") for r in repeats]
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"median": None, "spread": None, "values": []}
+    middle = statistics.median(values)
+    return {"median": middle, "spread": (max(values) - min(values)) / middle if middle else None, "values": values}
+
+
+async def run(
+    lab: Lab,
+    level: int = 20,
+    repeat: int = 3,
+    duration: float = 3.0,
+    warmup: float = 1.0,
+    workers: int = 1,
+) -> dict:
+    env = await environment(lab.gateway, lab.backend)
+    runs: dict[str, list[dict]] = {view: [] for view in TRIVIAL}
+    # Interleaved, as the sweep's cells are: sync, async, sync, async...
+    for round_ in range(repeat):
+        for view in TRIVIAL:
+            plan = closed_loop(lab, trivial_url(lab, view), CPU_CONCURRENCY, duration, warmup, workers)
+            label = f"servers {view} view c={CPU_CONCURRENCY} [{round_ + 1}/{repeat}]"
+            runs[view].append(await measure(lab, plan, label))
+    cpu = {view: {**cpu_per_request(figures), "repeats": figures} for view, figures in runs.items()}
+    # The article's gather cell (n = 10 calls of 1 s to the sync view, one at a time): the
+    # cell whose verdict has changed since Django 3.1.
+    cell = await article.run(lab, strategies=("gather",), targets=("sync",))
+    tuned = await sweep.run(
+        lab,
+        levels=(level,),
+        strategies=("gather",),
+        clients=("auto",),
+        target="async",
+        repeat=repeat,
+        duration=duration,
+        warmup=warmup,
+        workers=workers,
+    )
+    return {
+        "experiment": "servers",
+        "environment": env,
+        "scenario": {
+            "level": level,
+            "repeat": repeat,
+            "duration": duration,
+            "warmup": warmup,
+            "cpu_concurrency": CPU_CONCURRENCY,
+            "sweep": tuned["scenario"],
+            "article": cell["scenario"],
+        },
+        "cpu": cpu,
+        "article": cell["rows"],
+        "sweep": tuned["cells"],
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}".replace("%", " %")
+
+
+def _cpu(seen: dict) -> str:
+    return "-" if seen.get("median") is None else f"{seen['median']:.2f} ms ± {_percent(seen['spread'])}"
+
+
+def _peaks(figures: dict, name: str) -> str:
+    seen = (figures.get("services") or {}).get(name)
+    return "-" if not seen else f"{seen['threads_peak']} / {seen['rss_peak_bytes'] / 2**20:.0f} MiB"
+
+
+def _server(env: dict, name: str = "backend") -> str:
+    server = ((env.get(name) or {}).get("server")) or {}
+    version = server.get("version")
+    return f"{server.get('server', '?')}" + (f" {version}" if version else "")
+
+
+def summary(result: dict) -> dict:
+    """One mode's row: its tuned cell (median run), the article cell and the CPU figures."""
+    cell = result["sweep"][0]
+    pseudo = {"scenario": result["scenario"]["sweep"], "environment": result["environment"], "cells": result["sweep"]}
+    row = result["article"][0] if result["article"] else {}
+    return {
+        "mode": result["environment"].get("server_mode"),
+        "server": _server(result["environment"]),
+        "rps": cell["figures"]["rps"],
+        "spread": sweep.spread_of(cell)["rps"],
+        "bound": bounds.of(cell, pseudo),
+        "figures": cell["figures"],
+        "article": row,
+        "cpu": result["cpu"],
+    }
+
+
+def table(result: dict) -> str:
+    s = summary(result)
+    lines = [
+        f"servers, SERVER_MODE={s['mode']} ({s['server']}; medians of {result['scenario']['repeat']} interleaved runs)",
+        f"  CPU per request, backend trivial view at c={result['scenario']['cpu_concurrency']}: "
+        + ", ".join(f"{view} {_cpu(result['cpu'][view])}" for view in TRIVIAL),
+        f"  article gather/sync cell: p50 {format_duration(s['article'].get('median'))}, "
+        f"{'matches' if s['article'].get('matches') else 'differs'}: {s['article'].get('reason', '?')}",
+        f"  tuned gather c={result['scenario']['level']}: {s['rps']:.1f}/s (spread {_percent(s['spread'])}), "
+        f"bound by {bounds.label(s['bound'])}: {s['bound']['reason']}",
+        f"  threads / RSS at c={result['scenario']['level']}: gateway {_peaks(s['figures'], 'gateway')}, "
+        f"backend {_peaks(s['figures'], 'backend')}",
+    ]
+    return "\n".join(lines)
+
+
+HEADER = (
+    "rank",
+    "mode",
+    "server",
+    "tuned gather req/s",
+    "spread",
+    "bound by",
+    "backend CPU / request, sync view",
+    "async view",
+    "article gather/sync p50",
+    "article verdict",
+    "gateway threads / RSS",
+    "backend threads / RSS",
+)
+
+
+def section(latest: dict, folder) -> list[str]:
+    found = modes(latest, "servers")
+    if not found:
+        return []
+    rows = sorted((summary(latest[("servers", mode)]) for mode in found), key=lambda s: -(s["rps"] or 0.0))
+    s = latest[("servers", found[0])]["scenario"]
+    table_rows = [
+        [
+            rank,
+            row["mode"],
+            row["server"],
+            f"{row['rps']:.1f}",
+            _percent(row["spread"]),
+            bounds.label(row["bound"]),
+            _cpu(row["cpu"]["sync"]),
+            _cpu(row["cpu"]["async"]),
+            format_duration(row["article"].get("median")),
+            "matches" if row["article"].get("matches") else "**differs**",
+            _peaks(row["figures"], "gateway"),
+            _peaks(row["figures"], "backend"),
+        ]
+        for rank, row in enumerate(rows, 1)
+    ]
+    return [
+        "## Server matrix",
+        "",
+        f"The same workloads on every SERVER_MODE (`make servers`), both services on the mode's server. Ranked by "
+        f"the tuned gather cell: n = {s['sweep']['n']} calls of {s['sweep']['delay']:g} s to the backend's "
+        f"{s['sweep']['target']} view with `client=auto`, closed loop at c = {s['level']}, the median of "
+        f"{s['repeat']} interleaved runs of {s['duration']:g} s; *spread* is their (max - min) / median. CPU per "
+        f"request is the backend's CPU seconds over its requests for its trivial views (`delay=0`) at "
+        f"c = {s['cpu_concurrency']}, median ± spread over the same repeats. The article cell is its gather "
+        f"over the sync view ({s['article']['n']} calls of {s['article']['delay']:g} s, one at a time). Threads "
+        "and RSS are each service's peaks during the tuned cell.",
+        "",
+        *markdown.table(HEADER, table_rows),
+        "",
+        *(f"- **{row['mode']}**: {bounds.label(row['bound'])}: {row['bound']['reason']}" for row in rows),
+        "",
+    ]
