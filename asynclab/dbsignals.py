@@ -41,3 +41,19 @@ def apply(choice: str, databases: dict) -> str:
     signals.request_finished.disconnect(close_old_connections)
     applied = "off"
     return applied
+
+
+def lean(django31_threads: bool) -> list[str]:
+    """LEAN=true, under ASGI: detach reset_queries and close_old_connections from
+    request_started (request_finished keeps close_old_connections). Django's ASGI handler
+    runs them on the thread it has just started for the request, which has opened no
+    connection yet, so they never find one: all they do is start that thread early. With
+    DJANGO31_THREADS every request runs on one long-lived thread whose connections they do
+    find, so they stay. Returns the receivers detached."""
+    from django.core import signals
+    from django.db import close_old_connections, reset_queries
+
+    if django31_threads:
+        return []
+    receivers = (reset_queries, close_old_connections)
+    return [receiver.__name__ for receiver in receivers if signals.request_started.disconnect(receiver)]

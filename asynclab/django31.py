@@ -8,15 +8,27 @@ nothing: there the server's own threads run the views.
 
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
-from django.core.asgi import get_asgi_application as django_asgi_application
+
+
+def django_asgi_application():
+    """Django's ASGI application, through the lab's handler only when LEAN asks for it: that
+    handler is Django 5.2's, and the entrypoint refuses LEAN on any other Django."""
+    if settings.LEAN:
+        from .handler import get_asgi_application
+    else:
+        from django.core.asgi import get_asgi_application
+    return get_asgi_application()
 
 
 def get_asgi_application():
     application = django_asgi_application()
     if not settings.DJANGO31_THREADS:
         return application
+    # asgiref 3.3 (Django 3.1's) has no ThreadSensitiveContext: there is nothing to undo there,
+    # and the entrypoint refuses DJANGO31_THREADS on it (asynclab/features.py).
+    from asgiref.sync import ThreadSensitiveContext
+
     shared = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django31")
 
     async def django31_application(scope, receive, send):

@@ -12,11 +12,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 
 from . import edge, logs, requestid, telemetry, timing
+from .compat import iscoroutinefunction
 from .http import ApiResponse
 
 # What the access line says when the client went away and Django cancelled the view (ASGI).
@@ -44,6 +44,11 @@ class Visit:
                 stamp(response, elapsed)
                 response[requestid.HEADER] = self.id
                 extra = getattr(response, "log_fields", {})
+                # The access line is this response's log: Django's log_response would write a
+                # record for any 4xx/5xx that the lab's logging drops anyway (it keeps only
+                # tracebacks, and a response from an exception is marked already). Marked, it
+                # returns at once, and the lean handler skips the thread hop to it.
+                response._has_been_logged = True
             logs.access(
                 logs.access_line(
                     method=self.request.method or "",

@@ -29,6 +29,11 @@ LOGGING = logs.config(LOG_LEVEL)
 # (see asynclab/dbsignals.py for what they cost under ASGI); on: Django as shipped.
 DB_SIGNALS = read("DB_SIGNALS")
 
+# true: under ASGI, the lab's handler skips the thread hops Django makes per request but does
+# not need (asynclab/handler.py, docs/asgi-tax.md). Off by default: the lab measures Django
+# as shipped.
+LEAN = read("LEAN")
+
 # on: Django 3.1's ASGI threading, every sync view of a process on one thread (ASGI only;
 # asynclab/django31.py). Off by default: for reproducing the article, not for measuring.
 DJANGO31_THREADS = read("DJANGO31_THREADS")

@@ -7,6 +7,8 @@ Both are read-only, take no parameters and hold no secrets; they are served on t
 port as the API, which compose publishes on loopback only (PUBLISH_HOST).
 """
 
+from __future__ import annotations
+
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -16,7 +18,7 @@ from django.core.handlers.asgi import ASGIRequest
 
 from . import cpu, dbsignals
 from . import telemetry as telemetry_
-from .http import ApiResponse, json_error
+from .http import ApiResponse
 from .query import endpoint
 
 
@@ -57,13 +59,16 @@ def healthz(request, params):
     # no measurement starts while a worker is still importing its views.
     warm, workers = _warm_workers(), settings.SERVER.describe()["workers"]
     if warm < workers:
-        return json_error(
-            503,
-            "starting",
-            f"{warm} of {workers} workers warmed up",
-            status="starting",
-            warm_workers=warm,
-            workers=workers,
+        # Not json_error(): its first parameter is already named `status`.
+        return ApiResponse(
+            {
+                "error": "starting",
+                "message": f"{warm} of {workers} workers warmed up",
+                "status": "starting",
+                "warm_workers": warm,
+                "workers": workers,
+            },
+            status=503,
         )
     return ApiResponse(
         {
@@ -75,6 +80,7 @@ def healthz(request, params):
             "pid": os.getpid(),
             "db_signals": dbsignals.applied,
             "django31_threads": settings.DJANGO31_THREADS,
+            "lean": settings.LEAN,
             "database": _database(),
             "versions": VERSIONS,
             "cpu": CPU,

@@ -63,6 +63,10 @@ def warm(application: App) -> App:
         log.exception("warm-up failed: this worker will not serve")
         raise
     ms = round((time.perf_counter() - start) * 1000, 3)
-    telemetry.worker().warm_ms = ms
+    worker = telemetry.worker()
+    worker.warm_ms = ms
+    # Published now: the sampler's first file, written as it started, still says "not
+    # warm", and /healthz in another worker would read that for up to PUBLISH seconds.
+    telemetry.publish(worker.snapshot())
     logs.event("warm", ms=ms, steps=steps)
     return application

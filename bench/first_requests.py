@@ -46,7 +46,8 @@ def warm_pids(server: LiveServer, count: int, timeout: float = 20) -> None:
 
 def first_requests(mode: str, cold: bool) -> dict[int, list[float]]:
     """Per worker pid, the extra handler ms of each /api/ call it served, in order."""
-    env: dict[str, object] = {"WORKERS": 2, "THREADS": 8}
+    # THREADS only where the server has the knob: elsewhere setting it is an error at start.
+    env: dict[str, object] = {"WORKERS": 2, **({"THREADS": 8} if mode == "wsgi" else {})}
     folder = tempfile.TemporaryDirectory(prefix="bench-cold-")
     if cold:
         Path(folder.name, "sitecustomize.py").write_text(COLD)

@@ -36,6 +36,8 @@ def summarise(samples: list[dict]) -> dict | None:
     cpu = last["cpu_seconds"] - first["cpu_seconds"]
     requests = last["requests"] - first["requests"]
     lags = [s["loop_lag_ms"]["recent_max"] for s in samples if s.get("loop_lag_ms")]
+    # Services from before the collector was published have no "gc".
+    gc_seconds = last["gc"]["seconds"] - first["gc"]["seconds"] if last.get("gc") and first.get("gc") else None
     return {
         "samples": len(samples),
         "processes": last["processes"],
@@ -52,6 +54,7 @@ def summarise(samples: list[dict]) -> dict | None:
         "loop_lag_max_ms": max(lags) if lags else None,
         # Typical, not worst: one GC pause or a slow first request lifts the peak only.
         "loop_lag_median_ms": statistics.median(lags) if lags else None,
+        "gc_seconds": None if gc_seconds is None else round(gc_seconds, 4),
     }
 
 

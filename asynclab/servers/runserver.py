@@ -1,9 +1,15 @@
 """SERVER_MODE=runserver: Django's threaded development server, the article's first setup.
 
-Not for production; here because the article's first experiment ran on it.
+Not for production; here because the article's first experiment ran on it. One process,
+a new thread per connection: neither WORKERS nor THREADS has anything to set.
 """
 
 NAME = "runserver"
+PACKAGES = ("django",)
+INTERFACE = "wsgi"
+WORKERS = None
+THREADS = None
+CONCURRENCY = "one process, a thread per connection"
 
 
 def arguments(cfg) -> list[str]:

@@ -14,7 +14,7 @@ from django.conf import settings
 
 
 def long_lived() -> bool:
-    return settings.SERVER.mode == "asgi"
+    return settings.SERVER.interface == "asgi"
 
 
 class PerLoop:

@@ -94,7 +94,10 @@ async def run(
     lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3, strategies=ARTICLE_STRATEGIES, targets=ARTICLE_TARGETS
 ) -> dict:
     env = await environment(lab.gateway, lab.backend)
-    mode = env["server_mode"]
+    # The article's uvicorn claim is about Django under ASGI, so it holds (or not) for
+    # every ASGI server the backend may run: granian, hypercorn and daphne too.
+    backend_server = (env.get("backend") or {}).get("server") or {}
+    mode = "asgi" if backend_server.get("interface") == "asgi" else env["server_mode"]
     rows = []
     for strategy in strategies:
         for target in targets:

@@ -51,6 +51,21 @@ def test_a_service_is_the_sum_of_its_workers_and_master():
     assert total["loop_lag_ms"] == {"last": 2.0, "recent_max": 4.0, "max": 9.0}
 
 
+def test_garbage_collection_is_summed_over_the_workers():
+    workers = [snapshot(10, 1, 1, 0.1, 0, 1), snapshot(11, 1, 1, 0.1, 0, 1)]
+    workers[0]["gc"] = {"seconds": 0.5, "collections": [10, 2, 1]}
+    workers[1]["gc"] = {"seconds": 0.25, "collections": [5, 1, 0]}
+    assert telemetry.combine(workers)["gc"] == {"seconds": 0.75, "collections": [15, 3, 1]}
+
+
+def test_a_live_worker_publishes_its_collections(serve):
+    backend = serve("backend", "asgi")
+    for _ in range(20):
+        backend.get("/api/?delay=0")
+    total = backend.get("/telemetry")[1]["total"]
+    assert len(total["gc"]["collections"]) == 3 and total["gc"]["collections"][0] > 0
+
+
 def test_wsgi_workers_have_no_loop_lag():
     assert telemetry.combine([snapshot(10, 1, 1, 0, 0, 0)])["loop_lag_ms"] is None
 

@@ -33,7 +33,8 @@ def warm_lines(server, count, timeout=20):
 @pytest.mark.parametrize("service", ["backend", "gateway"])
 def test_every_worker_is_warm_before_its_first_request(serve, service, mode):
     extra = {"BACKEND_URL": f"http://127.0.0.1:{free_port()}"} if service == "gateway" else {}
-    server = serve(service, mode, WORKERS=WORKERS, THREADS=4, **extra)
+    threads = {"THREADS": 4} if mode == "wsgi" else {}  # uvicorn has no thread knob
+    server = serve(service, mode, WORKERS=WORKERS, **threads, **extra)
     warm = warm_lines(server, WORKERS)
     assert len(warm) == WORKERS, server.log()
     assert len({line["pid"] for line in warm}) == WORKERS, "one warm line per worker"

@@ -28,7 +28,8 @@ def access_lines(server, request_id):
 
 @pytest.fixture(scope="module", params=["wsgi", "asgi"])
 def stack(request):
-    backend = LiveServer("backend", request.param, WORKERS=2, THREADS=8).start()
+    threads = {"THREADS": 8} if request.param == "wsgi" else {}  # uvicorn has no thread knob
+    backend = LiveServer("backend", request.param, WORKERS=2, **threads).start()
     gateway = LiveServer("gateway", request.param, BACKEND_URL=backend.url).start()
     yield request.param, backend, gateway
     gateway.stop()

@@ -1,0 +1,46 @@
+"""SERVER_MODE=granian: granian (a Rust HTTP server, hyper and tokio) serving the ASGI app.
+
+Each worker process runs the app on one asyncio loop; granian allows only one blocking
+thread with ASGI, so THREADS has nothing to set (sync views run on asgiref's threads).
+"""
+
+from .common import Option
+
+NAME = "granian"
+PACKAGES = ("granian",)
+INTERFACE = "asgi"
+WORKERS = Option("--workers", "processes, one event loop each")
+THREADS = None
+CONCURRENCY = "one event loop per process; sync views on asgiref threads, one per request in flight"
+
+
+def arguments(cfg) -> list[str]:
+    return [
+        "granian",
+        f"{cfg.service}.asgi:application",
+        # asginl: ASGI without lifespan, which Django does not speak.
+        "--interface",
+        "asginl",
+        *common(cfg),
+    ]
+
+
+def common(cfg) -> list[str]:
+    """What both granian modes pass."""
+    return [
+        "--host",
+        cfg.host,
+        "--port",
+        str(cfg.port),
+        "--workers",
+        str(cfg.workers),
+        # HTTP/1.1 as every other mode serves (no h2c upgrade), and no WebSockets.
+        "--http",
+        "1",
+        "--no-ws",
+        # The lab's middleware writes one JSON access line per request, with its id.
+        "--no-access-log",
+        # Short grace so `make down` is quick: workers still busy after 3 s are killed.
+        "--workers-kill-timeout",
+        "3",
+    ]

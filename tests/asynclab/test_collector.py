@@ -1,0 +1,25 @@
+"""collector: the time and count of real garbage collections, per process."""
+
+import gc
+import os
+
+from asynclab import collector
+
+
+def test_a_forced_collection_is_counted_with_its_time():
+    mine = collector.install(os.getpid())
+    before = mine.snapshot()
+    # Cycles the collector must find: a full collection walks them.
+    for _ in range(20_000):
+        a = []
+        a.append(a)
+    gc.collect()
+    after = mine.snapshot()
+    assert after["collections"][2] == before["collections"][2] + 1
+    assert after["seconds"] > before["seconds"]
+
+
+def test_installing_twice_in_one_process_keeps_one_callback():
+    first = collector.install(os.getpid())
+    assert collector.install(os.getpid()) is first
+    assert sum(isinstance(c, collector.Collector) for c in gc.callbacks) == 1
