@@ -35,6 +35,13 @@ TARGETS: dict[str, tuple[str, dict[str, str]]] = {
 ARTICLE_TARGETS = ("sync", "async")
 DB_TARGETS = ("db", "db-async", "db-adapter", "db-adapter-executor")
 
+# Server-sent event streams (docs/streams.md): the backend's, view -> path (an async
+# generator and a sync one), the gateway's aggregation as a stream, and the gauge of open
+# streams each service keeps (asynclab/streams.py).
+BACKEND_STREAMS: dict[str, str] = {"async": "/api/stream/", "sync": "/api/stream/sync/"}
+GATEWAY_STREAM = "/api/aggregated/stream/"
+STREAMS_GAUGE = "/streams"
+
 # Gateway `client=`: the HTTP client a fan-out uses; auto picks per kind of view.
 CLIENTS = ("article", "context", "shared", "aiohttp")
 CLIENT_CHOICES = ("auto", *CLIENTS)

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from asynclab import api, status
-from gateway import views
+from asynclab import api, status, streams
+from gateway import stream, views
 
 
 def _at(strategy: str) -> str:
@@ -14,8 +14,10 @@ urlpatterns = [
     path(_at("sequential"), views.sync_aggregated),
     path(_at("threadpool"), views.threadpool_aggregated),
     path(_at("async-to-sync"), views.async_to_sync_aggregated),
+    path(api.GATEWAY_STREAM.removeprefix("/"), stream.aggregated_stream),
     path("healthz", status.healthz),
     path("telemetry", status.telemetry),
+    path(api.STREAMS_GAUGE.removeprefix("/"), streams.gauge),
 ]
 
 handler400 = "asynclab.http.bad_request"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import html, markdown, plots, stats
 from .breakdown import PARTS
-from .experiments import article, clients, db, faults, resources, run, servers, soak, sweep
+from .experiments import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep
 from .results import load, measurements, mode_order, modes, show_unsaved
 from .units import format_duration
 
@@ -269,6 +269,8 @@ SECTIONS = (
     clients.section,
     faults.section,
     soak.section,
+    streams.section,
+    slowclients.section,
     run.section,
     bench_section,
 )

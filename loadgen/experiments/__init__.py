@@ -7,7 +7,7 @@ itself, `table(result)` for the terminal and `section(latest, folder)` for repor
 
 from __future__ import annotations
 
-from . import article, clients, db, faults, resources, run, servers, soak, sweep
+from . import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep
 
 # In the order `loadgen --help` lists them.
 EXPERIMENTS = {
@@ -20,4 +20,6 @@ EXPERIMENTS = {
     "soak": soak,
     "clients": clients,
     "servers": servers,
+    "streams": streams,
+    "slowclients": slowclients,
 }

@@ -58,7 +58,8 @@ def test_every_target_is_a_backend_view():
 
 def test_every_route_is_listed_and_every_listed_path_is_routed(routes):
     service, found = routes
-    listed = {"backend": set(api.BACKEND_VIEWS.values()) | {"/database"}, "gateway": set(api.STRATEGIES.values())}[
-        service
-    ]
+    listed = {
+        "backend": set(api.BACKEND_VIEWS.values()) | set(api.BACKEND_STREAMS.values()) | {"/database"},
+        "gateway": set(api.STRATEGIES.values()) | {api.GATEWAY_STREAM},
+    }[service] | {api.STREAMS_GAUGE}
     assert found == listed | COMMON

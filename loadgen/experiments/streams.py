@@ -1,0 +1,455 @@
+"""`streams`: N server-sent event streams held open at once, per view, and what they cost.
+
+Per level and view (the backend's async and sync generators, the gateway's aggregation as
+a stream): N streams are opened over `--ramp`, each long enough to stay open for `--hold`
+once all are; every event is read. Per cell: streams established (first event), refused
+(connect error or 503), waiting (connected but never served within the cell: queued behind
+a server's threads), cut or failed; time to first event; event lag (arrival minus the time
+the event was due; HdrHistogram); the most open at once, as loadgen and the service's own
+gauge (/streams) saw them, and how many were still open after; the service's threads and
+RSS per open stream (/telemetry); and an open loop of ordinary requests meanwhile.
+
+Bounded: a cell ends `ramp + hold + grace` after it starts whatever the server does, and
+every connection it opened is closed then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import resource
+import time
+from collections import Counter
+from urllib.parse import urlencode
+
+import aiohttp
+
+from asynclab.api import BACKEND_STREAMS, BACKEND_VIEWS, GATEWAY_STREAM, STRATEGIES, STREAMS_GAUGE
+from asynclab.grammar import written
+
+from .. import markdown, probe, runner
+from ..lab import Lab
+from ..options import arguments, choices, duration, levels, option, positive
+from ..probe import environment
+from ..results import modes
+from ..sampler import Poller, Sampler
+from ..stats import Recorder
+from ..units import format_duration
+
+HELP = "N concurrent server-sent event streams per view: held, refused, first event, event lag, threads/RSS per stream"
+VIEWS = ("async", "sync", "gateway")
+# Past the stream's own end: time for the last events and the summary to arrive.
+GRACE = 5.0
+# File descriptors loadgen keeps for itself beside one socket per stream.
+SPARE_FDS = 200
+
+
+def options(parser) -> None:
+    levels(parser, (10, 100, 1000))
+    option(
+        parser,
+        "--views",
+        env="LOADGEN_VIEWS",
+        default=VIEWS,
+        type=choices(VIEWS),
+        help="async, sync (the backend's streams) and gateway (the aggregation as a stream)",
+    )
+    option(parser, "--interval", env="LOADGEN_INTERVAL", default=0.5, type=duration, help="seconds between events")
+    option(parser, "--hold", env="LOADGEN_HOLD", default=5.0, type=duration, help="time every stream is open at once")
+    option(parser, "--ramp", env="LOADGEN_RAMP", default=2.0, type=duration, help="time over which streams are opened")
+    option(
+        parser,
+        "--rate",
+        env="LOADGEN_RATE",
+        default=5.0,
+        type=positive(float, 1000),
+        help="ordinary requests/s sent meanwhile (open loop)",
+    )
+    option(
+        parser,
+        "--fanout",
+        env="LOADGEN_FANOUT",
+        default=4,
+        type=positive(int, 100),
+        help="backend calls per gateway stream (one at a time, each a part of the stream)",
+    )
+    option(
+        parser,
+        "--ordinary-timeout",
+        env="LOADGEN_ORDINARY_TIMEOUT",
+        default=10.0,
+        type=duration,
+        dest="ordinary_timeout",
+        help="timeout of each ordinary request",
+    )
+
+
+async def command(args, lab: Lab) -> dict:
+    return await run(lab, **arguments(args, run))
+
+
+def file_limit(needed: int) -> dict:
+    """Raise loadgen's own open-file limit to its hard limit; say whether `needed` fits."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return {"soft": soft, "hard": hard, "needed": needed, "fits": needed <= soft}
+
+
+def stream_url(lab: Lab, view: str, length: float, interval: float, fanout: int) -> str:
+    if view == "gateway":
+        query = {"n": fanout, "target": "async", "delay": written(round(length / fanout, 3)), "concurrency": 1}
+        return lab.gateway.rstrip("/") + GATEWAY_STREAM + "?" + urlencode(query)
+    events = math.floor(length / interval) + 1
+    return lab.backend.rstrip("/") + BACKEND_STREAMS[view] + "?" + urlencode({"events": events, "interval": interval})
+
+
+def ordinary_url(lab: Lab, view: str) -> str:
+    """What a user of the same service asks meanwhile: a request with no wait in it."""
+    if view == "gateway":
+        return lab.gateway.rstrip("/") + STRATEGIES["gather"] + "?" + urlencode({"n": 1, "delay": 0, "target": "async"})
+    return lab.backend.rstrip("/") + BACKEND_VIEWS["sync"] + "?delay=0"
+
+
+class Tally:
+    """Every stream of one cell, as the client saw it."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter = Counter()
+        self.statuses: Counter = Counter()
+        self.first = Recorder()  # connect to first event
+        self.lag = Recorder()  # arrival minus due, per event
+        self.events = 0
+        self.disordered = 0
+        self.open = self.open_peak = 0
+
+    def opened(self) -> None:
+        self.open += 1
+        self.open_peak = max(self.open_peak, self.open)
+
+
+async def one_stream(session, url: str, tally: Tally, until: float) -> None:
+    start = time.perf_counter()
+    first = False
+    last = -1
+    ended = False
+    try:
+        async with asyncio.timeout(max(0.0, until - start)):
+            async with session.get(url) as response:
+                if response.status != 200:
+                    tally.statuses[str(response.status)] += 1
+                    tally.outcomes["refused" if response.status == 503 else "failed"] += 1
+                    await response.read()
+                    return
+                name = None
+                async for raw in response.content:
+                    line = raw.decode().rstrip("\r\n")
+                    if line.startswith("event:"):
+                        name = line[6:].strip()
+                    elif line.startswith("data:"):
+                        arrived = time.time()
+                        data = json.loads(line[5:])
+                        if not first:
+                            first = True
+                            tally.first.record(time.perf_counter() - start)
+                            tally.opened()
+                        if name in ("end", "summary"):
+                            # Done as the client sees it, whether or not the server has closed yet.
+                            ended = True
+                            tally.open -= 1
+                            continue
+                        tally.events += 1
+                        tally.lag.record(max(0.0, arrived - data.get("due", data["sent"])))
+                        if data["seq"] <= last:
+                            tally.disordered += 1
+                        last = data["seq"]
+        tally.outcomes["completed" if ended else "cut"] += 1
+    except TimeoutError:
+        tally.outcomes["cut" if first else "waiting"] += 1
+    except aiohttp.ClientConnectorError:
+        tally.outcomes["refused"] += 1
+    except (aiohttp.ClientError, ValueError, KeyError):
+        tally.outcomes["failed" if first else "refused"] += 1
+    finally:
+        if first and not ended:
+            tally.open -= 1
+
+
+class Gauge(Poller):
+    """The service's own count of open streams (/streams), polled like /telemetry."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") + STREAMS_GAUGE
+        self.seen: list[dict] = []
+
+    async def poll(self) -> None:
+        try:
+            async with asyncio.timeout(2):
+                async with self._session.get(self.url) as response:
+                    if response.status == 200:
+                        self.seen.append(await response.json(content_type=None))
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            pass
+
+    def peak(self) -> int | None:
+        return max((s["open"] for s in self.seen), default=None)
+
+
+async def settle(url: str, timeout: float = 30.0) -> dict:
+    """Wait for the service's streams to end after a cell: open streams left, and how long."""
+    start = time.perf_counter()
+    left = None
+    async with aiohttp.ClientSession() as session:
+        while time.perf_counter() - start < timeout:
+            try:
+                async with asyncio.timeout(2):
+                    async with session.get(url.rstrip("/") + STREAMS_GAUGE) as response:
+                        left = (await response.json(content_type=None))["open"]
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+                left = None
+            if left == 0:
+                break
+            await asyncio.sleep(0.5)
+    return {"open": left, "waited": round(time.perf_counter() - start, 2)}
+
+
+def per_stream(seen: dict | None, held: int) -> dict | None:
+    """A service's threads and RSS above idle, per stream its server held open."""
+    if not seen or not held:
+        return None
+    return {
+        "threads": (seen["threads_peak"] - seen["threads_idle"]) / held,
+        "rss_bytes": (seen["rss_peak_bytes"] - seen["rss_idle_bytes"]) / held,
+    }
+
+
+async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ramp: float, rate, fanout, timeout):
+    length = ramp + hold
+    url = stream_url(lab, view, length, interval, fanout)
+    served_by = lab.gateway if view == "gateway" else lab.backend
+    tally = Tally()
+    start = time.perf_counter()
+    until = start + 2 * ramp + hold + GRACE
+    ordinary = runner.Plan(
+        urls=(ordinary_url(lab, view),), rate=rate, duration=hold, warmup=ramp, timeout=timeout, max_inflight=1000
+    )
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session,
+        Sampler({"gateway": lab.gateway, "backend": lab.backend}) as sampler,
+        Gauge(served_by) as gauge,
+    ):
+
+        async def opened_later(index: int) -> None:
+            await asyncio.sleep(index * ramp / level)
+            await one_stream(session, url, tally, until)
+
+        streams_done = asyncio.gather(*(opened_later(i) for i in range(level)))
+        figures = await runner.run(ordinary, label=f"streams {view} x{level} ordinary", progress=False)
+        await streams_done
+    services = sampler.summary()
+    after = await settle(served_by)
+    held = tally.open_peak
+    # What the server holds: its own gauge (a buffered stream is open there for its whole
+    # length, while the client sees it open for an instant, at the end).
+    serving = max(held, gauge.peak() or 0)
+    return {
+        "view": view,
+        "target": view,
+        "concurrency": level,
+        "url": url,
+        "length": length,
+        "wall": round(time.perf_counter() - start, 2),
+        "figures": {**figures, "services": services},
+        "streams": {
+            "outcomes": {key: tally.outcomes.get(key, 0) for key in OUTCOMES},
+            "established": tally.first.count,
+            "statuses": dict(tally.statuses),
+            "held_peak": held,
+            "gauge_peak": gauge.peak(),
+            "open_after": after,
+            "events": tally.events,
+            "disordered": tally.disordered,
+            "first_event": tally.first.summary(),
+            "first_event_histogram": tally.first.saved(),
+            "lag": tally.lag.summary(),
+            "lag_histogram": tally.lag.saved(),
+            "per_stream": {name: per_stream(seen, serving) for name, seen in services.items()},
+        },
+    }
+
+
+OUTCOMES = ("completed", "cut", "waiting", "refused", "failed")
+
+
+async def run(
+    lab: Lab,
+    levels: tuple[int, ...] = (10, 100, 1000),
+    views: tuple[str, ...] = VIEWS,
+    interval: float = 0.5,
+    hold: float = 5.0,
+    ramp: float = 2.0,
+    rate: float = 5.0,
+    fanout: int = 4,
+    ordinary_timeout: float = 10.0,
+) -> dict:
+    env = await environment(lab.gateway, lab.backend)
+    # A stream through the gateway holds two sockets there, one here: loadgen needs one per
+    # stream and per ordinary request in flight.
+    fds = file_limit(max(levels) + int(rate * ordinary_timeout) + SPARE_FDS)
+    if not fds["fits"]:
+        raise SystemExit(
+            f"loadgen streams: {max(levels)} streams need about {fds['needed']} open files; "
+            f"loadgen may open {fds['soft']} (ulimit -n): raise it or lower --levels"
+        )
+    cells = []
+    for level in levels:
+        for view in views:
+            if lab.drain:
+                await probe.drain(
+                    [(lab.backend.rstrip("/") + "/api/?delay=0", probe.width(env.get("backend")))], timeout=60
+                )
+            found = await cell(lab, view, level, interval, hold, ramp, rate, fanout, ordinary_timeout)
+            cells.append(found)
+            if lab.progress is not False:
+                print("  " + line(found), flush=True)
+    return {
+        "experiment": "streams",
+        "environment": env,
+        "scenario": {
+            "levels": list(levels),
+            "views": list(views),
+            "interval": interval,
+            "hold": hold,
+            "ramp": ramp,
+            "rate": rate,
+            "fanout": fanout,
+            "ordinary_timeout": ordinary_timeout,
+            "loadgen_nofile": fds,
+        },
+        "cells": cells,
+    }
+
+
+def _per(cell: dict, service: str) -> str:
+    per = (cell["streams"]["per_stream"] or {}).get(service)
+    if not per:
+        return "-"
+    return f"{per['threads']:.2f} thr, {per['rss_bytes'] / 1024:.0f} KiB"
+
+
+def line(cell: dict) -> str:
+    s, f = cell["streams"], cell["figures"]
+    o = s["outcomes"]
+    service = "gateway" if cell["view"] == "gateway" else "backend"
+    return (
+        f"{cell['view']:<7} x{cell['concurrency']:<5} held {s['held_peak']:>5} (gauge {s['gauge_peak']}), "
+        f"completed {o['completed']}, waiting {o['waiting']}, refused {o['refused']}, cut {o['cut']}, "
+        f"failed {o['failed']}; first event p50 {format_duration(s['first_event']['p50'])} "
+        f"p99 {format_duration(s['first_event']['p99'])}; lag p50 {format_duration(s['lag']['p50'])} "
+        f"p99 {format_duration(s['lag']['p99'])}; {service} per stream {_per(cell, service)}; "
+        f"ordinary p99 {format_duration(f['p99'])}, {f['errors']} errors of {f['requests']}"
+    )
+
+
+def table(result: dict) -> str:
+    s = result["scenario"]
+    head = (
+        f"streams, SERVER_MODE={result['environment']['server_mode']}: events every {s['interval']:g} s, "
+        f"all open for {s['hold']:g} s after a {s['ramp']:g} s ramp; ordinary requests at {s['rate']:g}/s"
+    )
+    return "\n".join([head, *("  " + line(cell) for cell in result["cells"])])
+
+
+HEADER = (
+    "mode",
+    "view",
+    "streams",
+    "held at once",
+    "completed / waiting / refused / cut / failed",
+    "first event p50 / p99",
+    "event lag p50 / p99",
+    "per stream (threads, RSS)",
+    "ordinary p50 / p99",
+    "ordinary errors",
+    "open after",
+)
+
+
+def rows(result: dict, mode: str) -> list[list]:
+    found = []
+    for cell in result["cells"]:
+        s, f = cell["streams"], cell["figures"]
+        o = s["outcomes"]
+        service = "gateway" if cell["view"] == "gateway" else "backend"
+        found.append(
+            [
+                mode,
+                cell["view"],
+                cell["concurrency"],
+                s["held_peak"],
+                " / ".join(str(o[key]) for key in OUTCOMES),
+                f"{format_duration(s['first_event']['p50'])} / {format_duration(s['first_event']['p99'])}",
+                f"{format_duration(s['lag']['p50'])} / {format_duration(s['lag']['p99'])}",
+                f"{service}: {_per(cell, service)}",
+                f"{format_duration(f['p50'])} / {format_duration(f['p99'])}",
+                f"{f['errors']} of {f['requests']}",
+                "-" if s["open_after"]["open"] is None else s["open_after"]["open"],
+            ]
+        )
+    return found
+
+
+def section(latest: dict, folder) -> list[str]:
+    found = modes(latest, "streams")
+    if not found:
+        return []
+    from .. import streamplots
+
+    s = latest[("streams", found[0])]["scenario"]
+    lines = [
+        "## Long-lived connections: server-sent event streams",
+        "",
+        f"N streams per view opened over {s['ramp']:g} s, each open long enough that all are open at once for "
+        f"{s['hold']:g} s, an event every {s['interval']:g} s (the gateway's: {s['fanout']} backend calls one after "
+        f"another, an event as each completes); meanwhile ordinary requests at {s['rate']:g}/s to the same service "
+        "(`/api/?delay=0` on the backend, gather of one call on the gateway). *Waiting*: connected but given no "
+        "event within the cell (queued behind the server's threads); *refused*: connect error or 503; *cut*: "
+        "ended before its last event. Event lag is arrival minus the time the event was due (HdrHistogram); "
+        "per stream is the service's peak threads and RSS over idle, divided by the streams held at once; "
+        "*open after* is the service's own gauge once the cell is over.",
+        "",
+    ]
+    for mode in found:
+        lines += [*markdown.table(HEADER, rows(latest[("streams", mode)], mode)), ""]
+    for plot in streamplots.held(latest, found, folder):
+        lines += [f"![{plot.stem}]({plot.name})", ""]
+    lines += EXPLAINED
+    return lines
+
+
+EXPLAINED = [
+    "What the figures say:",
+    "",
+    "- **A thread per stream.** Under wsgi (gunicorn gthread, WORKERS x THREADS = 10) ten streams hold every "
+    "thread; stream 11 connects (gunicorn accepts it) and *waits*: no first event until a stream ends, and the "
+    "ordinary requests queue behind them. Under asgi an async stream is a task: thousands are held by one "
+    "worker, each costing kilobytes, not a thread.",
+    "- **Mismatched streams are buffered.** Under asgi the sync view's generator is read whole by "
+    "`sync_to_async(list)` before anything is sent, and under wsgi the async view's by `async_to_sync`: first "
+    "event and every event's lag are the stream's whole length. Under asgi each such stream also holds a thread "
+    "for its length, and a client that leaves does not stop it (the thread runs the list to its end).",
+    "- **Django's per-request thread under asgi.** With database receivers on (`DB_SIGNALS=on`, and `auto` with a "
+    "database: the backend's SQLite) Django runs `request_started`/`request_finished`'s receivers through "
+    "`sync_to_async`, which makes the request's thread-sensitive executor a thread that lives until the response "
+    "is sent: an async stream then holds an idle thread for its whole length, about one thread per open stream. "
+    "`DB_SIGNALS=off` (or `DB=none`), or `LEAN=true`, takes it away (docs/streams.md).",
+    "- **The gateway's stream** holds a client socket and a backend call per stream: its call budget "
+    "(`GATEWAY_MAX_CALLS`, reserved up front for the whole fan-out) refuses with 503 past budget / n streams.",
+    "",
+]
