@@ -23,3 +23,27 @@ def test_installing_twice_in_one_process_keeps_one_callback():
     first = collector.install(os.getpid())
     assert collector.install(os.getpid()) is first
     assert sum(isinstance(c, collector.Collector) for c in gc.callbacks) == 1
+
+
+def test_a_collection_that_starts_inside_a_snapshot_does_not_deadlock():
+    # With a threshold of 1 nearly every allocation collects, so collections start inside
+    # snapshot() itself: a callback that took a lock snapshot() holds would hang forever.
+    import threading
+
+    mine = collector.install(os.getpid())
+    done = threading.Event()
+
+    def snapshots():
+        for _ in range(2_000):
+            mine.snapshot()
+        done.set()
+
+    old = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        worker = threading.Thread(target=snapshots, daemon=True)
+        worker.start()
+        worker.join(60)
+    finally:
+        gc.set_threshold(*old)
+    assert done.is_set()
