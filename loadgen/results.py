@@ -8,13 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from asynclab.features import series
-from asynclab.knobs import KNOBS
-
 from .lab import Lab
-
-# The Django the lab runs unless DJANGO says otherwise: its results keep their plain keys.
-DEFAULT_DJANGO = KNOBS["DJANGO"].default
 
 # The report's column order for server modes; any other mode comes after these.
 MODES = (
@@ -49,8 +43,6 @@ def save(lab: Lab, result: dict) -> Path | None:
     """
     stamp = re.sub(r"[^0-9T]", "", result["environment"]["timestamp"])[:15]
     variant = f"-{result['variant']}" if result.get("variant") else ""
-    other = django_of(result)
-    variant += f"-django{other}" if other not in (None, DEFAULT_DJANGO) else ""
     name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
     path = lab.results / name
     text = json.dumps(result, indent=1, default=str) + "\n"
@@ -64,12 +56,21 @@ def save(lab: Lab, result: dict) -> Path | None:
 
 
 def measured(result: dict) -> list[dict]:
-    """Every measurement's figures in a result: its rows', its cells' or its own."""
+    """Every measurement's figures in a result: its rows', its cells' or its own; for an
+    experiment made of others' parts (servers: article rows, sweep cells), theirs."""
     if "rows" in result:
         return [row["figures"] for row in result["rows"]]
     if "cells" in result:
         return [cell["figures"] for cell in result["cells"]]
-    return [result["figures"]]
+    if "figures" in result:
+        return [result["figures"]]
+    return [
+        part["figures"]
+        for value in result.values()
+        if isinstance(value, list)
+        for part in value
+        if isinstance(part, dict) and "figures" in part
+    ]
 
 
 # What tells one measurement of a result from another: compare matches cells on these, the
@@ -77,29 +78,9 @@ def measured(result: dict) -> list[dict]:
 FIELDS = ("strategy", "client", "target", "concurrency", "rate")
 
 
-def django_of(result: dict) -> str | None:
-    """The Django line ('3.1') the services ran, as the backend's /healthz (else the
-    gateway's) reported it in the result's environment; None when neither did."""
-    environment = result.get("environment") or {}
-    for service in ("backend", "gateway"):
-        found = ((environment.get(service) or {}).get("versions") or {}).get("django")
-        if found:
-            return series(found)
-    return None
-
-
-# A result on another Django than the default is an experiment of its own ("article@3.1"):
-# every section keyed by (experiment, mode) then shows the default Django only, as before,
-# and loadgen/experiments/versions.py sets the versions side by side.
-VERSION_MARK = "@"
-
-
 def experiment_of(result: dict) -> str:
-    """Its experiment, with the variant for those that run once per set-up (db/postgres),
-    and the Django version when it is not the default (article@3.1)."""
-    name = result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
-    django = django_of(result)
-    return name + (f"{VERSION_MARK}{django}" if django not in (None, DEFAULT_DJANGO) else "")
+    """Its experiment, with the variant for those that run once per set-up (db/postgres)."""
+    return result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
 
 
 def measurements(result: dict) -> list[dict]:
@@ -135,7 +116,6 @@ def read(path: Path) -> dict[tuple[str, str], dict]:
 
 def load(results: Path) -> dict[tuple[str, str], dict]:
     """Newest result per (experiment, server_mode); unreadable files are skipped, not fatal.
-    A result on another Django than the default keys as its own experiment (experiment_of).
 
     Files sort by name, which starts with the time: re-running an experiment replaces its
     figures in the report, and older files stay on disk as history.

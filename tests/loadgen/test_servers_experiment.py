@@ -5,6 +5,7 @@ import asyncio
 import copy
 import json
 
+from loadgen import results
 from loadgen.experiments import servers
 from loadgen.lab import Lab
 from loadgen.report import render
@@ -27,6 +28,8 @@ def test_one_mode_gets_cpu_per_request_the_article_cell_a_tuned_cell_and_its_pea
     assert len(cell["repeats"]) == 2 and cell["bound"]["bound_by"]
     assert cell["figures"]["services"]["backend"]["threads_peak"] >= 1
     assert "tuned gather c=4" in servers.table(result)
+    # --fail-if reads every measurement of it: the article row's and the sweep cell's.
+    assert results.measured(result) == [row["figures"], cell["figures"]]
 
     # A second mode's result, slower: the report ranks the faster first.
     (tmp_path / "20260101T000000-servers-asgi.json").write_text(json.dumps(result, default=str))
