@@ -91,8 +91,17 @@ def verdict(
 
 
 async def run(
-    lab: Lab, n: int = 10, delay: float = 1.0, repeat: int = 3, strategies=ARTICLE_STRATEGIES, targets=ARTICLE_TARGETS
+    lab: Lab,
+    n: int = 10,
+    delay: float = 1.0,
+    repeat: int = 3,
+    strategies=ARTICLE_STRATEGIES,
+    targets=ARTICLE_TARGETS,
+    allow_errors: bool = False,
 ) -> dict:
+    """The table. `allow_errors` measures a cell whose calls fail where the article does not
+    expect it (a server that serves one request at a time times out too): the verdict then
+    says so, instead of loadgen refusing the target."""
     env = await environment(lab.gateway, lab.backend)
     # The article's uvicorn claim is about Django under ASGI, so it holds (or not) for
     # every ASGI server the backend may run: granian, hypercorn and daphne too.
@@ -106,7 +115,12 @@ async def run(
             url = aggregation_url(lab, strategy, target, n, delay, client="article")
             # c=1 as the article's browser; the verify request doubles as warm-up.
             plan = Plan(urls=(url,), concurrency=1, duration=None, requests=repeat, timeout=lab.timeout)
-            figures = await measure(lab, plan, f"article {strategy}/{target}", allow_errors=expected == "timeout")
+            # Under asgi on Django 3.1 (or DJANGO31_THREADS) every fan-out to the sync view
+            # shares one thread, the thread pool's too: its timeouts get a verdict, not a refusal.
+            shared = mode == "asgi" and target == "sync"
+            figures = await measure(
+                lab, plan, f"article {strategy}/{target}", allow_errors=allow_errors or shared or expected == "timeout"
+            )
             failed = figures["errors"] + figures["partial"]
             matches, reason = verdict(expected, figures["p50"], failed, n, delay, mode)
             rows.append(

@@ -16,7 +16,7 @@ from asynclab.api import BACKEND_VIEWS
 from .. import bounds, markdown
 from ..lab import Lab, closed_loop, measure
 from ..options import arguments, option, positive, window
-from ..probe import environment
+from ..probe import BrokenTarget, environment
 from ..results import modes
 from ..units import format_duration
 from . import article, sweep
@@ -86,18 +86,26 @@ async def run(
     cpu = {view: {**cpu_per_request(figures), "repeats": figures} for view, figures in runs.items()}
     # The article's gather cell (n = 10 calls of 1 s to the sync view, one at a time): the
     # cell whose verdict has changed since Django 3.1.
-    cell = await article.run(lab, strategies=("gather",), targets=("sync",))
-    tuned = await sweep.run(
-        lab,
-        levels=(level,),
-        strategies=("gather",),
-        clients=("auto",),
-        target="async",
-        repeat=repeat,
-        duration=duration,
-        warmup=warmup,
-        workers=workers,
-    )
+    # A server that serves one request at a time (gunicorn-sync, one worker) times the
+    # calls out as the article's uvicorn did: measured and said, not refused.
+    cell = await article.run(lab, strategies=("gather",), targets=("sync",), allow_errors=True)
+    try:
+        tuned = await sweep.run(
+            lab,
+            levels=(level,),
+            strategies=("gather",),
+            clients=("auto",),
+            target="async",
+            repeat=repeat,
+            duration=duration,
+            warmup=warmup,
+            workers=workers,
+        )
+        cells, refused = tuned["cells"], None
+    except BrokenTarget as exc:
+        # A mode that cannot serve the tuned cell at all (one request at a time, with the
+        # article cell's abandoned calls still queued) is a result of the matrix too.
+        tuned, cells, refused = {"scenario": {"n": 10, "delay": 0.1, "target": "async"}}, [], str(exc)
     return {
         "experiment": "servers",
         "environment": env,
@@ -112,7 +120,8 @@ async def run(
         },
         "cpu": cpu,
         "article": cell["rows"],
-        "sweep": tuned["cells"],
+        "sweep": cells,
+        "refused": refused,
     }
 
 
@@ -137,18 +146,24 @@ def _server(env: dict, name: str = "backend") -> str:
 
 def summary(result: dict) -> dict:
     """One mode's row: its tuned cell (median run), the article cell and the CPU figures."""
-    cell = result["sweep"][0]
-    pseudo = {"scenario": result["scenario"]["sweep"], "environment": result["environment"], "cells": result["sweep"]}
     row = result["article"][0] if result["article"] else {}
-    return {
+    out = {
         "mode": result["environment"].get("server_mode"),
         "server": _server(result["environment"]),
+        "article": row,
+        "cpu": result["cpu"],
+    }
+    if not result["sweep"]:
+        refused = result.get("refused") or "no tuned cell"
+        return {**out, "rps": None, "spread": None, "figures": {}, "bound": {"bound_by": "refused", "reason": refused}}
+    cell = result["sweep"][0]
+    pseudo = {"scenario": result["scenario"]["sweep"], "environment": result["environment"], "cells": result["sweep"]}
+    return {
+        **out,
         "rps": cell["figures"]["rps"],
         "spread": sweep.spread_of(cell)["rps"],
         "bound": bounds.of(cell, pseudo),
         "figures": cell["figures"],
-        "article": row,
-        "cpu": result["cpu"],
     }
 
 
@@ -160,8 +175,9 @@ def table(result: dict) -> str:
         + ", ".join(f"{view} {_cpu(result['cpu'][view])}" for view in TRIVIAL),
         f"  article gather/sync cell: p50 {format_duration(s['article'].get('median'))}, "
         f"{'matches' if s['article'].get('matches') else 'differs'}: {s['article'].get('reason', '?')}",
-        f"  tuned gather c={result['scenario']['level']}: {s['rps']:.1f}/s (spread {_percent(s['spread'])}), "
-        f"bound by {bounds.label(s['bound'])}: {s['bound']['reason']}",
+        f"  tuned gather c={result['scenario']['level']}: "
+        + ("-" if s["rps"] is None else f"{s['rps']:.1f}/s (spread {_percent(s['spread'])}), ")
+        + f"bound by {bounds.label(s['bound'])}: {s['bound']['reason']}",
         f"  threads / RSS at c={result['scenario']['level']}: gateway {_peaks(s['figures'], 'gateway')}, "
         f"backend {_peaks(s['figures'], 'backend')}",
     ]
@@ -195,7 +211,7 @@ def section(latest: dict, folder) -> list[str]:
             rank,
             row["mode"],
             row["server"],
-            f"{row['rps']:.1f}",
+            "-" if row["rps"] is None else f"{row['rps']:.1f}",
             _percent(row["spread"]),
             bounds.label(row["bound"]),
             _cpu(row["cpu"]["sync"]),

@@ -37,6 +37,12 @@ def test_one_mode_gets_cpu_per_request_the_article_cell_a_tuned_cell_and_its_pea
     slower["environment"]["server_mode"] = "hypercorn"
     slower["sweep"][0]["figures"]["rps"] = result["sweep"][0]["figures"]["rps"] / 2
     (tmp_path / "20260101T000100-servers-hypercorn.json").write_text(json.dumps(slower, default=str))
+    # And a mode that could not serve the tuned cell at all ranks last, saying why.
+    refused = copy.deepcopy(result)
+    refused["environment"]["server_mode"] = "gunicorn-sync"
+    refused["sweep"], refused["refused"] = [], "7 of 10 calls failed (timeout)"
+    (tmp_path / "20260101T000200-servers-gunicorn-sync.json").write_text(json.dumps(refused, default=str))
     text = render(tmp_path).read_text()
     ranking = text.split("## Server matrix", 1)[1]
-    assert ranking.index("| 1 | asgi |") < ranking.index("| 2 | hypercorn |")
+    assert ranking.index("| 1 | asgi |") < ranking.index("| 2 | hypercorn |") < ranking.index("| 3 | gunicorn-sync |")
+    assert "- **gunicorn-sync**: refused: 7 of 10 calls failed (timeout)" in ranking
