@@ -234,3 +234,31 @@ def percentiles(groups: list[tuple[str, list[tuple[str, dict]]]], path: Path, so
     save(fig, path, sources)
     plt.close(fig)
     return path
+
+
+def servers(rows: list[dict], out: Path) -> Path | None:
+    """servers.png: each mode's tuned throughput (bars spanning its runs) beside the backend's
+    peak threads during that cell, best first; `rows` are servers.summary()'s, ranked."""
+    measured = [r for r in rows if r["rps"] is not None]
+    if not measured:
+        return None
+    plt, _ = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * len(measured) + 1.6), sharey=True)
+    names = [r["mode"] for r in measured][::-1]
+    ys = range(len(names))
+    rates = [r["rps"] for r in measured][::-1]
+    runs = [[f.get("rps") or 0.0 for f in r.get("repeats") or [r["figures"]]] for r in measured][::-1]
+    errors = [
+        [y - min(rs) for y, rs in zip(rates, runs, strict=True)],
+        [max(rs) - y for y, rs in zip(rates, runs, strict=True)],
+    ]
+    left.barh(ys, rates, xerr=errors, capsize=3, color="C0")
+    left.set_yticks(list(ys), names)
+    left.set_xlabel("tuned gather, aggregations / s (bars: lowest to highest run)")
+    threads = [((r["figures"].get("services") or {}).get("backend") or {}).get("threads_peak") or 0 for r in measured]
+    right.barh(ys, threads[::-1], color="C1")
+    right.set_xlabel("backend threads at the peak of that cell")
+    fig.tight_layout()
+    path = save(fig, out / "servers.png", [("servers", r["mode"]) for r in measured])
+    plt.close(fig)
+    return path

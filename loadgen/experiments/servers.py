@@ -13,7 +13,7 @@ import statistics
 
 from asynclab.api import BACKEND_VIEWS
 
-from .. import bounds, markdown
+from .. import bounds, markdown, plots
 from ..lab import Lab, closed_loop, measure
 from ..options import arguments, option, positive, window
 from ..probe import BrokenTarget, environment
@@ -164,6 +164,7 @@ def summary(result: dict) -> dict:
         "spread": sweep.spread_of(cell)["rps"],
         "bound": bounds.of(cell, pseudo),
         "figures": cell["figures"],
+        "repeats": sweep.repeats_of(cell),
     }
 
 
@@ -176,7 +177,7 @@ def table(result: dict) -> str:
         f"  article gather/sync cell: p50 {format_duration(s['article'].get('median'))}, "
         f"{'matches' if s['article'].get('matches') else 'differs'}: {s['article'].get('reason', '?')}",
         f"  tuned gather c={result['scenario']['level']}: "
-        + ("-" if s["rps"] is None else f"{s['rps']:.1f}/s (spread {_percent(s['spread'])}), ")
+        + ("-, " if s["rps"] is None else f"{s['rps']:.1f}/s (spread {_percent(s['spread'])}), ")
         + f"bound by {bounds.label(s['bound'])}: {s['bound']['reason']}",
         f"  threads / RSS at c={result['scenario']['level']}: gateway {_peaks(s['figures'], 'gateway')}, "
         f"backend {_peaks(s['figures'], 'backend')}",
@@ -223,9 +224,11 @@ def section(latest: dict, folder) -> list[str]:
         ]
         for rank, row in enumerate(rows, 1)
     ]
+    plot = plots.servers(rows, folder)
     return [
         "## Server matrix",
         "",
+        *([f"![{plot.stem}]({plot.name})", ""] if plot else []),
         f"The same workloads on every SERVER_MODE (`make servers`), both services on the mode's server. Ranked by "
         f"the tuned gather cell: n = {s['sweep']['n']} calls of {s['sweep']['delay']:g} s to the backend's "
         f"{s['sweep']['target']} view with `client=auto`, closed loop at c = {s['level']}, the median of "
