@@ -6,12 +6,18 @@
 # passes a local base made from Debian packages (docker/base-image.sh). Either way the
 # Python packages come from build/wheels, downloaded on the host, so the build needs no
 # network.
+#
+# DJANGO (docs/versions.md) picks the other three: each Django version's lock
+# (requirements/django-3.1.txt ...; requirements.txt is the default 5.2's) on a Python it
+# supports, with that Python's wheelhouse. `make build DJANGO=3.1` sets them.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS deps
+ARG REQUIREMENTS=requirements.txt
+ARG WHEELS=build/wheels
 # Only what decides the dependencies, so a code change never reinstalls them.
-COPY requirements.txt /tmp/requirements.txt
-COPY build/wheels/ /tmp/wheels/
+COPY ${REQUIREMENTS} /tmp/requirements.txt
+COPY ${WHEELS}/ /tmp/wheels/
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels -r /tmp/requirements.txt \
  && /opt/venv/bin/pip uninstall -y pip

@@ -1,5 +1,6 @@
 """DJANGO31_THREADS=on: every sync view of a process on one shared thread, as Django 3.1
-ran them under ASGI, before 3.2 gave each request its own thread-sensitive context.
+ran them under ASGI, before 4.0 gave each request its own thread-sensitive context (3.2
+still shares one thread: docs/versions.md measures both).
 
 Off by default. It is here to reproduce the article's "uvicorn, one worker, sync view ->
 the calls pile up and time out" next to what current Django does. Under WSGI it changes
@@ -25,8 +26,8 @@ def get_asgi_application():
     application = django_asgi_application()
     if not settings.DJANGO31_THREADS:
         return application
-    # asgiref 3.3 (Django 3.1's) has no ThreadSensitiveContext: there is nothing to undo there,
-    # and the entrypoint refuses DJANGO31_THREADS on it (asynclab/features.py).
+    # asgiref 3.3 (Django 3.1's) has no ThreadSensitiveContext, 3.4 (3.2's) takes no executor:
+    # the entrypoint refuses DJANGO31_THREADS on both (asynclab/features.py).
     from asgiref.sync import ThreadSensitiveContext
 
     shared = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django31")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import telemetry
+from . import features, telemetry
 from .config import ConfigError
 from .servers import SERVICES, ServerConfig
 
@@ -42,6 +42,8 @@ def main(argv: list[str]) -> int:
     service = argv[0]
     try:
         server = ServerConfig.from_env(service)
+        # A knob this Django cannot honour stops the service here, naming the knob.
+        features.check(service)
         # Import the service's settings now: a bad knob fails here, once, with its name,
         # instead of as a traceback in every worker the server would start.
         settings = importlib.import_module(f"{service}.settings")

@@ -111,7 +111,8 @@ _KNOBS: list[Knob] = [
     Knob(
         "SERVER_MODE",
         "wsgi",
-        "wsgi = gunicorn (gthread worker), asgi = uvicorn, runserver = Django's dev server",
+        "the server (docs/servers.md): wsgi = gunicorn (gthread worker), asgi = uvicorn, runserver = Django's dev "
+        "server; gunicorn-sync, gevent and uvicorn-worker are gunicorn's other workers",
         SERVER,
         BOTH,
         choices=_lazy("asynclab.servers", "SERVERS", sorted),
@@ -121,7 +122,8 @@ _KNOBS: list[Knob] = [
     Knob(
         "WORKERS",
         1,
-        "server processes per service (gunicorn/uvicorn --workers)",
+        "server processes per service (each server's --workers; docs/servers.md); setting it under runserver or "
+        "daphne, which run one process, stops the service at start",
         SERVER,
         BOTH,
         low=1,
@@ -131,7 +133,9 @@ _KNOBS: list[Knob] = [
     Knob(
         "THREADS",
         10,
-        "threads per gunicorn worker (wsgi only; uvicorn and runserver have no such knob)",
+        "requests one worker runs at once, where the server has such a knob: gunicorn --threads (wsgi), "
+        "--worker-connections (gevent; 1000 when unset), granian --blocking-threads (granian-wsgi); setting it "
+        "in any other mode stops the service at start (docs/servers.md)",
         SERVER,
         BOTH,
         low=1,
@@ -184,6 +188,15 @@ _KNOBS: list[Knob] = [
         False,
         "true = Django 3.1's ASGI threading, every sync view of a process on one shared "
         "thread, to reproduce the article's timeouts (ASGI only; asynclab/django31.py); never for normal measurements",
+        SERVER,
+        BOTH,
+    ),
+    Knob(
+        "LEAN",
+        False,
+        "true = under ASGI, skip the thread hops Django makes per request but does not need: "
+        "request_started's database receivers, response.close() on a thread when no sync code ran, "
+        "log_response for a response already logged (asynclab/handler.py, docs/asgi-tax.md); false = Django as shipped",
         SERVER,
         BOTH,
     ),
@@ -243,6 +256,16 @@ _KNOBS: list[Knob] = [
         ("backend",),
         low=0,
         high="BACKEND_MAX_DELAY",
+    ),
+    Knob(
+        "STREAM_MAX_SECONDS",
+        300.0,
+        "longest server-sent event stream accepted: ?events= x ?interval= of /api/stream/ at most this many seconds "
+        "(docs/streams.md)",
+        BACKEND,
+        ("backend",),
+        low=1,
+        high=86400,
     ),
     # --- database ----------------------------------------------------------------------
     Knob(
@@ -422,6 +445,37 @@ _KNOBS: list[Knob] = [
     Knob("GATEWAY_PORT", 8000, "host port of the gateway", HOST, ("compose",), low=1, high=65535, compose=True),
     Knob("BACKEND_PORT", 8001, "host port of the backend", HOST, ("compose",), low=1, high=65535, compose=True),
     Knob(
+        "EDGE",
+        "none",
+        "what stands in front of the gateway: none, or nginx (a buffering reverse proxy, the edge service; "
+        "docs/streams.md)",
+        HOST,
+        ("make",),
+        str.lower,
+        choices=("none", "nginx"),
+    ),
+    Knob(
+        "EDGE_PORT",
+        8002,
+        "host port of nginx in front of the gateway (EDGE=nginx)",
+        HOST,
+        ("compose",),
+        low=1,
+        high=65535,
+        compose=True,
+    ),
+    Knob(
+        "NOFILE",
+        20000,
+        "open files per container (compose ulimits nofile, soft and hard): a socket per connection, 5,000 streams "
+        "through the gateway need about 10,000; more than the Docker daemon's own limit fails at start",
+        HOST,
+        ("compose",),
+        low=256,
+        high=1048576,
+        compose=True,
+    ),
+    Knob(
         "PUBLISH_HOST",
         "127.0.0.1",
         "host address the ports are published on (loopback, not your LAN)",
@@ -491,11 +545,46 @@ _KNOBS: list[Knob] = [
     ),
     Knob("GIT_COMMIT", "", "recorded with every result; make sets it from git rev-parse", LOADGEN, ("loadgen", "make")),
     # --- image -------------------------------------------------------------------------
-    Knob("LAB_IMAGE", "asynclab:latest", "the image every lab service runs", IMAGE, ("compose", "make"), compose=True),
+    Knob(
+        "LAB_IMAGE",
+        "asynclab:latest",
+        "the default image: loadgen's, and the backend's and gateway's on the default DJANGO",
+        IMAGE,
+        ("compose", "make"),
+        compose=True,
+    ),
+    Knob(
+        "EDGE_IMAGE",
+        "asynclab-nginx:latest",
+        "the edge service's image, nginx (make edge-image)",
+        IMAGE,
+        ("compose", "make"),
+        compose=True,
+    ),
     Knob(
         "BASE_IMAGE",
         "python:3.11-slim-bookworm",
         "base of the lab image when a registry is reachable",
+        IMAGE,
+        ("compose", "make"),
+        compose=True,
+    ),
+    Knob(
+        "DJANGO",
+        "5.2",
+        "the Django the backend and gateway run (docs/versions.md): each version its own image, lock and Python "
+        "(3.1, 3.2 on 3.9; 4.2, 5.2 on 3.11; 6.1 on 3.13); loadgen keeps the default image; a service whose "
+        "image runs another Django stops at start",
+        IMAGE,
+        ("backend", "gateway", "make"),
+        str,
+        choices=("3.1", "3.2", "4.2", "5.2", "6.1"),
+    ),
+    Knob(
+        "DJANGO_IMAGE",
+        "asynclab:latest",
+        "the backend's and gateway's image; make sets it from DJANGO: LAB_IMAGE on the default Django, "
+        "<LAB_IMAGE's name>:django-<version> otherwise",
         IMAGE,
         ("compose", "make"),
         compose=True,

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from . import requestid
@@ -23,7 +23,7 @@ EVENTS = logging.getLogger("asynclab.events")
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _service() -> tuple[str | None, str | None]:

@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
+from .compat import iscoroutinefunction, markcoroutinefunction
 from .grammar import BOOLEANS, DECIMAL, INTEGER, written
 from .http import json_error
 

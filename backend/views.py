@@ -6,6 +6,8 @@ the async one yielding its event loop with asyncio.sleep: the only difference th
 measures.
 """
 
+from __future__ import annotations
+
 import asyncio
 import os
 import threading
@@ -17,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from asynclab.features import requires
 from asynclab.http import ApiResponse, json_error
 from asynclab.query import Query, endpoint
 
@@ -168,6 +171,7 @@ def sync_db(request, params: DbParams):
     return db_payload("sync", params, result, time.perf_counter() - start)
 
 
+@requires("async-orm")
 @endpoint(parse_db)
 async def async_db(request, params: DbParams):
     start = time.perf_counter()

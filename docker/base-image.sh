@@ -7,11 +7,26 @@
 # registry a pull can only fail, and on some networks it fails slowly.
 #
 # Everything but the final image name goes to stderr, so `$(docker/base-image.sh)` works.
+#
+# `docker/base-image.sh [SUITE]`: the Debian suite, and with it the Python, of the lab image
+# (`make build DJANGO=3.1` runs Django 3.1 on bullseye's 3.9). BASE_IMAGE / LOCAL_BASE_IMAGE /
+# DEBIAN_SUITE still win, for the other images made here (postgres, nginx, netem).
 set -euo pipefail
 
-want=${BASE_IMAGE:-python:3.11-slim-bookworm}
-local_base=${LOCAL_BASE_IMAGE:-asynclab-base:bookworm}
-suite=${DEBIAN_SUITE:-bookworm}
+suite=${DEBIAN_SUITE:-${1:-bookworm}}
+# Each suite's Python, as Debian packages it and as the official image of that Python is named.
+case $suite in
+    bullseye) python=3.9 ;;
+    bookworm) python=3.11 ;;
+    trixie) python=3.13 ;;
+    *) python= ;;
+esac
+if [ -z "${BASE_IMAGE:-}" ] && [ -z "$python" ]; then
+    echo "base-image: no Python known for Debian suite '$suite' (bullseye, bookworm or trixie)" >&2
+    exit 2
+fi
+want=${BASE_IMAGE:-python:$python-slim-$suite}
+local_base=${LOCAL_BASE_IMAGE:-asynclab-base:$suite}
 # What the Debian base holds (make netem builds another one, with iproute2 for tc).
 packages=${BASE_PACKAGES:-python3,python3-venv,ca-certificates}
 # One more mmdebstrap --customize-hook, for what a package's postinst leaves behind that the
@@ -39,6 +54,14 @@ site() { apt-get indextargets --no-release-info --format '$(SITE)' "Release: $1"
 if [ -z "$(site "$suite")" ]; then apt-get update >&2; fi
 mirror=$(site "$suite")
 security=$(site "$suite-security")
+# A suite the host does not use itself (bullseye, trixie on a bookworm host) comes from the
+# same mirrors the host's own suite does: one Debian mirror carries every suite.
+host_suite=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+if [ -z "$mirror" ] && [ -n "$host_suite" ]; then
+    mirror=$(site "$host_suite")
+    security=$(site "$host_suite-security")
+    [ -n "$mirror" ] && log "the host lists no '$suite' mirror: using its $host_suite mirror $mirror"
+fi
 [ -n "$mirror" ] || { log "the host's apt sources list no '$suite' mirror"; exit 1; }
 
 if ! command -v mmdebstrap >/dev/null; then

@@ -12,7 +12,20 @@ from pathlib import Path
 
 from . import html, markdown, plots, stats
 from .breakdown import PARTS
-from .experiments import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep
+from .experiments import (
+    article,
+    clients,
+    db,
+    faults,
+    resources,
+    run,
+    servers,
+    slowclients,
+    soak,
+    streams,
+    sweep,
+    versions,
+)
 from .results import load, measurements, mode_order, modes, show_unsaved
 from .units import format_duration
 
@@ -262,6 +275,7 @@ SECTIONS = (
     article.section,
     sweep.section,
     servers.section,
+    versions.section,
     breakdown_section,
     percentiles_section,
     resources.section,

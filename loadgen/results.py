@@ -8,7 +8,13 @@ import re
 import sys
 from pathlib import Path
 
+from asynclab.features import series
+from asynclab.knobs import KNOBS
+
 from .lab import Lab
+
+# The Django the lab runs unless DJANGO says otherwise: its results keep their plain keys.
+DEFAULT_DJANGO = KNOBS["DJANGO"].default
 
 # The report's column order for server modes; any other mode comes after these.
 MODES = (
@@ -43,6 +49,8 @@ def save(lab: Lab, result: dict) -> Path | None:
     """
     stamp = re.sub(r"[^0-9T]", "", result["environment"]["timestamp"])[:15]
     variant = f"-{result['variant']}" if result.get("variant") else ""
+    other = version_of(result)
+    variant += f"-django{other}" if other else ""
     name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
     path = lab.results / name
     text = json.dumps(result, indent=1, default=str) + "\n"
@@ -78,9 +86,39 @@ def measured(result: dict) -> list[dict]:
 FIELDS = ("strategy", "client", "target", "concurrency", "rate")
 
 
+def django_of(result: dict) -> str | None:
+    """The Django line ('3.1') the services ran, as the backend's /healthz (else the
+    gateway's) reported it in the result's environment; None when neither did."""
+    environment = result.get("environment") or {}
+    for service in ("backend", "gateway"):
+        found = ((environment.get(service) or {}).get("versions") or {}).get("django")
+        if found:
+            return series(found)
+    return None
+
+
+def version_of(result: dict) -> str | None:
+    """The Django a result ran on when it is not the plain default: '3.1', or
+    '5.2+django31-threads' for the default with DJANGO31_THREADS=on (the emulation of 3.1)."""
+    django = django_of(result)
+    environment = result.get("environment") or {}
+    if any((environment.get(service) or {}).get("django31_threads") for service in ("backend", "gateway")):
+        return f"{django or DEFAULT_DJANGO}+django31-threads"
+    return django if django not in (None, DEFAULT_DJANGO) else None
+
+
+# A result on another Django than the default is an experiment of its own ("article@3.1"):
+# every section keyed by (experiment, mode) then shows the default Django only, as before,
+# and loadgen/experiments/versions.py sets the versions side by side.
+VERSION_MARK = "@"
+
+
 def experiment_of(result: dict) -> str:
-    """Its experiment, with the variant for those that run once per set-up (db/postgres)."""
-    return result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
+    """Its experiment, with the variant for those that run once per set-up (db/postgres),
+    and the Django version when it is not the plain default (article@3.1)."""
+    name = result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
+    version = version_of(result)
+    return name + (f"{VERSION_MARK}{version}" if version else "")
 
 
 def measurements(result: dict) -> list[dict]:
@@ -116,6 +154,7 @@ def read(path: Path) -> dict[tuple[str, str], dict]:
 
 def load(results: Path) -> dict[tuple[str, str], dict]:
     """Newest result per (experiment, server_mode); unreadable files are skipped, not fatal.
+    A result on another Django than the default keys as its own experiment (experiment_of).
 
     Files sort by name, which starts with the time: re-running an experiment replaces its
     figures in the report, and older files stay on disk as history.

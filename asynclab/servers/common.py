@@ -52,7 +52,8 @@ def gunicorn(cfg, worker_class: str, *extra: str, parser: bool = True) -> list[s
     """gunicorn with `worker_class` and the lab's settings, the same for every gunicorn mode;
     `parser`: the worker reads requests with gunicorn's own parser, whose limits apply."""
     return [
-        "gunicorn",
+        # gunicorn 20.0 (Django 3.1's image) has no __main__ module; its wsgiapp has always run.
+        "gunicorn" if at_least("gunicorn", 20, 1) else "gunicorn.app.wsgiapp",
         f"{cfg.service}.{cfg.interface}:application",
         "--bind",
         f"{cfg.host}:{cfg.port}",

@@ -3,6 +3,8 @@ per process. httpx's default limits (100 connections, a pool wait that counts ag
 the timeout) are kept: under heavy fan-out one shared AsyncClient is known to stall in
 httpcore's pool bookkeeping (encode/httpx#3215), and the lab shows it rather than hide it."""
 
+from __future__ import annotations
+
 import threading
 from contextlib import asynccontextmanager, contextmanager
 

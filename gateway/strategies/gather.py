@@ -42,5 +42,5 @@ async def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
         task.result()
         if task in done and not task.cancelled()
         else never_ran(call, "deadline", "cancelled at the deadline")
-        for task, call in zip(tasks, calls, strict=True)
+        for task, call in zip(tasks, calls)
     ]

@@ -42,5 +42,5 @@ def fetch(calls: list[Call], plan: Plan) -> list[Outcome]:
         pool.shutdown(wait=False, cancel_futures=True)
     return [
         future.result() if future in done else never_ran(call, "deadline", "abandoned at the deadline")
-        for future, call in zip(futures, calls, strict=True)
+        for future, call in zip(futures, calls)
     ]

@@ -7,7 +7,7 @@ itself, `table(result)` for the terminal and `section(latest, folder)` for repor
 
 from __future__ import annotations
 
-from . import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep
+from . import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep, versions
 
 # In the order `loadgen --help` lists them.
 EXPERIMENTS = {
@@ -22,4 +22,5 @@ EXPERIMENTS = {
     "servers": servers,
     "streams": streams,
     "slowclients": slowclients,
+    "versions": versions,
 }

@@ -34,8 +34,8 @@ ARTICLE_CLAIMS = {
 OVERHEAD_ALLOWANCE = 0.5
 
 REASONS = {
-    ("timeout", "asgi"): "since Django 3.2 each ASGI request runs its sync view on its own thread "
-    "(3.1 ran them all on one), so the sleeps overlap instead of piling up; "
+    ("timeout", "asgi"): "since Django 4.0 each ASGI request runs its sync view on its own thread "
+    "(3.1 and 3.2 ran them all on one), so the sleeps overlap instead of piling up; "
     "DJANGO31_THREADS=on brings 3.1's behaviour back",
 }
 

@@ -56,6 +56,8 @@ def report(tmp_path_factory):
         "RESULTS_DIR": str(results),
         "POSTGRES_SECRET_FILE": os.environ.get("POSTGRES_SECRET_FILE", "./build/postgres-password"),
         "SERVER_MODE": "wsgi",
+        # compose runs the services on DJANGO_IMAGE (make sets it; docs/versions.md): here, the default image.
+        "DJANGO_IMAGE": os.environ.get("DJANGO_IMAGE") or os.environ.get("LAB_IMAGE", "asynclab:latest"),
     }
     for knob in ("BACKEND_SERVER_MODE", "GATEWAY_SERVER_MODE"):
         env.pop(knob, None)
