@@ -33,8 +33,32 @@ BASE_IMAGE ?= python:3.11-slim-bookworm
 IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
+# Wheels of 2020-21 (uvloop 0.15, httptools 0.1) carry only the older manylinux tags.
+OLD_PLATFORMS := $(PLATFORMS) $(foreach tag,manylinux2010 manylinux1 manylinux_2_12 manylinux_2_5,--platform $(tag)_$(ARCH))
 
-.PHONY: help lab reference pinning db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report results build base wheels venv knobs test test-service lint format bench bench-edge bench-first clean clean-base clean-db
+# DJANGO: the Django the backend and gateway run (docs/versions.md). Each version has its
+# own lock on a Python it supports, its Debian suite (the official image of that Python
+# when a registry is reachable) and its image; the default, 5.2, is requirements.txt in
+# LAB_IMAGE, which loadgen runs whatever DJANGO is.
+DJANGO ?= 5.2
+DJANGO_DEFAULT := 5.2
+DJANGO_VERSIONS := 3.1 3.2 4.2 5.2 6.1
+ifeq ($(filter $(DJANGO),$(DJANGO_VERSIONS)),)
+$(error DJANGO=$(DJANGO): choose one of $(DJANGO_VERSIONS))
+endif
+django_suite = $(if $(filter 3.1 3.2,$(1)),bullseye,$(if $(filter 6.1,$(1)),trixie,bookworm))
+django_python = $(if $(filter 3.1 3.2,$(1)),3.9,$(if $(filter 6.1,$(1)),3.13,3.11))
+django_requirements = $(if $(filter $(DJANGO_DEFAULT),$(1)),requirements.txt,requirements/django-$(1).txt)
+# One wheelhouse per Python: 3.1 and 3.2 share cp39, 4.2 adds its Django to the default's.
+django_wheels = $(if $(filter 3.11,$(call django_python,$(1))),$(WHEELS),build/wheels-cp$(subst .,,$(call django_python,$(1))))
+django_wheels_stamp = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(WHEELS)/.stamp,build/versions/wheels-$(1).stamp)
+django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(subst :, ,$(LAB_IMAGE))):django-$(1))
+# Derived, never taken from the environment: an outer make's value must not leak into
+# `make up DJANGO=3.2` run inside it.
+DJANGO_IMAGE = $(call django_image,$(DJANGO))
+export DJANGO DJANGO_IMAGE
+
+.PHONY: help lab versions images print-django-image reference pinning servers streams edge-nginx edge-image db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -79,23 +103,131 @@ pinning: build results secrets ## Spread with and without pinning each service t
 		SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen sweep $(PIN_SWEEP); \
 	done
 
+# make servers: the server matrix. Every SERVER_MODE in turn serves both services; loadgen
+# runs the same four workloads on each (loadgen/experiments/servers.py) and the report
+# ranks them. ~70 s a mode (a cell costs ~7 s whatever its window): ~12 min for ten.
+SERVERS_MODES ?= wsgi gunicorn-sync gevent granian-wsgi asgi uvicorn-worker granian hypercorn daphne runserver
+SERVERS_ARGS ?= --level 20 --repeat 3 --duration 2s --warmup 0.5s
+servers: build results secrets ## The server matrix: the same workloads on every SERVER_MODE, ranked in the report (~12 min)
+	@start=$$(date +%s); \
+	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	failed=""; for mode in $(SERVERS_MODES); do \
+		echo "== servers: $$mode"; \
+		$(MAKE) --no-print-directory up SERVER_MODE=$$mode \
+			&& SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen servers $(SERVERS_ARGS) \
+			|| failed="$$failed $$mode"; \
+		$(MAKE) --no-print-directory down; \
+	done; \
+	$(COMPOSE) run --rm --no-deps loadgen report; \
+	echo "servers done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"; \
+	if [ -n "$$failed" ]; then echo "servers: no result for:$$failed (their output is above)"; exit 1; fi
+
+# make versions: the article's table and the versions experiment (backend CPU per request,
+# threads per async request in flight) on every Django (docs/versions.md), in asgi and wsgi,
+# then the default Django with DJANGO31_THREADS=on (the emulation the real 3.1 checks), and
+# the report's side-by-side section. loadgen keeps the default image throughout.
+VERSIONS_DJANGO ?= $(DJANGO_VERSIONS)
+VERSIONS_MODES ?= asgi wsgi
+# The sequential cells are serial on every version by construction (make lab has them).
+VERSIONS_ARTICLE ?= --repeat 1 --strategies gather,threadpool
+VERSIONS_ARGS ?= --level 20 --repeat 1 --duration 2s --warmup 0.5s
+versions: results secrets ## The article's table, CPU and threads per request on every DJANGO, asgi and wsgi, side by side (~14 min)
+	@start=$$(date +%s); \
+	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	for version in $(VERSIONS_DJANGO); do \
+		for mode in $(VERSIONS_MODES); do \
+			echo "== versions: Django $$version, $$mode ($$(( $$(date +%s) - start )) s)"; \
+			$(MAKE) --no-print-directory up DJANGO=$$version SERVER_MODE=$$mode; \
+			SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen article $(VERSIONS_ARTICLE); \
+			SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen versions $(VERSIONS_ARGS); \
+		done; \
+	done; \
+	echo "== versions: Django $(DJANGO_DEFAULT) with DJANGO31_THREADS=on, asgi ($$(( $$(date +%s) - start )) s)"; \
+	$(MAKE) --no-print-directory up DJANGO=$(DJANGO_DEFAULT) SERVER_MODE=asgi DJANGO31_THREADS=true; \
+	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen article $(VERSIONS_ARTICLE); \
+	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen versions $(VERSIONS_ARGS); \
+	$(MAKE) --no-print-directory down; \
+	$(COMPOSE) run --rm --no-deps loadgen report; \
+	echo "versions done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
+
+# make streams: long-lived connections (docs/streams.md). Per mode: `loadgen streams` (the
+# backend's async and sync event streams and the gateway's, 10/100/1000 at once; 10/100 in
+# the thread-per-request modes, where every stream past the threads waits, and each one
+# given up on still costs a thread a whole stream after the cell) and `loadgen slowclients`
+# (40 and 200 slow connections, two shapes). A gateway stream reserves its calls up front:
+# the budget is raised so the streams, not it, are measured. ~3 min a mode on 2 cores.
+STREAMS_MODES ?= wsgi asgi
+STREAMS_LEVELS ?= 10,100,1000
+STREAMS_LEVELS_THREADED ?= 10,100
+STREAMS_ARGS ?= --interval 0.5s --hold 3s --ramp 2s
+SLOWCLIENTS_ARGS ?= --levels 40,200 --hold 8s
+streams: build results secrets ## Streams and slow clients in each of STREAMS_MODES (wsgi asgi), then the report (~6 min)
+	@start=$$(date +%s); \
+	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	for mode in $(STREAMS_MODES); do \
+		echo "== streams: $$mode"; \
+		$(MAKE) --no-print-directory up SERVER_MODE=$$mode GATEWAY_MAX_CALLS=100000; \
+		case $$mode in wsgi|gunicorn-sync|granian-wsgi|runserver) levels=$(STREAMS_LEVELS_THREADED);; *) levels=$(STREAMS_LEVELS);; esac; \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen streams --levels $$levels $(STREAMS_ARGS); \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen slowclients $(SLOWCLIENTS_ARGS); \
+		$(MAKE) --no-print-directory down; \
+	done; \
+	$(COMPOSE) run --rm --no-deps loadgen report; \
+	echo "streams done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
+
+# make edge-nginx: what nginx in front fixes and what it costs, per mode: slow clients to
+# the gateway bare and through nginx, then the same ordinary request through each for CPU
+# and latency per request (nginx's CPU from its cgroup). ~2 min a mode.
+EDGE_MODES ?= wsgi asgi
+EDGE_COST_ARGS ?= -c 10 -d 5s --warmup 1s
+edge-nginx: build results secrets edge-image ## nginx in front of the gateway vs bare: slow clients, latency and CPU per request (~4 min)
+	@trap 'status=$$?; $(MAKE) --no-print-directory down EDGE=nginx >/dev/null 2>&1; exit $$status' EXIT; \
+	url='/api/aggregated/?n=1&delay=0&target=async'; \
+	for mode in $(EDGE_MODES); do \
+		echo "== edge-nginx: $$mode"; \
+		$(MAKE) --no-print-directory up SERVER_MODE=$$mode EDGE=nginx; \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen slowclients $(SLOWCLIENTS_ARGS); \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps -e LOADGEN_GATEWAY_URL=http://edge:8080 loadgen slowclients $(SLOWCLIENTS_ARGS); \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $(EDGE_COST_ARGS) "http://gateway:8000$$url" | grep -E 'req/s|p50|machine' || true; \
+		edge=$$($(COMPOSE) --profile nginx ps -q edge); before=$$(docker/nginx/cpu.sh $$edge); \
+		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $(EDGE_COST_ARGS) "http://edge:8080$$url" | tee build/edge-run.txt | grep -E 'req/s|p50|machine' || true; \
+		after=$$(docker/nginx/cpu.sh $$edge); requests=$$(grep -oE '^[^,]*[0-9]+ requests' build/edge-run.txt | grep -oE '[0-9]+' | head -n 1); \
+		echo "nginx CPU: $$(( (after - before) / 1000000 )) ms over $${requests:-?} requests (and their warm-up)"; \
+		$(MAKE) --no-print-directory down EDGE=nginx; \
+	done
+
+# nginx for EDGE=nginx: the official image's base when a registry is reachable, else Debian's nginx.
+edge-image: ## Build the nginx image EDGE=nginx puts in front of the gateway (from Debian packages offline)
+	@mkdir -p build
+	@base=$$(BASE_IMAGE=nginx:1.26-bookworm LOCAL_BASE_IMAGE=asynclab-nginx-base:bookworm BASE_PACKAGES=nginx \
+		BASE_WORKDIR=build/base-nginx docker/base-image.sh); \
+	docker build --build-arg BASE_IMAGE=$$base --tag $(EDGE_IMAGE) -f docker/nginx/Dockerfile docker/nginx \
+		> build/edge-build.log 2>&1 || { tail -n 20 build/edge-build.log; exit 1; }
+
 # DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
 DB ?= sqlite
 POSTGRES_SECRET_FILE ?= ./build/postgres-password
 export DB POSTGRES_SECRET_FILE
 PROFILES := $(if $(filter postgres,$(DB)),--profile postgres)
+# EDGE=nginx: nginx in front of the gateway (the edge service's profile); loadgen then
+# loads the gateway through it.
+EDGE ?= none
+EDGE_IMAGE ?= asynclab-nginx:latest
+export EDGE_IMAGE
+PROFILES += $(if $(filter nginx,$(EDGE)),--profile nginx)
+LOADGEN_EDGE := $(if $(filter nginx,$(EDGE)),-e LOADGEN_GATEWAY_URL=http://edge:8080)
 
-up: build secrets $(if $(filter postgres,$(DB)),postgres-image) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres) and wait until healthy
+up: build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres, EDGE=none|nginx) and wait until healthy
 	$(COMPOSE) $(PROFILES) up -d --remove-orphans
-	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway
+	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway $(if $(filter nginx,$(EDGE)),edge)
 	@$(COMPOSE) logs --no-color backend gateway | grep '"event": "startup"' | tail -n 2
 	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
 
 down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
 
 clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans --volumes
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
 
 # The PostgreSQL password: random, written once, git-ignored (build/), never in the repo.
 # 0644 because the containers read it as their own users; the postgres image sets it again
@@ -114,7 +246,7 @@ ps: ## Show the services and their health
 	$(COMPOSE) ps
 
 loadgen: build results secrets ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
-	$(COMPOSE) run --rm --no-deps loadgen $(ARGS)
+	$(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen $(ARGS)
 
 # make faults: when (seconds after loadgen starts) the backend is stopped, and for how long.
 FAULT_AT ?= 15
@@ -171,28 +303,69 @@ db: build results secrets postgres-image ## The database experiment: SQLite, Pos
 	$(COMPOSE) run --rm --no-deps loadgen report; \
 	echo "db done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
-report: results ## Render results/ to results/report.md
-	$(COMPOSE) run --rm --no-deps loadgen report
+report: results ## Render results/ to results/report.md and results/report.html (self-contained, opens offline)
+	@$(COMPOSE) run --rm --no-deps loadgen report
+	@echo "report: $(RESULTS_DIR)/report.md (PNG plots beside it) and $(RESULTS_DIR)/report.html (one file: open it in a browser)"
+
+# The compose tier opens report.html in a real headless browser: Debian's chromium.
+browser: ## Install Chromium for the report's browser test (apt, as root), unless it is on PATH
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make browser: installing chromium (the report's browser test needs it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "make browser: the report's browser test needs Chromium; install it with:"; \
+		echo "  sudo apt-get install -y --no-install-recommends chromium"; exit 1; \
+	fi
 
 results:
 	@mkdir -p $(RESULTS_DIR)
 
-build: $(WHEELS)/.stamp ## Build the lab image (makes a Debian base first if no registry)
-	@base=$$(docker/base-image.sh); echo "base image: $$base"; \
-	docker build --build-arg BASE_IMAGE=$$base --tag $(LAB_IMAGE) . > build/docker-build.log 2>&1 \
-		|| { tail -n 30 build/docker-build.log; echo "docker build failed: full log in build/docker-build.log"; exit 1; }; \
-	echo "built $(LAB_IMAGE) ($$(docker image inspect -f '{{.Size}}' $(LAB_IMAGE) | awk '{printf "%d MB", $$1/1e6}'))"
+# The image of Django version $(1): its Debian suite's base (BASE_IMAGE is the default's
+# only), its lock and wheelhouse; the build's log in build/, its time and size on stdout.
+define build_image
+@mkdir -p build/versions; \
+	base=$$($(if $(filter $(DJANGO_DEFAULT),$(1)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(1))); \
+	echo "base image: $$base (Django $(1), Python $(call django_python,$(1)))"; start=$$(date +%s); \
+	log=build/docker-build$(if $(filter $(DJANGO_DEFAULT),$(1)),,-django-$(1)).log; \
+	docker build --build-arg BASE_IMAGE=$$base --build-arg REQUIREMENTS=$(call django_requirements,$(1)) \
+		--build-arg WHEELS=$(call django_wheels,$(1)) --tag $(call django_image,$(1)) . > $$log 2>&1 \
+		|| { tail -n 30 $$log; echo "docker build failed: full log in $$log"; exit 1; }; \
+	echo "built $(call django_image,$(1)) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(call django_image,$(1)) | awk '{printf "%d MB", $$1/1e6}'))"
+endef
 
-base: ## Only find or make the base image, and print its name
-	@docker/base-image.sh
+# The services' image for DJANGO, and loadgen's (the default) when that is another one.
+build: $(call django_wheels_stamp,$(DJANGO)) $(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,$(WHEELS)/.stamp) ## Build the lab image (DJANGO=3.1|3.2|4.2|5.2|6.1; makes a Debian base first if no registry)
+	$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,$(call build_image,$(DJANGO_DEFAULT)))
+	$(call build_image,$(DJANGO))
 
-wheels: $(WHEELS)/.stamp ## Download the image's Python wheels on the host
+# The services' image for DJANGO, for scripts and tests: `make -s print-django-image DJANGO=3.1`.
+print-django-image:
+	@echo $(DJANGO_IMAGE)
+
+images: ## Build the image of every Django version (docs/versions.md)
+	@for version in $(DJANGO_VERSIONS); do $(MAKE) --no-print-directory build DJANGO=$$version; done
+
+base: ## Only find or make the base image (of DJANGO's Debian suite), and print its name
+	@$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(DJANGO))
+
+wheels: $(call django_wheels_stamp,$(DJANGO)) ## Download the image's Python wheels on the host (for DJANGO's Python)
 
 $(WHEELS)/.stamp: requirements.txt $(VENV)/.stamp
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
 	$(VENV)/bin/pip download --quiet --no-deps --only-binary=:all: --dest $(WHEELS) \
 		--python-version $(IMAGE_PYTHON) --implementation cp --abi cp$(subst .,,$(IMAGE_PYTHON)) \
 		$(PLATFORMS) -r requirements.txt
+	touch $@
+
+# Another version's wheels, into its Python's wheelhouse. 4.2's go beside the default's, so
+# they are fetched again whenever those are (the rule above empties the folder first).
+build/versions/wheels-4.2.stamp: $(WHEELS)/.stamp
+build/versions/wheels-%.stamp: requirements/django-%.txt $(VENV)/.stamp
+	mkdir -p build/versions $(call django_wheels,$*)
+	$(VENV)/bin/pip download --quiet --no-deps --only-binary=:all: --dest $(call django_wheels,$*) \
+		--python-version $(call django_python,$*) --implementation cp --abi cp$(subst .,,$(call django_python,$*)) \
+		$(OLD_PLATFORMS) -r $< 2>&1 | { grep -v '^DEPRECATION: pip has selected' || true; }
 	touch $@
 
 venv: $(VENV)/.stamp ## Make the host venv the tests run in
@@ -205,7 +378,8 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 knobs: venv ## Write .env.example and docs/knobs.md from the knob registry (asynclab/knobs.py)
 	$(VENV)/bin/python -m asynclab.knobs
 
-test: venv lint build secrets postgres-image ## Run every test: lint, the service tier on the host, then the compose tier (needs Docker)
+# images: tests/compose/test_versions.py runs every Django's image (~7 min more from nothing).
+test: venv lint build images secrets postgres-image browser ## Run every test: lint, the service tier on the host, then the compose tier (needs Docker)
 	$(VENV)/bin/python -m pytest
 
 lint: venv ## ruff: lint and format check (make format applies the formatting)
@@ -228,10 +402,13 @@ bench-edge: venv ## CPU per request of the Host/size checks and the strict query
 bench-first: venv ## A fresh worker's first requests with the warm-up on and off (~1 min)
 	$(VENV)/bin/python -m bench.first_requests
 
+bench-tax: venv ## Django's ASGI tax: thread hops and CPU per request, lab and LEAN beside bare Django, per ASGI server (~6 min)
+	$(VENV)/bin/python -m bench.asgi_tax $(ARGS)
+
 clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
-	-$(COMPOSE) --profile netem --profile loadgen --profile postgres down --remove-orphans
-	-docker image rm $(LAB_IMAGE) $(POSTGRES_IMAGE) $(NETEM_IMAGE)
+	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+	-docker image rm $(LAB_IMAGE) $(foreach v,$(filter-out $(DJANGO_DEFAULT),$(DJANGO_VERSIONS)),$(call django_image,$(v))) $(POSTGRES_IMAGE) $(NETEM_IMAGE) $(EDGE_IMAGE)
 	rm -rf $(VENV) build .pytest_cache
 
 clean-base: ## Remove the local Debian base images too
-	-docker image rm asynclab-base:bookworm asynclab-postgres-base:bookworm asynclab-netem-base:bookworm
+	-docker image rm asynclab-base:bookworm asynclab-base:bullseye asynclab-base:trixie asynclab-postgres-base:bookworm asynclab-netem-base:bookworm asynclab-nginx-base:bookworm
