@@ -9,14 +9,13 @@ Each run uses its own compose project and free host ports.
 
 import json
 import os
-import shutil
-import subprocess
 from importlib.metadata import version
 
 import pytest
 
 from asynclab.servers import SERVERS
-from tests.live import ROOT, free_port, get_json
+from tests.compose.project import isolated, run
+from tests.live import get_json
 
 pytestmark = pytest.mark.compose
 
@@ -29,10 +28,6 @@ CELL = f"/api/aggregated/?n={N}&delay={DELAY:g}&timeout=15&target="
 HOST_KNOBS = ("SERVER_MODE", "WORKERS", "THREADS", "DB", "DB_POOL", "DJANGO31_THREADS")
 
 
-def run(*argv, env=None, timeout=600):
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
 def compose(env):
     if run("docker", "compose", "version").returncode == 0:
         return ["docker", "compose"]
@@ -41,17 +36,7 @@ def compose(env):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if shutil.which("docker") is None or run("docker", "info").returncode != 0:
-        pytest.fail("the compose tier needs a running Docker engine (docker info failed)")
-    dropped = {f"{prefix}{knob}" for knob in HOST_KNOBS for prefix in ("", "BACKEND_", "GATEWAY_")}
-    env = {key: value for key, value in os.environ.items() if key not in dropped}
-    env.update(
-        COMPOSE_PROJECT_NAME=PROJECT,
-        GATEWAY_PORT=str(free_port()),
-        BACKEND_PORT=str(free_port()),
-        HEALTHCHECK_INTERVAL="1s",
-        RESULTS_DIR=str(tmp_path_factory.mktemp("results")),
-    )
+    env = isolated(PROJECT, str(tmp_path_factory.mktemp("results")), HOST_KNOBS)
     yield env
     run("make", "down", env=env)
     # This project's PostgreSQL volume too: a user's `make down` keeps theirs.

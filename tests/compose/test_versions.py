@@ -10,14 +10,14 @@ like the rest of the tier; its own project and free ports.
 """
 
 import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
 from asynclab.knobs import KNOBS
-from tests.live import ROOT, free_port, get_json
+from tests.compose import project
+from tests.compose.project import isolated
+from tests.live import get_json
 
 pytestmark = pytest.mark.compose
 
@@ -39,22 +39,13 @@ ARTICLE = "/api/aggregated/?n=10&delay=1&target=sync&client=article"
 
 
 def run(*argv, env=None, timeout=900):
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    # Building a version's image from nothing takes minutes: a longer bound than the tier's.
+    return project.run(*argv, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if shutil.which("docker") is None or run("docker", "info").returncode != 0:
-        pytest.fail("the compose tier needs a running Docker engine (docker info failed)")
-    dropped = {f"{prefix}{knob}" for knob in HOST_KNOBS for prefix in ("", "BACKEND_", "GATEWAY_")}
-    env = {key: value for key, value in os.environ.items() if key not in dropped}
-    env.update(
-        COMPOSE_PROJECT_NAME=PROJECT,
-        GATEWAY_PORT=str(free_port()),
-        BACKEND_PORT=str(free_port()),
-        HEALTHCHECK_INTERVAL="1s",
-        RESULTS_DIR=str(tmp_path_factory.mktemp("results")),
-    )
+    env = isolated(PROJECT, str(tmp_path_factory.mktemp("results")), HOST_KNOBS)
     yield env
     run("make", "down", env=env)
 
