@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import features, telemetry
+from . import features, telemetry, upstream
 from .config import ConfigError
 from .servers import SERVICES, ServerConfig
 
@@ -51,6 +51,8 @@ def main(argv: list[str]) -> int:
         print(f"asynclab: {service}: {exc}", file=sys.stderr)
         return 2
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
+    if service == "gateway" and not upstream.wait():
+        return 1
     # A database is migrated (and seeded) before any worker exists, in a child process so
     # this one never imports Django before the server forks.
     if settings.DATABASES:

@@ -401,6 +401,16 @@ _KNOBS: list[Knob] = [
     ),
     Knob("GATEWAY_MAX_DEADLINE", 60.0, "largest ?deadline= accepted", GATEWAY, ("gateway",), low=0.01, high=3600),
     Knob(
+        "GATEWAY_BACKEND_WAIT",
+        0.0,
+        "seconds the gateway waits at start for the backend's /healthz (0: not at all; compose "
+        "orders the start with depends_on, the swarm stack, which cannot, sets it)",
+        GATEWAY,
+        ("gateway",),
+        low=0,
+        high=600,
+    ),
+    Knob(
         "GATEWAY_DEADLINE",
         30.0,
         "deadline of a whole fan-out when the caller gives no ?deadline= (above the "
