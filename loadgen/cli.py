@@ -1,5 +1,5 @@
-"""python -m loadgen [run|article|sweep|resources|db|faults|soak|clients|report|compare] ...: every flag has a
-LOADGEN_* twin.
+"""python -m loadgen [run|article|sweep|resources|db|faults|soak|clients|...|report|compare|replica] ...:
+every flag has a LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
@@ -15,10 +15,10 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from . import compare, report, results, thresholds
+from . import compare, replicas, report, results, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
-from .options import common
+from .options import common, option
 from .probe import BrokenTarget
 
 
@@ -60,7 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     comparing = commands.add_parser("compare", help=compare.HELP)
     compare.options(comparing)
     comparing.set_defaults(handler=None)
+    # A replica measures what a conductor sends it (docs/swarm.md): nothing else applies.
+    replica = commands.add_parser("replica", help="serve as a loadgen replica for a conductor run with --replicas")
+    option(
+        replica,
+        "--listen",
+        env="LOADGEN_REPLICA_LISTEN",
+        default=f"0.0.0.0:{replicas.PORT}",
+        type=listen_address,
+        help="HOST:PORT to take conductors' plans on",
+    )
+    replica.set_defaults(handler=None)
     return parser
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"HOST:PORT, e.g. 0.0.0.0:{replicas.PORT}: {text!r}")
+    return host, int(port)
 
 
 def lab_from(args) -> Lab:
@@ -83,7 +101,16 @@ def check(conditions, figures_list) -> int:
 
 
 async def dispatch(args) -> int:
-    return await args.handler(args, lab_from(args))
+    if not args.replicas:
+        return await args.handler(args, lab_from(args))
+    async with replicas.pool(args.replicas_at, args.replicas) as pool:
+        print(
+            f"loadgen: {len(pool.connections)} replicas: "
+            + ", ".join(f"{r['host']} on {r['node']}" for r in pool.describe()),
+            file=sys.stderr,
+            flush=True,
+        )
+        return await args.handler(args, lab_from(args))
 
 
 def _owner(path: Path) -> str:
@@ -126,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
             return compare.command(args)
         except BrokenPipeError:
             return 0
+    if args.command == "replica":
+        try:
+            asyncio.run(replicas.serve(*args.listen))
+        except KeyboardInterrupt:
+            return 130
+        return 0
     problem = preflight(args.results)
     if problem:
         print(problem, file=sys.stderr)
@@ -134,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(dispatch(args))
     except BrokenTarget as exc:
         print(f"loadgen: refusing to measure: {exc}", file=sys.stderr)
+        return 2
+    except replicas.ReplicaError as exc:
+        print(f"loadgen: replicas: {exc}", file=sys.stderr)
         return 2
     except PermissionError as exc:
         print(f"loadgen: cannot write results: {exc}", file=sys.stderr)

@@ -28,6 +28,19 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def at_most(cast, high):
+    """0 to `high`: a count where 0 means none."""
+
+    def parse(text: str):
+        value = cast(text)
+        if not 0 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be 0 to {high}: {text!r}")
+        return value
+
+    parse.__name__ = cast.__name__
+    return parse
+
+
 def positive(cast, high=None):
     def parse(text: str):
         value = cast(text)
@@ -128,6 +141,22 @@ def common() -> argparse.ArgumentParser:
         env="LOADGEN_NO_DRAIN",
         action="store_true",
         help="do not wait for idle services before each scenario",
+    )
+    option(
+        parser,
+        "--replicas",
+        env="LOADGEN_REPLICAS",
+        default=0,
+        type=at_most(int, 64),
+        help="run every measurement on this many `loadgen replica` servers at --replicas-at, merged "
+        "into one result (0: in this process, or its --workers); docs/swarm.md",
+    )
+    option(
+        parser,
+        "--replicas-at",
+        env="LOADGEN_REPLICAS_AT",
+        default="tasks.loadgen:9100",
+        help="HOST[:PORT], comma-separated, naming every replica (Swarm's tasks.<service> names each task)",
     )
     option(parser, "--quiet", env="LOADGEN_QUIET", action="store_true", help="no live progress line even on a terminal")
     option(

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from . import machine
+from . import machine, replicas
 
 
 class BrokenTarget(RuntimeError):
@@ -129,6 +129,9 @@ async def environment(gateway: str, backend: str) -> dict:
             "hdrhistogram": _version("hdrhistogram"),
             "cpu_count": os.cpu_count(),
             "host": platform.node(),
+            # Where the load came from when replicas generated it (replicas.py): each one's
+            # node, task slot, container and cores.
+            **({"replicas": pool.describe()} if (pool := replicas.active()) else {}),
         },
         "machine": machine.describe(),
         "git_commit": os.environ.get("GIT_COMMIT") or None,

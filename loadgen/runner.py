@@ -333,9 +333,12 @@ async def _measured(session, plan: Plan, warmup: float, progress: Progress | Non
 
 async def run(plan: Plan, label: str = "run", progress: bool | None = None) -> dict:
     """Warm up, measure, and return every figure of the measured requests."""
-    if plan.workers > 1:
-        from . import workers  # it imports this module
+    from . import replicas, workers  # they import this module
 
+    pool = replicas.active()
+    if pool is not None:
+        return await pool.run(plan, label, progress)
+    if plan.workers > 1:
         return await workers.run(plan, label, progress)
     tally, cpu, wall = await measure(plan, label, progress)
     return figures(plan, tally, cpu, wall)

@@ -106,9 +106,14 @@ def merge(parts: list[dict]) -> runner.Tally:
     last = max(parts, key=lambda part: part["window_end"])
     tally.started, tally.window_end = first["started"], last["window_end"]
     # /proc/stat is the machine's, whichever process read it: the earliest opening and the
-    # latest closing reading span every process's window.
-    tally.cpu_start = machine.CpuTimes(*first["cpu_start"]) if first["cpu_start"] else None
-    tally.cpu_end = machine.CpuTimes(*last["cpu_end"]) if last["cpu_end"] else None
+    # latest closing reading span every process's window. Replicas on other nodes read
+    # other machines: only the first one's node's readings are put together.
+    node = first.get("node")
+    here = [part for part in parts if part.get("node") == node]
+    opening = min(here, key=lambda part: part["started"])
+    closing = max(here, key=lambda part: part["window_end"])
+    tally.cpu_start = machine.CpuTimes(*opening["cpu_start"]) if opening["cpu_start"] else None
+    tally.cpu_end = machine.CpuTimes(*closing["cpu_end"]) if closing["cpu_end"] else None
     return tally
 
 
@@ -117,7 +122,10 @@ def _process(part: dict) -> dict:
     window = max(part["window_end"] - part["started"], 1e-9)
     share = part["cpu"] / part["wall"] if part["wall"] else 0.0
     latency = Recorder.decode(part["latency"])
+    # A replica (replicas.py) says where it ran; a local process is on loadgen's own machine.
+    where = {name: part[name] for name in ("node", "host", "slot") if part.get(name) is not None}
     return {
+        **where,
         "requests": latency.count + sum(part["errors"].values()),
         "window": window,
         "rps": part["done_in_window"] / window,
@@ -126,6 +134,8 @@ def _process(part: dict) -> dict:
         "wall_seconds": part["wall"],
         "cpu_share": share,
         "saturated": share >= runner.SATURATED_CPU,
+        # Its own histogram, so anyone can check the merged one is exactly their sum.
+        "histogram": latency.saved(),
     }
 
 
