@@ -75,7 +75,7 @@ class Knob:
         return tuple(f"{service.upper()}_{self.name}" for service in SERVICES) if self.per_service else ()
 
 
-SERVER, BACKEND, DATABASE, GATEWAY, NETEM, HOST, LOADGEN, IMAGE, CONTAINER = (
+SERVER, BACKEND, DATABASE, GATEWAY, NETEM, HOST, LOADGEN, IMAGE, SWARM, CONTAINER = (
     "server",
     "backend",
     "database",
@@ -84,6 +84,7 @@ SERVER, BACKEND, DATABASE, GATEWAY, NETEM, HOST, LOADGEN, IMAGE, CONTAINER = (
     "compose/host",
     "loadgen-host",
     "image",
+    "swarm",
     "container",
 )
 BOTH = ("backend", "gateway")
@@ -102,6 +103,8 @@ SECTIONS: dict[str, str] = {
     "(python -m loadgen COMMAND --help): `docker compose run -e LOADGEN_TIMEOUT=90s --rm loadgen ...`.",
     IMAGE: "The images. Without a registry the Makefile builds asynclab-base:bookworm from Debian "
     'packages instead of BASE_IMAGE (README, "Offline build").',
+    SWARM: "The lab as a Docker Swarm stack (make swarm-up, swarm-lab; docs/swarm.md): the stack file is "
+    "generated from docker-compose.yml (swarm/stack.py) with the knobs above, and these.",
     CONTAINER: "Set inside the containers by docker-compose.yml (or by the tests), not host knobs: "
     "not in .env.example, and a value in .env does not reach the services.",
 }
@@ -554,6 +557,54 @@ _KNOBS: list[Knob] = [
         compose=True,
     ),
     Knob("GIT_COMMIT", "", "recorded with every result; make sets it from git rev-parse", LOADGEN, ("loadgen", "make")),
+    # --- swarm -------------------------------------------------------------------------
+    Knob("SWARM_STACK", "asynclab", "the stack's name (docker stack deploy ... NAME)", SWARM, ("make",)),
+    Knob("BACKEND_REPLICAS", 1, "backend tasks, behind Swarm's virtual IP", SWARM, ("swarm",), low=1, high=64),
+    Knob("GATEWAY_REPLICAS", 1, "gateway tasks, behind Swarm's virtual IP", SWARM, ("swarm",), low=1, high=64),
+    Knob(
+        "LOADGEN_REPLICAS",
+        2,
+        "loadgen replica tasks (`loadgen replica`); make swarm-lab runs every measurement on all of them "
+        "and merges their histograms (loadgen --replicas)",
+        SWARM,
+        ("swarm", "make"),
+        low=1,
+        high=64,
+    ),
+    Knob(
+        "SWARM_ENDPOINT_MODE",
+        "dnsrr",
+        "how a stack's service name reaches its tasks: dnsrr = DNS answers with every task's address (works "
+        "everywhere); vip = one virtual IP that IPVS balances per connection (needs the ip_vs kernel module, "
+        "which this lab's CI machine lacks)",
+        SWARM,
+        ("swarm",),
+        choices=("dnsrr", "vip"),
+    ),
+    Knob(
+        "REGISTRY",
+        "",
+        "registry the stack's images come from, host[:port] (make swarm-push pushes them there); empty = the "
+        "images on this node, which a single-node swarm needs no registry for",
+        SWARM,
+        ("swarm", "make"),
+    ),
+    Knob(
+        "REGISTRY_PORT",
+        5000,
+        "port of the local registry make swarm-push starts when REGISTRY is empty (127.0.0.1 only)",
+        SWARM,
+        ("make",),
+        low=1,
+        high=65535,
+    ),
+    Knob(
+        "SWARM_RESULTS_DIR",
+        "./results/swarm",
+        "host folder make swarm-lab writes its results and report to, apart from the compose runs'",
+        SWARM,
+        ("make",),
+    ),
     # --- image -------------------------------------------------------------------------
     Knob(
         "LAB_IMAGE",

@@ -101,7 +101,8 @@ def check(conditions, figures_list) -> int:
 
 
 async def dispatch(args) -> int:
-    if not args.replicas:
+    # The report measures nothing: it needs no replicas even when LOADGEN_REPLICAS is set.
+    if not args.replicas or args.command == "report":
         return await args.handler(args, lab_from(args))
     async with replicas.pool(args.replicas_at, args.replicas) as pool:
         print(

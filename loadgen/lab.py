@@ -97,6 +97,16 @@ def saturation(figures: dict) -> str:
     """The note for a run where loadgen, not the server, set the pace, and what to do."""
     loadgen = figures["loadgen"]
     count = loadgen.get("workers", 1)
+    if loadgen.get("replicas"):
+        # Replicas have a core each somewhere else: more of them, not more processes here.
+        busiest = loadgen.get("busiest_share", loadgen["cpu_share"])
+        replicas = loadgen["replicas"]
+        advice = (
+            f"add replicas (LOADGEN_REPLICAS={replicas + 1})"
+            if count == replicas
+            else f"only {count} of {replicas} replicas had clients to run: more concurrency spreads it"
+        )
+        return f"loadgen saturated ({busiest:.0%} CPU in the busiest of {count} replicas): {advice}"
     if count == 1:
         return f"loadgen saturated ({loadgen['cpu_share']:.0%} CPU): add --workers 2"
     busiest = loadgen.get("busiest_share", loadgen["cpu_share"])

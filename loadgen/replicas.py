@@ -356,7 +356,10 @@ class Pool:
         return Connection(reader, writer, hello, f"{ip}:{port}")
 
     def describe(self) -> list[dict]:
-        return [{**c.hello, "address": c.peer} for c in self.connections]
+        return [
+            {**{k: v for k, v in c.hello.items() if k not in ("type", "protocol")}, "address": c.peer}
+            for c in self.connections
+        ]
 
     async def run(self, plan: runner.Plan, label: str = "run", progress: bool | None = None) -> dict:
         """One measurement on the replicas: the same plan shared out as among local processes."""

@@ -103,6 +103,7 @@ def test_every_declared_knob_is_read():
     compose = compose_text()
     environments = compose_environments()
     makefile = (ROOT / "Makefile").read_text()
+    swarm_stack = (ROOT / "swarm" / "stack.py").read_text()
     readers = {
         "postgres": (ROOT / "docker" / "postgres.sh").read_text(),
         "netem": (ROOT / "docker" / "netem.sh").read_text(),
@@ -115,6 +116,8 @@ def test_every_declared_knob_is_read():
                 ok = knob.name in reads
             elif reader == "compose":
                 ok = f"${{{knob.name}:-" in compose
+            elif reader == "swarm":
+                ok = f'"{knob.name}"' in swarm_stack
             elif reader == "make":
                 ok = re.search(rf"^{knob.name} \?=|\$\({knob.name}\)", makefile, re.MULTILINE) is not None
             else:

@@ -76,6 +76,14 @@ def test_a_saturated_loadgen_names_the_flag_that_helps():
     assert "no core left" in lab.flags(loadgen(1.8, workers=2, busiest=0.9, cores=2))[0]
     # Two processes at 60 % each: 1.2 cores in all, but neither is the bottleneck.
     assert lab.flags(loadgen(1.2, workers=2, busiest=0.6)) == []
+    # Replicas elsewhere: more of them, unless the plan could not give the ones there work.
+    replicated = loadgen(1.8, workers=2, busiest=0.9, cores=2)
+    replicated["loadgen"]["replicas"] = 2
+    assert lab.flags(replicated) == [
+        "loadgen saturated (90% CPU in the busiest of 2 replicas): add replicas (LOADGEN_REPLICAS=3)"
+    ]
+    replicated["loadgen"].update(replicas=3)
+    assert "only 2 of 3 replicas had clients" in lab.flags(replicated)[0]
     # Results saved before --workers existed.
     assert lab.flags({"loadgen": {"cpu_share": 0.9, "saturated": True}}) == [
         "loadgen saturated (90% CPU): add --workers 2"

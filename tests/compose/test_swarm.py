@@ -1,0 +1,172 @@
+"""The lab as a Docker Swarm stack, on a throwaway single-node swarm: make swarm-push into
+the local registry, make swarm-up from it, the article's gather cell and a short sweep
+with two loadgen replicas, the merged result checked against the replicas' own, then
+make swarm-down. The swarm is initialised only when this engine is in none, and left
+afterwards; a swarm that was already there is left as it was."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+
+from loadgen.stats import histogram_of
+from tests.compose.project import isolated, run
+from tests.live import free_port
+
+pytestmark = pytest.mark.compose
+
+STACK = f"asynclabtest{secrets.token_hex(3)}"
+HOST_KNOBS = ("SERVER_MODE", "WORKERS", "THREADS", "DB", "EDGE", "LEAN", "DJANGO", "REGISTRY", "LOADGEN_REPLICAS")
+
+
+def swarm_state() -> str:
+    return run("docker", "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def swarm():
+    """An active swarm: this engine's own if it has one, else a new one for this module."""
+    before = swarm_state()
+    made = before != "active"
+    if made:
+        # Refused while in no swarm, with how to start one: make never starts one itself.
+        refused = run("make", "--no-print-directory", "swarm-up", timeout=120)
+        assert refused.returncode != 0 and "docker swarm init" in refused.stdout + refused.stderr
+        init = run("docker", "swarm", "init", "--advertise-addr", "127.0.0.1")
+        assert init.returncode == 0, init.stderr
+    yield
+    if made:
+        left = run("docker", "swarm", "leave", "--force")
+        assert left.returncode == 0, left.stderr
+
+
+@pytest.fixture(scope="module")
+def stack(swarm, tmp_path_factory):
+    results = tmp_path_factory.mktemp("swarm-results")
+    env = isolated(f"{STACK}c", str(results), HOST_KNOBS)
+    env.update(SWARM_STACK=STACK, SWARM_RESULTS_DIR=str(results), LOADGEN_REPLICAS="2", REGISTRY_PORT=str(free_port()))
+    registry = None
+    try:
+        pushed = run("make", "--no-print-directory", "swarm-push", env=env, timeout=900)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        registry = f"127.0.0.1:{env['REGISTRY_PORT']}"
+        env["REGISTRY"] = registry
+        up = run("make", "--no-print-directory", "swarm-up", env=env, timeout=600)
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield env, results
+    finally:
+        down = run("make", "--no-print-directory", "swarm-down", env=env, timeout=300)
+        ids = run("docker", "ps", "-q", "--filter", f"label=asynclab.registry={env['REGISTRY_PORT']}").stdout.split()
+        if ids:
+            run("docker", "rm", "-f", *ids)
+        if registry:
+            tagged = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"{registry}/*").stdout.split()
+            if tagged:
+                run("docker", "image", "rm", *tagged)
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def conductor(env: dict, results: Path, *argv: str):
+    return run("docker/conductor.sh", env["SWARM_STACK"], str(results), *argv, env=env, timeout=600)
+
+
+def newest(results: Path, experiment: str) -> dict:
+    return json.loads(sorted(results.glob(f"*-{experiment}-*.json"))[-1].read_text())
+
+
+def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images(stack):
+    env, _ = stack
+    listed = run("docker", "stack", "services", STACK, "--format", "{{.Name}} {{.Replicas}} {{.Image}}", env=env)
+    rows = sorted(line.split() for line in listed.stdout.splitlines())
+    assert [(name, replicas) for name, replicas, _ in rows] == [
+        (f"{STACK}_backend", "1/1"),
+        (f"{STACK}_gateway", "1/1"),
+        (f"{STACK}_loadgen", "2/2"),
+    ]
+    assert all(image.startswith(env["REGISTRY"] + "/") for _, _, image in rows)
+
+
+def test_the_articles_gather_cell_runs_on_one_replica_and_matches(stack):
+    env, results = stack
+    done = conductor(env, results, "article", "--replicas", "2", "--strategies", "gather", "--targets", "async")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 replicas" in done.stderr
+    result = newest(results, "article")
+    (row,) = result["rows"]
+    assert row["matches"], row["reason"]
+    # One client: only one replica has any of it, and the result says which.
+    (process,) = row["figures"]["loadgen"]["processes"]
+    assert process["node"] and process["slot"] in ("1", "2")
+    assert len(result["environment"]["loadgen"]["replicas"]) == 2
+
+
+def test_a_sweep_on_two_replicas_merges_into_exactly_one_histogram(stack):
+    env, results = stack
+    done = conductor(
+        env,
+        results,
+        "sweep",
+        "--replicas",
+        "2",
+        "--strategies",
+        "gather",
+        "--clients",
+        "auto",
+        "--levels",
+        "4",
+        "--repeat",
+        "1",
+        "--duration",
+        "2s",
+        "--warmup",
+        "0.5s",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (cell,) = newest(results, "sweep")["cells"]
+    figures = cell["figures"]
+    processes = figures["loadgen"]["processes"]
+    assert sorted(p["slot"] for p in processes) == ["1", "2"] and figures["errors"] == 0
+    added = histogram_of(processes[0]["histogram"])
+    added.add(histogram_of(processes[1]["histogram"]))
+    merged = histogram_of(figures["histogram"])
+    assert merged.get_total_count() == added.get_total_count() == figures["requests"]
+    for q in (50.0, 90.0, 99.0, 100.0):
+        assert merged.get_value_at_percentile(q) == added.get_value_at_percentile(q)
+    assert figures["rps"] == pytest.approx(sum(p["rps"] for p in processes))
+    # Two clients each, ten calls of 0.1 s gathered: no aggregation under the delay.
+    assert figures["p50"] >= 0.1
+
+
+def test_the_report_reads_the_merged_results(stack):
+    env, results = stack
+    done = conductor(env, results, "report")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gather" in (results / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [{}, {"DB": "postgres", "EDGE": "nginx"}, {"BACKEND_CPUS": "0.5", "BACKEND_REPLICAS": "2", "ALLOWED_HOSTS": "a$b"}],
+    ids=["default", "postgres+nginx", "budgets"],
+)
+def test_docker_reads_the_generated_stack_as_generated(knobs, tmp_path):
+    """`docker stack config` (the CLI's own loader, no swarm needed) takes every variant
+    and, after its own interpolation, holds exactly what the generator wrote."""
+    env = isolated(f"{STACK}v", str(tmp_path), HOST_KNOBS)
+    env.update(knobs)
+    out = tmp_path / "stack.yml"
+    made = run(".venv/bin/python", "-m", "swarm.stack", "--no-labels", "--out", str(out), env=env)
+    assert made.returncode == 0, made.stderr
+    read = run("docker", "stack", "config", "-c", str(out), env=env)
+    assert read.returncode == 0, read.stderr
+    loaded, written = yaml.safe_load(read.stdout), json.loads(out.read_text())
+    assert sorted(loaded["services"]) == sorted(written["services"])
+    for name, spec in written["services"].items():
+        unescaped = {key: value.replace("$$", "$") for key, value in spec["environment"].items()}
+        assert loaded["services"][name].get("environment", {}) == unescaped, name
+    if "ALLOWED_HOSTS" in knobs:
+        assert loaded["services"]["backend"]["environment"]["ALLOWED_HOSTS"] == "a$b"
