@@ -234,7 +234,7 @@ swarm-check:
 swarm-stack: venv secrets swarm-check ## Write the swarm stack file from docker-compose.yml and the knobs (build/stack-SWARM_STACK.yml)
 	@$(VENV)/bin/python -m swarm.stack --out $(SWARM_STACK_FILE)
 
-swarm-up: build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
+swarm-up: swarm-check build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
 	@nodes=$$(docker node ls -q | wc -l); if [ -z "$(REGISTRY)" ] && [ "$$nodes" -gt 1 ]; then \
 		echo "make swarm-up: $$nodes nodes and no REGISTRY: the other nodes cannot pull this node's images (make swarm-push; docs/swarm.md)"; exit 1; fi
 	docker stack deploy --prune $(if $(REGISTRY),,--resolve-image never) -c $(SWARM_STACK_FILE) $(SWARM_STACK)
