@@ -7,7 +7,7 @@ import pytest
 
 from loadgen import cli, compare
 from tests.live import serve_env
-from tests.loadgen.test_live import KnownDelay, loadgen
+from tests.loadgen.test_live import loadgen
 
 
 def run(rps, p50=None, p99=None):
@@ -158,14 +158,6 @@ def test_nothing_in_common_or_nothing_to_read_is_a_usage_error(tmp_path, capsys)
     assert cli.main(["compare", str(a)]) == 2
     with pytest.raises(SystemExit):
         cli.main(["compare", str(a), str(a), "--fail-if", "worse"])
-
-
-@pytest.fixture(scope="module")
-def known():
-    server = KnownDelay()
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
 
 
 def test_two_real_runs_compare_by_their_own_histograms(known, tmp_path):

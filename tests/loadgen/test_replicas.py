@@ -16,7 +16,7 @@ import pytest
 from loadgen import replicas, runner, workers
 from loadgen.stats import Recorder, histogram_of
 from tests.live import ROOT, free_port
-from tests.loadgen.test_live import KnownDelay, loadgen
+from tests.loadgen.test_live import loadgen
 
 
 def test_a_plan_crosses_the_wire_unchanged():
@@ -101,14 +101,6 @@ class Replicas:
         for process in self.processes:
             process.terminate()
             process.wait(10)
-
-
-@pytest.fixture(scope="module")
-def known():
-    server = KnownDelay()
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
 
 
 @pytest.fixture(scope="module")
