@@ -38,7 +38,11 @@ def swarm():
         assert refused.returncode != 0 and "docker swarm init" in refused.stdout + refused.stderr
         init = run("docker", "swarm", "init", "--advertise-addr", "127.0.0.1")
         assert init.returncode == 0, init.stderr
-    yield
+        # Our own node: label it for one role, so placement by label is exercised too.
+        node = run("docker", "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+        labelled = run("docker", "node", "update", "--label-add", "asynclab.loadgen=true", node)
+        assert labelled.returncode == 0, labelled.stderr
+    yield made
     if made:
         left = run("docker", "swarm", "leave", "--force")
         assert left.returncode == 0, left.stderr
@@ -78,7 +82,7 @@ def newest(results: Path, experiment: str) -> dict:
     return json.loads(sorted(results.glob(f"*-{experiment}-*.json"))[-1].read_text())
 
 
-def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images(stack):
+def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images(stack, swarm):
     env, _ = stack
     listed = run("docker", "stack", "services", STACK, "--format", "{{.Name}} {{.Replicas}} {{.Image}}", env=env)
     rows = sorted(line.split() for line in listed.stdout.splitlines())
@@ -88,6 +92,15 @@ def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images
         (f"{STACK}_loadgen", "2/2"),
     ]
     assert all(image.startswith(env["REGISTRY"] + "/") for _, _, image in rows)
+    if swarm:  # a swarm of ours, its node labelled for loadgen alone
+        constraints = {
+            name: run(
+                "docker", "service", "inspect", "--format", "{{json .Spec.TaskTemplate.Placement}}", f"{STACK}_{name}"
+            ).stdout
+            for name in ("backend", "loadgen")
+        }
+        assert "node.labels.asynclab.loadgen == true" in constraints["loadgen"]
+        assert "Constraints" not in constraints["backend"]
 
 
 def test_the_articles_gather_cell_runs_on_one_replica_and_matches(stack):
