@@ -252,6 +252,9 @@ swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LO
 	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) article --replicas $(LOADGEN_REPLICAS); \
 	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) sweep --replicas $(LOADGEN_REPLICAS) $(SWARM_SWEEP); \
 	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) report; \
+	if ls $(RESULTS_DIR)/*-article-*.json >/dev/null 2>&1; then \
+		echo "== the compose run in $(RESULTS_DIR) beside this one (loadgen compare)"; \
+		$(VENV)/bin/python -m loadgen compare $(RESULTS_DIR) $(SWARM_RESULTS_DIR) || true; fi; \
 	echo "swarm-lab done in $$(( $$(date +%s) - start )) s: open $(SWARM_RESULTS_DIR)/report.md"
 
 # The images the stack runs, into REGISTRY; with none, into a local one on 127.0.0.1
