@@ -27,25 +27,72 @@ def swarm_state() -> str:
     return run("docker", "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
 
 
+def attachments() -> list[tuple[str, str, list[str]]]:
+    """(container, network, aliases) of every running container on a network of its own."""
+    ids = run("docker", "ps", "-q").stdout.split()
+    if not ids:
+        return []
+    found = run("docker", "inspect", "--format", "{{.Id}} {{json .NetworkSettings.Networks}}", *ids).stdout
+    attached = []
+    for line in found.splitlines():
+        container, networks = line.split(" ", 1)
+        for name, network in (json.loads(networks) or {}).items():
+            if name not in ("bridge", "host", "none"):
+                aliases = [a for a in network.get("Aliases") or [] if not container.startswith(a)]
+                attached.append((container, name, aliases))
+    return attached
+
+
+def reattach(attached: list[tuple[str, str, list[str]]]) -> None:
+    """Docker 20.10's `swarm leave` drops every running container's name and aliases from
+    the embedded DNS of its networks (a container still has its address, but `backend` no
+    longer resolves): a lab left running while the tests ran would lose its gateway's
+    backend. Connecting each again to its networks, with its aliases, registers them again."""
+    for container, network, aliases in attached:
+        if run("docker", "network", "disconnect", network, container).returncode == 0:
+            alias = [arg for name in aliases for arg in ("--alias", name)]
+            run("docker", "network", "connect", *alias, network, container)
+
+
 @pytest.fixture(scope="module")
 def swarm():
-    """An active swarm: this engine's own if it has one, else a new one for this module."""
-    before = swarm_state()
-    made = before != "active"
-    if made:
-        # Refused while in no swarm, with how to start one: make never starts one itself.
-        refused = run("make", "--no-print-directory", "swarm-up", timeout=120)
-        assert refused.returncode != 0 and "docker swarm init" in refused.stdout + refused.stderr
+    """An active swarm: this engine's own if it has one, else a new one for this module,
+    left afterwards with every running container's names registered again (reattach)."""
+    if swarm_state() == "active":
+        yield False
+        return
+    # Refused while in no swarm, with how to start one: make never starts one itself.
+    refused = run("make", "--no-print-directory", "swarm-up", timeout=120)
+    assert refused.returncode != 0 and "docker swarm init" in refused.stdout + refused.stderr
+    # A container already running on a network of its own, like a lab left up meanwhile.
+    network = f"{STACK}probe"
+    assert run("docker", "network", "create", network).returncode == 0
+    started = run(
+        *("docker", "run", "-d", "--rm", "--network", network, "--network-alias", "survivor"),
+        *("--entrypoint", "sleep", "asynclab:latest", "900"),
+    )
+    assert started.returncode == 0, started.stderr
+    probe = started.stdout.strip()
+    try:
+        running = attachments()
         init = run("docker", "swarm", "init", "--advertise-addr", "127.0.0.1")
         assert init.returncode == 0, init.stderr
-        # Our own node: label it for one role, so placement by label is exercised too.
-        node = run("docker", "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
-        labelled = run("docker", "node", "update", "--label-add", "asynclab.loadgen=true", node)
-        assert labelled.returncode == 0, labelled.stderr
-    yield made
-    if made:
-        left = run("docker", "swarm", "leave", "--force")
-        assert left.returncode == 0, left.stderr
+        try:
+            # Our own node: label it for one role, so placement by label is exercised too.
+            node = run("docker", "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+            labelled = run("docker", "node", "update", "--label-add", "asynclab.loadgen=true", node)
+            assert labelled.returncode == 0, labelled.stderr
+            yield True
+        finally:
+            left = run("docker", "swarm", "leave", "--force")
+            still = set(run("docker", "ps", "-q", "--no-trunc").stdout.split())
+            reattach([entry for entry in running if entry[0] in still])
+            assert left.returncode == 0, left.stderr
+        # The running container's alias still resolves on its network once the swarm is gone.
+        assert run("docker", "exec", probe, "getent", "hosts", "survivor").returncode == 0
+    finally:
+        run("docker", "rm", "-f", probe)
+        run("docker", "network", "rm", network)
 
 
 @pytest.fixture(scope="module")
