@@ -62,7 +62,7 @@ export DJANGO DJANGO_IMAGE
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
 lab: build results ## The lab's main job: article table, sweep and resources in wsgi and asgi, then the report
@@ -175,12 +175,33 @@ streams: build results secrets ## Streams and slow clients in each of STREAMS_MO
 	$(COMPOSE) run --rm --no-deps loadgen report; \
 	echo "streams done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
+# make streams-5k: issue 15's target, 5,000 async streams held at once by ONE uvicorn
+# worker (asgi, WORKERS=1), events flowing. The ramp is what decides it on 2 shared cores:
+# opening a stream (request, first event, end) costs the worker ~2-3 ms of CPU, so 5,000
+# over 5 s (1,000/s) saturates it and the last streams open after the first have ended;
+# over 20 s (250/s) it stays about half a core busy. Each run starts a fresh backend, so
+# RSS per stream is measured from a process that has not grown yet. STREAMS_5K_LEAN=true
+# (LEAN: no per-request thread, half the RSS and less CPU per stream) by default;
+# STREAMS_5K_LEAN=false is Django as shipped (a thread per open stream with the backend's
+# SQLite). ~1.5 min (up ~20 s, the cell 2 x ramp + hold + 5 s = 55 s, down).
+.PHONY: streams-5k
+STREAMS_5K_LEAN ?= true
+STREAMS_5K_ARGS ?= --views async --levels 5000 --ramp 20s --hold 10s --interval 1s
+streams-5k: build results secrets ## asgi, one uvicorn worker: 5,000 concurrent streams, threads/RSS per stream, event lag (~1.5 min)
+	@trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
+	$(MAKE) --no-print-directory down >/dev/null 2>&1; \
+	$(MAKE) --no-print-directory up SERVER_MODE=asgi WORKERS=1 LEAN=$(STREAMS_5K_LEAN); \
+	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen streams $(STREAMS_5K_ARGS)
+
 # make edge-nginx: what nginx in front fixes and what it costs, per mode: slow clients to
-# the gateway bare and through nginx, then the same ordinary request through each for CPU
-# and latency per request (nginx's CPU from its cgroup). ~2 min a mode.
+# the gateway bare and through nginx, then the same ordinary request through each, closed
+# loop (throughput; nginx's CPU per request, its processes' and its cgroup's, over its own
+# request count: docker/nginx/cost.sh) and open loop at a light rate (the hop's latency).
+# ~2.5 min a mode.
 EDGE_MODES ?= wsgi asgi
 EDGE_COST_ARGS ?= -c 10 -d 5s --warmup 1s
-edge-nginx: build results secrets edge-image ## nginx in front of the gateway vs bare: slow clients, latency and CPU per request (~4 min)
+EDGE_LATENCY_ARGS ?= --rate 50 -d 5s --warmup 1s
+edge-nginx: build results secrets edge-image ## nginx in front of the gateway vs bare: slow clients, latency and CPU per request (~5 min)
 	@trap 'status=$$?; $(MAKE) --no-print-directory down EDGE=nginx >/dev/null 2>&1; exit $$status' EXIT; \
 	url='/api/aggregated/?n=1&delay=0&target=async'; \
 	for mode in $(EDGE_MODES); do \
@@ -188,11 +209,13 @@ edge-nginx: build results secrets edge-image ## nginx in front of the gateway vs
 		$(MAKE) --no-print-directory up SERVER_MODE=$$mode EDGE=nginx; \
 		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen slowclients $(SLOWCLIENTS_ARGS); \
 		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps -e LOADGEN_GATEWAY_URL=http://edge:8080 loadgen slowclients $(SLOWCLIENTS_ARGS); \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $(EDGE_COST_ARGS) "http://gateway:8000$$url" | grep -E 'req/s|p50|machine' || true; \
-		edge=$$($(COMPOSE) --profile nginx ps -q edge); before=$$(docker/nginx/cpu.sh $$edge); \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $(EDGE_COST_ARGS) "http://edge:8080$$url" | tee build/edge-run.txt | grep -E 'req/s|p50|machine' || true; \
-		after=$$(docker/nginx/cpu.sh $$edge); requests=$$(grep -oE '^[^,]*[0-9]+ requests' build/edge-run.txt | grep -oE '[0-9]+' | head -n 1); \
-		echo "nginx CPU: $$(( (after - before) / 1000000 )) ms over $${requests:-?} requests (and their warm-up)"; \
+		edge=$$($(COMPOSE) --profile nginx ps -q edge); \
+		for load in "closed:$(EDGE_COST_ARGS)" "open:$(EDGE_LATENCY_ARGS)"; do \
+			docker/nginx/cost.sh "$$mode, $${load%%:*} loop, gateway bare" "" \
+				env SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $${load#*:} "http://gateway:8000$$url"; \
+			docker/nginx/cost.sh "$$mode, $${load%%:*} loop, through nginx" "$$edge" \
+				env SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $${load#*:} "http://edge:8080$$url"; \
+		done; \
 		$(MAKE) --no-print-directory down EDGE=nginx; \
 	done
 

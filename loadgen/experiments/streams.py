@@ -253,6 +253,7 @@ async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ra
         figures = await runner.run(ordinary, label=f"streams {view} x{level} ordinary", progress=False)
         await streams_done
     services = sampler.summary()
+    elapsed = time.perf_counter() - start
     after = await settle(served_by)
     held = tally.open_peak
     # What the server holds: its own gauge (a buffered stream is open there for its whole
@@ -280,11 +281,41 @@ async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ra
             "lag": tally.lag.summary(),
             "lag_histogram": tally.lag.saved(),
             "per_stream": {name: per_stream(seen, serving) for name, seen in services.items()},
+            "load": load(services.get("gateway" if view == "gateway" else "backend"), figures, level, ramp, elapsed),
         },
     }
 
 
 OUTCOMES = ("completed", "cut", "waiting", "refused", "failed")
+
+
+def load(seen: dict | None, figures: dict, level: int, ramp: float, elapsed: float) -> dict:
+    """What bounded a cell: the serving service's CPU over it (a share of one core: one
+    worker is one event loop), the rate streams were opened at, and loadgen's own CPU and
+    the machine's busy share over the ordinary requests' window (loadgen is one event loop
+    too, reading every event). A service near 100 % opens streams late, and they time out."""
+    cpu = seen["cpu_seconds"] if seen else None
+    return {
+        "open_rate": level / ramp if ramp > 0 else None,
+        "service_cpu_seconds": cpu,
+        "service_cpu_share": cpu / elapsed if cpu is not None and elapsed > 0 else None,
+        "loadgen_cpu_share": (figures.get("loadgen") or {}).get("cpu_share"),
+        "machine_busy_share": (figures.get("machine") or {}).get("busy_share"),
+    }
+
+
+def _load(cell: dict) -> str:
+    found = cell["streams"].get("load") or {}
+    service = "gateway" if cell["view"] == "gateway" else "backend"
+    parts = []
+    if found.get("open_rate") is not None:
+        parts.append(f"opened {found['open_rate']:.0f}/s")
+    for label, key in ((f"{service} CPU", "service_cpu_share"), ("loadgen", "loadgen_cpu_share")):
+        if found.get(key) is not None:
+            parts.append(f"{label} {found[key]:.0%} of a core")
+    if found.get("machine_busy_share") is not None:
+        parts.append(f"machine busy {found['machine_busy_share']:.0%}")
+    return ", ".join(parts) or "-"
 
 
 async def run(
@@ -353,7 +384,7 @@ def line(cell: dict) -> str:
         f"failed {o['failed']}; first event p50 {format_duration(s['first_event']['p50'])} "
         f"p99 {format_duration(s['first_event']['p99'])}; lag p50 {format_duration(s['lag']['p50'])} "
         f"p99 {format_duration(s['lag']['p99'])}; {service} per stream {_per(cell, service)}; "
-        f"ordinary p99 {format_duration(f['p99'])}, {f['errors']} errors of {f['requests']}"
+        f"ordinary p99 {format_duration(f['p99'])}, {f['errors']} errors of {f['requests']}; {_load(cell)}"
     )
 
 
@@ -378,6 +409,7 @@ HEADER = (
     "ordinary p50 / p99",
     "ordinary errors",
     "open after",
+    "load (opened/s, CPU, machine busy)",
 )
 
 
@@ -400,6 +432,7 @@ def rows(result: dict, mode: str) -> list[list]:
                 f"{format_duration(f['p50'])} / {format_duration(f['p99'])}",
                 f"{f['errors']} of {f['requests']}",
                 "-" if s["open_after"]["open"] is None else s["open_after"]["open"],
+                _load(cell),
             ]
         )
     return found

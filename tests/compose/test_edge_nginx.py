@@ -122,3 +122,26 @@ def test_without_nginx_40_slow_clients_hold_every_gthread_thread(stack):
     deadline = time.monotonic() + 30
     while timed(port, timeout=5)[0] != 200:
         assert time.monotonic() < deadline, "the gateway did not recover after the slow clients left"
+
+
+def test_cost_scripts_read_nginxs_cpu_and_requests_from_this_engine(stack):
+    """make edge-nginx divides nginx's CPU (its cgroup: v1 cpuacct or v2 cpu.stat, whichever
+    this engine has) by the requests nginx counted (stub_status inside the container)."""
+    edge = edge_container(stack)["Id"]
+
+    def reading(script: str) -> int:
+        done = run(str(ROOT / "docker" / "nginx" / script), edge, env=stack, timeout=60)
+        assert done.returncode == 0 and "no cgroup" not in done.stderr, done.stdout + done.stderr
+        return int(done.stdout.strip())
+
+    cpu0, requests0 = reading("cpu.sh"), reading("requests.sh")
+    sent = 20
+    for _ in range(sent):
+        status, _, _ = get_json(f"http://127.0.0.1:{stack['EDGE_PORT']}{ORDINARY}", timeout=30)
+        assert status == 200
+    cpu1, requests1 = reading("cpu.sh"), reading("requests.sh")
+    # Each reading of the counter is a request to nginx too (the first one's own included);
+    # the healthcheck may add its own /healthz meanwhile.
+    assert requests1 - requests0 - 1 >= sent
+    assert requests1 - requests0 - 1 <= sent + 10
+    assert cpu1 > cpu0

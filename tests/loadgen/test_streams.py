@@ -52,6 +52,12 @@ def test_streams_holds_and_measures_every_view(tmp_path, lab):
         assert cell["figures"]["services"][service]["threads_peak"] >= 1
         assert streams["per_stream"][service] is not None
         assert cell["figures"]["requests"] > 0 and cell["figures"]["errors"] == 0
+        # What bounded the cell: the serving service did the work of 4 streams (its CPU > 0,
+        # under one core's worth per worker over the cell), opened at 4 / 0.2 s.
+        found = streams["load"]
+        assert found["open_rate"] == pytest.approx(20)
+        assert 0 < found["service_cpu_seconds"] and 0 < found["service_cpu_share"] < 2, view
+        assert 0 < found["loadgen_cpu_share"] and 0 <= found["machine_busy_share"] <= 1
     # The mismatched view arrives whole at the end: its first event no sooner than the stream's length.
     mismatched = "sync" if mode == "asgi" else "async"
     length = cells[mismatched]["length"]
@@ -122,3 +128,25 @@ def test_sections_render_from_the_results(tmp_path, serve):
     assert (tmp_path / "streams-held.png").exists() and (tmp_path / "streams-held.svg").exists()
     assert any("| asgi | async | 2 |" in line for line in streams)
     assert any("| asgi | - | 2 | trickle |" in line for line in slow)
+
+
+def test_load_says_what_bounded_a_cell():
+    from loadgen.experiments import streams
+
+    seen = {"cpu_seconds": 25.0}
+    figures = {"loadgen": {"cpu_share": 0.4}, "machine": {"busy_share": 0.9}}
+    found = streams.load(seen, figures, level=5000, ramp=20.0, elapsed=50.0)
+    assert found == {
+        "open_rate": 250.0,
+        "service_cpu_seconds": 25.0,
+        "service_cpu_share": 0.5,
+        "loadgen_cpu_share": 0.4,
+        "machine_busy_share": 0.9,
+    }
+    cell = {"view": "async", "streams": {"load": found}}
+    assert streams._load(cell) == "opened 250/s, backend CPU 50% of a core, loadgen 40% of a core, machine busy 90%"
+    # No telemetry from the service (it did not answer /telemetry): what is known still shows.
+    missing = streams.load(None, {}, level=10, ramp=0.0, elapsed=5.0)
+    assert missing["service_cpu_share"] is None and missing["open_rate"] is None
+    assert streams._load({"view": "gateway", "streams": {"load": missing}}) == "-"
+    assert streams._load({"view": "gateway", "streams": {}}) == "-"
