@@ -269,8 +269,8 @@ swarm-down: swarm-check ## Remove the stack and wait until its networks are gone
 		echo "make swarm-down: the stack's networks are still there after 60 s" >&2; exit 1
 
 # make swarm-lab: the article's table and a short sweep, every measurement on LOADGEN_REPLICAS
-# replicas merged into one result, into SWARM_RESULTS_DIR with its report (~4 min on one node).
-swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LOADGEN_REPLICAS loadgen replicas merged (~4 min)
+# replicas merged into one result, into SWARM_RESULTS_DIR with its report (~2.5 min on one node, warm).
+swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LOADGEN_REPLICAS loadgen replicas merged (~2.5 min)
 	@start=$$(date +%s); \
 	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) article --replicas $(LOADGEN_REPLICAS); \
 	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) sweep --replicas $(LOADGEN_REPLICAS) $(SWARM_SWEEP); \
