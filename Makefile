@@ -240,7 +240,9 @@ SWARM_STACK_FILE = build/stack-$(SWARM_STACK).yml
 # make swarm-lab's sweep: gather with the tuned and the article's client at c = 20, each cell twice.
 SWARM_SWEEP ?= --strategies gather --clients article,auto --levels 20 --repeat 2 --duration 3s --warmup 1s
 REGISTRY_IMAGE ?= asynclab-registry:latest
-export SWARM_STACK LOADGEN_REPLICAS REGISTRY
+# Passed to what reads them, never exported: loadgen reads LOADGEN_REPLICAS as its
+# --replicas, so an exported default would send every host loadgen run (make test's too)
+# looking for replicas.
 # Without a registry the stack runs this node's images, which only a single-node swarm has.
 SWARM_IMAGES = $(DJANGO_IMAGE) $(LAB_IMAGE) $(if $(filter postgres,$(DB)),$(POSTGRES_IMAGE)) $(if $(filter nginx,$(EDGE)),$(EDGE_IMAGE))
 
@@ -255,7 +257,7 @@ swarm-check:
 	esac
 
 swarm-stack: venv secrets swarm-check ## Write the swarm stack file from docker-compose.yml and the knobs (build/stack-SWARM_STACK.yml)
-	@$(VENV)/bin/python -m swarm.stack --out $(SWARM_STACK_FILE)
+	@LOADGEN_REPLICAS=$(LOADGEN_REPLICAS) REGISTRY=$(REGISTRY) $(VENV)/bin/python -m swarm.stack --out $(SWARM_STACK_FILE)
 
 swarm-up: swarm-check build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
 	@nodes=$$(docker node ls -q | wc -l); if [ -z "$(REGISTRY)" ] && [ "$$nodes" -gt 1 ]; then \
@@ -283,7 +285,7 @@ swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LO
 # The images the stack runs, into REGISTRY; with none, into a local one on 127.0.0.1
 # (docker-registry from Debian's packages when no registry is reachable).
 swarm-push: build $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) $(if $(REGISTRY),,swarm-registry) ## Push the stack's images to REGISTRY (or a local registry on 127.0.0.1:REGISTRY_PORT)
-	@registry=$${REGISTRY:-127.0.0.1:$(REGISTRY_PORT)}; \
+	@registry=$(or $(REGISTRY),127.0.0.1:$(REGISTRY_PORT)); \
 	for image in $(sort $(SWARM_IMAGES)); do \
 		docker tag $$image $$registry/$$image; \
 		docker push $$registry/$$image > build/swarm-push.log 2>&1 || { tail -n 20 build/swarm-push.log; exit 1; }; \

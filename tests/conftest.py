@@ -1,6 +1,14 @@
+import os
+
 import pytest
 
 from tests.live import LiveServer
+
+# loadgen reads its LOADGEN_* twins from the environment, in this process too: a host's
+# (LOADGEN_REPLICAS, say, which sends every run looking for replicas) must not change
+# what a test measures. Tests give loadgen their own flags and variables.
+for name in [name for name in os.environ if name.startswith("LOADGEN_")]:
+    del os.environ[name]
 
 
 @pytest.fixture

@@ -99,7 +99,13 @@ def swarm():
 def stack(swarm, tmp_path_factory):
     results = tmp_path_factory.mktemp("swarm-results")
     env = isolated(f"{STACK}c", str(results), HOST_KNOBS)
-    env.update(SWARM_STACK=STACK, SWARM_RESULTS_DIR=str(results), LOADGEN_REPLICAS="2", REGISTRY_PORT=str(free_port()))
+    env.update(
+        SWARM_STACK=STACK,
+        SWARM_RESULTS_DIR=str(results),
+        LOADGEN_REPLICAS="2",
+        GATEWAY_REPLICAS="2",
+        REGISTRY_PORT=str(free_port()),
+    )
     registry = None
     try:
         pushed = run("make", "--no-print-directory", "swarm-push", env=env, timeout=900)
@@ -135,7 +141,7 @@ def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images
     rows = sorted(line.split() for line in listed.stdout.splitlines())
     assert [(name, replicas) for name, replicas, _ in rows] == [
         (f"{STACK}_backend", "1/1"),
-        (f"{STACK}_gateway", "1/1"),
+        (f"{STACK}_gateway", "2/2"),
         (f"{STACK}_loadgen", "2/2"),
     ]
     assert all(image.startswith(env["REGISTRY"] + "/") for _, _, image in rows)
@@ -199,6 +205,13 @@ def test_a_sweep_on_two_replicas_merges_into_exactly_one_histogram(stack):
     assert figures["rps"] == pytest.approx(sum(p["rps"] for p in processes))
     # Two clients each, ten calls of 0.1 s gathered: no aggregation under the delay.
     assert figures["p50"] >= 0.1
+    # Both gateway tasks served some of the sweep's requests: loadgen's connections spread
+    # over the addresses Swarm's DNS gives for the service.
+    run_id = cell["figures"]["slowest"][0]["request_id"].split("-")[1][:6]
+    tasks = run("docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_gateway").stdout.split()
+    logs = [run("docker", "logs", task) for task in tasks]
+    served = [(log.stdout + log.stderr).count(f"lg-{run_id}") for log in logs]
+    assert len(served) == 2 and all(served), served
 
 
 def test_the_report_reads_the_merged_results(stack):
