@@ -227,6 +227,52 @@ edge-image: ## Build the nginx image EDGE=nginx puts in front of the gateway (fr
 	docker build --build-arg BASE_IMAGE=$$base --tag $(EDGE_IMAGE) -f docker/nginx/Dockerfile docker/nginx \
 		> build/edge-build.log 2>&1 || { tail -n 20 build/edge-build.log; exit 1; }
 
+# DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
+DB ?= sqlite
+POSTGRES_SECRET_FILE ?= ./build/postgres-password
+export DB POSTGRES_SECRET_FILE
+PROFILES := $(if $(filter postgres,$(DB)),--profile postgres)
+# EDGE=nginx: nginx in front of the gateway (the edge service's profile); loadgen then
+# loads the gateway through it.
+EDGE ?= none
+EDGE_IMAGE ?= asynclab-nginx:latest
+export EDGE_IMAGE
+PROFILES += $(if $(filter nginx,$(EDGE)),--profile nginx)
+LOADGEN_EDGE := $(if $(filter nginx,$(EDGE)),-e LOADGEN_GATEWAY_URL=http://edge:8080)
+# The images DB and EDGE add to the lab's own, for every target that starts the services.
+SERVICE_IMAGES = $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image)
+
+up: build secrets $(SERVICE_IMAGES) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres, EDGE=none|nginx) and wait until healthy
+	$(COMPOSE) $(PROFILES) up -d --remove-orphans
+	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway $(if $(filter nginx,$(EDGE)),edge)
+	@$(COMPOSE) logs --no-color backend gateway | grep '"event": "startup"' | tail -n 2
+	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
+
+down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+
+clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
+
+# The PostgreSQL password: random, written once, git-ignored (build/), never in the repo.
+# 0644 because the containers read it as their own users; the postgres image sets it again
+# at every start, so a new one works with an existing volume.
+secrets:
+	@mkdir -p $(dir $(POSTGRES_SECRET_FILE))
+	@if [ -d $(POSTGRES_SECRET_FILE) ]; then rmdir $(POSTGRES_SECRET_FILE); fi
+	@if [ ! -s $(POSTGRES_SECRET_FILE) ]; then \
+		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(POSTGRES_SECRET_FILE); \
+		chmod 0644 $(POSTGRES_SECRET_FILE); echo "wrote a new PostgreSQL password to $(POSTGRES_SECRET_FILE)"; fi
+
+logs: ## Follow the services' logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## Show the services and their health
+	$(COMPOSE) ps
+
+loadgen: build results secrets ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
+	$(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen $(ARGS)
+
 # --- Docker Swarm (docs/swarm.md) ----------------------------------------------------------
 # The same lab as a stack: generated from docker-compose.yml (swarm/stack.py), loadgen as
 # LOADGEN_REPLICAS replica tasks that a conductor on this node (docker/conductor.sh) runs
@@ -259,7 +305,7 @@ swarm-check:
 swarm-stack: venv secrets swarm-check ## Write the swarm stack file from docker-compose.yml and the knobs (build/stack-SWARM_STACK.yml)
 	@LOADGEN_REPLICAS=$(LOADGEN_REPLICAS) REGISTRY=$(REGISTRY) $(VENV)/bin/python -m swarm.stack --out $(SWARM_STACK_FILE)
 
-swarm-up: swarm-check build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
+swarm-up: swarm-check build secrets $(SERVICE_IMAGES) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
 	@nodes=$$(docker node ls -q | wc -l); if [ -z "$(REGISTRY)" ] && [ "$$nodes" -gt 1 ]; then \
 		echo "make swarm-up: $$nodes nodes and no REGISTRY: the other nodes cannot pull this node's images (make swarm-push; docs/swarm.md)"; exit 1; fi
 	docker stack deploy --prune $(if $(REGISTRY),,--resolve-image never) -c $(SWARM_STACK_FILE) $(SWARM_STACK)
@@ -284,7 +330,7 @@ swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LO
 
 # The images the stack runs, into REGISTRY; with none, into a local one on 127.0.0.1
 # (docker-registry from Debian's packages when no registry is reachable).
-swarm-push: build $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) $(if $(REGISTRY),,swarm-registry) ## Push the stack's images to REGISTRY (or a local registry on 127.0.0.1:REGISTRY_PORT)
+swarm-push: build $(SERVICE_IMAGES) $(if $(REGISTRY),,swarm-registry) ## Push the stack's images to REGISTRY (or a local registry on 127.0.0.1:REGISTRY_PORT)
 	@registry=$(or $(REGISTRY),127.0.0.1:$(REGISTRY_PORT)); \
 	for image in $(sort $(SWARM_IMAGES)); do \
 		docker tag $$image $$registry/$$image; \
@@ -308,50 +354,6 @@ swarm-registry:
 		[ $$i -lt 150 ] || { echo "make swarm-registry: no registry answers on 127.0.0.1:$(REGISTRY_PORT)"; exit 1; }; sleep 0.2; \
 	done; \
 	echo "local registry on 127.0.0.1:$(REGISTRY_PORT) (docker ps --filter label=asynclab.registry)"
-
-# DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
-DB ?= sqlite
-POSTGRES_SECRET_FILE ?= ./build/postgres-password
-export DB POSTGRES_SECRET_FILE
-PROFILES := $(if $(filter postgres,$(DB)),--profile postgres)
-# EDGE=nginx: nginx in front of the gateway (the edge service's profile); loadgen then
-# loads the gateway through it.
-EDGE ?= none
-EDGE_IMAGE ?= asynclab-nginx:latest
-export EDGE_IMAGE
-PROFILES += $(if $(filter nginx,$(EDGE)),--profile nginx)
-LOADGEN_EDGE := $(if $(filter nginx,$(EDGE)),-e LOADGEN_GATEWAY_URL=http://edge:8080)
-
-up: build secrets $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres, EDGE=none|nginx) and wait until healthy
-	$(COMPOSE) $(PROFILES) up -d --remove-orphans
-	@docker/wait-healthy.sh $(COMPOSE) -- backend gateway $(if $(filter nginx,$(EDGE)),edge)
-	@$(COMPOSE) logs --no-color backend gateway | grep '"event": "startup"' | tail -n 2
-	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
-
-down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
-
-clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
-
-# The PostgreSQL password: random, written once, git-ignored (build/), never in the repo.
-# 0644 because the containers read it as their own users; the postgres image sets it again
-# at every start, so a new one works with an existing volume.
-secrets:
-	@mkdir -p $(dir $(POSTGRES_SECRET_FILE))
-	@if [ -d $(POSTGRES_SECRET_FILE) ]; then rmdir $(POSTGRES_SECRET_FILE); fi
-	@if [ ! -s $(POSTGRES_SECRET_FILE) ]; then \
-		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(POSTGRES_SECRET_FILE); \
-		chmod 0644 $(POSTGRES_SECRET_FILE); echo "wrote a new PostgreSQL password to $(POSTGRES_SECRET_FILE)"; fi
-
-logs: ## Follow the services' logs
-	$(COMPOSE) logs -f --tail=100
-
-ps: ## Show the services and their health
-	$(COMPOSE) ps
-
-loadgen: build results secrets ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
-	$(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen $(ARGS)
 
 # make faults: when (seconds after loadgen starts) the backend is stopped, and for how long.
 FAULT_AT ?= 15
