@@ -49,6 +49,12 @@ def _database() -> dict | None:
     }
 
 
+def _limits() -> dict:
+    """The budgets load can fill besides CPU and threads, per process, for loadgen's bounds:
+    the gateway's backend calls in flight (GATEWAY_MAX_CALLS); the backend has none."""
+    return {"calls": getattr(settings, "GATEWAY_MAX_CALLS", None)}
+
+
 def _warm_workers() -> int:
     return sum(1 for worker in telemetry_.workers() if worker.get("warm_ms") is not None)
 
@@ -84,6 +90,7 @@ def healthz(request, params):
             "database": _database(),
             "versions": VERSIONS,
             "cpu": CPU,
+            "limits": _limits(),
         }
     )
 

@@ -9,6 +9,7 @@ full -> 503 with Retry-After, at once. Bad input -> 400 naming the parameter.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,8 +166,12 @@ def respond(strategy: Strategy, fanout: FanOut, plan: Plan, outcomes: list[Outco
         "debug_message": f"fetch executed in {elapsed:0.2f} seconds.",
     }
     response = ApiResponse(data, status=502 if len(errors) == len(outcomes) else 200)
-    # A load generator can count partial results from this header without parsing bodies.
+    # A load generator can count partial results, and the failed calls by kind, from these
+    # headers without parsing bodies: "timeout=3,connect=1".
     response["X-Aggregation-Errors"] = str(len(errors))
+    if errors:
+        kinds = Counter(error["kind"] for error in errors)
+        response["X-Aggregation-Failures"] = ",".join(f"{kind}={count}" for kind, count in sorted(kinds.items()))
     slowest = max(outcomes, key=lambda outcome: outcome.elapsed)
     response.timings = {"fanout": elapsed, "call": slowest.elapsed, "backend": critical_path(strategy, outcomes)}
     response.log_fields = {
