@@ -15,7 +15,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from . import compare, replicas, report, results, thresholds
+from . import compare, engine, replicas, report, results, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
 from .options import common, option
@@ -81,7 +81,7 @@ def listen_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def lab_from(args) -> Lab:
+def lab_from(args, runs: engine.Engine = engine.LOCAL) -> Lab:
     progress = False if args.quiet else None
     return Lab(
         gateway=args.gateway,
@@ -90,6 +90,7 @@ def lab_from(args) -> Lab:
         timeout=args.timeout,
         drain=not args.no_drain,
         progress=progress,
+        engine=runs,
     )
 
 
@@ -104,6 +105,7 @@ async def dispatch(args) -> int:
     # The report measures nothing: it needs no replicas even when LOADGEN_REPLICAS is set.
     if not args.replicas or args.command == "report":
         return await args.handler(args, lab_from(args))
+    # The engine is chosen here, once: every measurement of the command runs on the replicas.
     async with replicas.pool(args.replicas_at, args.replicas) as pool:
         print(
             f"loadgen: {len(pool.connections)} replicas: "
@@ -111,7 +113,7 @@ async def dispatch(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-        return await args.handler(args, lab_from(args))
+        return await args.handler(args, lab_from(args, engine.Replicas(pool)))
 
 
 def _owner(path: Path) -> str:

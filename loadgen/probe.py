@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from . import machine, replicas
+from . import machine
 
 
 class BrokenTarget(RuntimeError):
@@ -114,10 +114,11 @@ def _version(package: str) -> str | None:
         return None
 
 
-async def environment(gateway: str, backend: str) -> dict:
+async def environment(lab) -> dict:
     """What every result records: both services' mode, workers, threads and versions (from
-    their /healthz), loadgen's own side, and the machine's cores, CPU, kernel and memory."""
-    gateway_health, backend_health = await asyncio.gather(health(gateway), health(backend))
+    their /healthz), loadgen's own side (and its replicas when lab.engine has them), and
+    the machine's cores, CPU, kernel and memory."""
+    gateway_health, backend_health = await asyncio.gather(health(lab.gateway), health(lab.backend))
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "server_mode": (gateway_health or {}).get("server_mode"),
@@ -129,9 +130,9 @@ async def environment(gateway: str, backend: str) -> dict:
             "hdrhistogram": _version("hdrhistogram"),
             "cpu_count": os.cpu_count(),
             "host": platform.node(),
-            # Where the load came from when replicas generated it (replicas.py): each one's
-            # node, task slot, container and cores.
-            **({"replicas": pool.describe()} if (pool := replicas.active()) else {}),
+            # Where the load came from when replicas generated it (engine.Replicas): each
+            # one's node, task slot, container and cores.
+            **lab.engine.describe(),
         },
         "machine": machine.describe(),
         "git_commit": os.environ.get("GIT_COMMIT") or None,

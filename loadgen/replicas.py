@@ -7,7 +7,7 @@ share of whatever plan a conductor sends. The conductor is any experiment run wi
 `--replicas N`: it finds the replicas by DNS (Swarm's `tasks.<service>` names every task),
 and runs each measurement through them as workers.py runs one through local processes:
 every replica opens its session, a barrier, one start, then each sends back its tally with
-its histograms in HdrHistogram's encoding, which workers.merge adds exactly. The rest of an
+its histograms in HdrHistogram's encoding, which tally.merge adds exactly. The rest of an
 experiment (drain, verify, the services' telemetry, the result file) stays in the conductor.
 
 Two machines' monotonic clocks have nothing in common, so a replica sends its times
@@ -27,7 +27,9 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
 
-from . import runner, workers
+from . import runner
+from .plan import READY_TIMEOUT, START_MARGIN, Plan, Share, processes_for
+from .tally import RECORDERS, snapshot
 
 PORT = 9100
 PROTOCOL = 1
@@ -35,8 +37,6 @@ PROTOCOL = 1
 MAX_LINE = 64 * 1024 * 1024
 # Resolving and connecting to every replica, on a swarm that is still starting tasks.
 CONNECT_TIMEOUT = 120.0
-READY_TIMEOUT = workers.READY_TIMEOUT
-START_MARGIN = workers.START_MARGIN
 # The most a plan may ask of a replica: the CLI's own limits, so a conductor can send
 # nothing its flags could not.
 LIMITS = {
@@ -51,8 +51,6 @@ LIMITS = {
     "workers": 16,
     "urls": 64,
 }
-
-_pool: Pool | None = None
 
 
 class ReplicaError(RuntimeError):
@@ -86,16 +84,16 @@ async def receive(reader: asyncio.StreamReader, timeout: float | None = None) ->
     return message
 
 
-def plan_to_wire(plan: runner.Plan) -> dict:
-    return {field.name: getattr(plan, field.name) for field in fields(runner.Plan)}
+def plan_to_wire(plan: Plan) -> dict:
+    return {field.name: getattr(plan, field.name) for field in fields(Plan)}
 
 
-def plan_from_wire(data: object) -> runner.Plan:
+def plan_from_wire(data: object) -> Plan:
     """A Plan from a conductor's JSON, refusing anything a Plan does not hold or the CLI
     would not allow: a replica measures only what it can check."""
     if not isinstance(data, dict):
         raise ValueError("plan: not an object")
-    known = {field.name: field for field in fields(runner.Plan)}
+    known = {field.name: field for field in fields(Plan)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ValueError(f"plan: unknown fields {', '.join(unknown)}")
@@ -130,7 +128,7 @@ def plan_from_wire(data: object) -> runner.Plan:
         values[name] = value
     if "urls" not in values:
         raise ValueError("plan: urls missing")
-    plan = runner.Plan(**values)
+    plan = Plan(**values)
     if plan.concurrency < 1:
         raise ValueError("plan: concurrency must be at least 1")
     return plan
@@ -148,9 +146,9 @@ def shift(part: dict, offset: float) -> dict:
 
 
 def wire_part(part: dict) -> dict:
-    """A workers.snapshot made JSON-safe: the histograms' encodings are bytes."""
+    """A tally.snapshot made JSON-safe: the histograms' encodings are bytes."""
     safe = dict(part)
-    for name in ("latency", "uncorrected"):
+    for name in RECORDERS:
         safe[name] = {**part[name], "histogram": part[name]["histogram"].decode("ascii")}
     safe["slowest"] = [list(entry) for entry in part["slowest"]]
     return safe
@@ -158,7 +156,7 @@ def wire_part(part: dict) -> dict:
 
 def part_from_wire(safe: dict) -> dict:
     part = dict(safe)
-    for name in ("latency", "uncorrected"):
+    for name in RECORDERS:
         part[name] = {**safe[name], "histogram": safe[name]["histogram"].encode("ascii")}
     part["slowest"] = [tuple(entry) for entry in safe["slowest"]]
     if safe.get("timeline") is not None:
@@ -239,12 +237,12 @@ class Replica:
                 await asyncio.sleep(START_MARGIN)
 
             try:
-                tally, cpu, wall = await runner.measure(plan, "", False, runner.Share(index, of), ready, run_id)
+                tally, cpu, wall = await runner.measure(plan, "", False, Share(index, of), ready, run_id)
             except ReplicaError:
                 raise
             except Exception as exc:  # the plan's own failure: the conductor must hear of it
                 raise await self.refuse(writer, f"{type(exc).__name__}: {exc}") from None
-            part = shift(workers.snapshot(tally, cpu, wall), -origin["at"])
+            part = shift(snapshot(tally, cpu, wall), -origin["at"])
             writer.write(encode({"type": "part", "part": {**wire_part(part), **self.me}}))
             await writer.drain()
 
@@ -361,9 +359,10 @@ class Pool:
             for c in self.connections
         ]
 
-    async def run(self, plan: runner.Plan, label: str = "run", progress: bool | None = None) -> dict:
-        """One measurement on the replicas: the same plan shared out as among local processes."""
-        count = min(len(self.connections), workers.processes_for(replace(plan, workers=len(self.connections))))
+    async def parts(self, plan: Plan) -> list[dict]:
+        """One measurement on the replicas, the same plan shared out as among local
+        processes: each replica's snapshot, on this machine's clock."""
+        count = processes_for(plan, len(self.connections))
         used = self.connections[:count]
         run_id = os.urandom(3).hex()
         wire = plan_to_wire(replace(plan, workers=1))
@@ -376,10 +375,7 @@ class Pool:
             await connection.send({"type": "go"})
         bound = None if plan.requests is not None else _bound(plan)
         answers = await asyncio.gather(*(self.expect(c, "part", bound) for c in used))
-        parts = [shift(part_from_wire(answer["part"]), origin) for answer in answers]
-        figures = workers.figures(plan, parts)
-        figures["loadgen"]["replicas"] = len(self.connections)
-        return figures
+        return [shift(part_from_wire(answer["part"]), origin) for answer in answers]
 
     async def expect(self, connection: Connection, kind: str, timeout: float | None) -> dict:
         message = await connection.receive(timeout)
@@ -396,25 +392,18 @@ class Pool:
             connection.writer.close()
 
 
-def _bound(plan: runner.Plan) -> float:
+def _bound(plan: Plan) -> float:
     """How long a replica may take to answer a timed plan: its stretched window, the warm-up,
     one request's timeout, and a margin for the tally."""
     window = plan.max_duration or 6 * (plan.duration or 0)
     return window + plan.warmup + plan.timeout + 60.0
 
 
-def active() -> Pool | None:
-    return _pool
-
-
 @asynccontextmanager
 async def pool(at: str, count: int):
-    """Every measurement inside goes to `count` replicas at `at` (runner.run asks active())."""
-    global _pool
+    """`count` replicas at `at`, connected for the block (engine.Replicas runs on them)."""
     connected = await Pool.connect(at, count)
-    _pool = connected
     try:
         yield connected
     finally:
-        _pool = None
         await connected.close()

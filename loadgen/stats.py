@@ -7,6 +7,8 @@ the tail.
 
 from __future__ import annotations
 
+import math
+
 from hdrh.histogram import HdrHistogram
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -82,6 +84,20 @@ class Recorder:
 def percentile_name(q: float) -> str:
     """50 -> p50, 99.9 -> p999."""
     return "p" + f"{q:g}".replace(".", "")
+
+
+def percentile_of_name(name: str) -> float | None:
+    """p50 -> 50, p999 -> 99.9; None for a name that is no percentile (max, mean)."""
+    for q in PERCENTILES:
+        if percentile_name(q) == name:
+            return q
+    return None
+
+
+def samples_needed(q: float) -> int:
+    """The fewest samples for the q-th percentile to be more than the largest one: 1 / (1 - q),
+    so p50 needs 2, p90 10, p99 100 and p99.9 1,000. Below that, the tail is the maximum."""
+    return math.ceil(round(100 / (100 - q), 9))
 
 
 def corrected(intended: float, sent: float, done: float) -> tuple[float, float]:

@@ -13,12 +13,14 @@ async def app(scope, receive, send):
         return
     query = parse_qs(scope["query_string"].decode())
     delay = min(max(float(query.get("delay", ["0"])[0]), 0.0), 30.0)
+    # ?status=503: the same body with another status, for what loadgen counts as an error.
+    status = min(max(int(query.get("status", ["200"])[0]), 200), 599)
     await asyncio.sleep(delay)
     body = b'{"message": "Hello World!"}'
     await send(
         {
             "type": "http.response.start",
-            "status": 200,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

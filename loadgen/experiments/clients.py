@@ -39,7 +39,7 @@ async def run(
     warmup: float = 2.0,
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     cells = []
     for strategy in strategies:
         for client in CLIENT_CHOICES[strategy]:

@@ -134,7 +134,7 @@ async def run(
     client: str = "auto",
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     name = variant(env)
     if name == "none":
         raise SystemExit("loadgen db: the backend reports no database (is it this version of the lab?)")

@@ -14,9 +14,9 @@ from asynclab.grammar import written
 from .. import markdown
 from ..lab import Lab, aggregation_url, observed
 from ..options import aggregation, arguments, duration, open_loop, option
+from ..plan import Plan
 from ..probe import environment, verify
 from ..results import modes
-from ..runner import Plan
 from ..units import format_duration
 
 HELP = "open loop while the backend is stopped and started (use `make faults`)"
@@ -113,7 +113,7 @@ async def run(
 ) -> dict:
     """An open loop at `rate` for `duration` while someone (make faults) stops the backend
     and starts it again; loadgen watches the backend's /healthz to know when."""
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     url = aggregation_url(lab, strategy, "async", n, delay, deadline=written(deadline))
     await verify(url, lab.timeout)
     events: list = []

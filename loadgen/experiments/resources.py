@@ -69,7 +69,7 @@ async def run(
     client: str = "article",
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     parked = {}
     for kind, count in (memory_counts or MEMORY_COUNTS).items():
         # A child interpreter for each, off the event loop.

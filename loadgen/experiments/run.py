@@ -5,8 +5,8 @@ from __future__ import annotations
 from .. import markdown
 from ..lab import Lab, flags, measure, observed, services_line
 from ..options import duration, option, positive, workers
+from ..plan import Plan
 from ..probe import environment
-from ..runner import Plan
 from ..units import format_duration
 
 HELP = "load one or more URLs"
@@ -97,7 +97,7 @@ async def command(args, lab: Lab) -> dict:
 
 
 async def run(lab: Lab, plan: Plan, verify: bool = True) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     figures = await (measure if verify else observed)(lab, plan, "run")
     scenario = {
         "urls": list(plan.urls),

@@ -75,7 +75,7 @@ async def run(
     warmup: float = 1.0,
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     runs: dict[str, list[dict]] = {view: [] for view in TRIVIAL}
     # Interleaved, as the sweep's cells are: sync, async, sync, async...
     for round_ in range(repeat):

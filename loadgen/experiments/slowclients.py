@@ -24,9 +24,10 @@ import aiohttp
 
 from asynclab.api import BACKEND_VIEWS, STRATEGIES
 
-from .. import markdown, probe, runner
+from .. import markdown, probe
 from ..lab import Lab
 from ..options import arguments, choices, duration, levels, option, positive
+from ..plan import Plan
 from ..probe import environment
 from ..results import mode_order
 from ..stats import Recorder
@@ -159,7 +160,9 @@ async def front(url: str) -> str | None:
         return None
 
 
-async def cell(base: str, where: str, shape: str, level: int, hold: float, every: float, rate: float, timeout: float):
+async def cell(
+    lab: Lab, base: str, where: str, shape: str, level: int, hold: float, every: float, rate: float, timeout: float
+):
     url = ordinary_url(base, where)
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port or 80
@@ -169,9 +172,9 @@ async def cell(base: str, where: str, shape: str, level: int, hold: float, every
     until = start + hold
     # The slow clients connect first (1 s), then the ordinary requests run while they stay.
     warmup = min(1.0, hold / 4)
-    plan = runner.Plan(urls=(url,), rate=rate, duration=hold - warmup, warmup=warmup, timeout=timeout)
+    plan = Plan(urls=(url,), rate=rate, duration=hold - warmup, warmup=warmup, timeout=timeout)
     clients = [asyncio.create_task(slow_client(host, port, request, shape, every, until, slow)) for _ in range(level)]
-    figures = await runner.run(plan, label=f"slowclients {shape} x{level}", progress=False)
+    figures = await lab.engine.run(plan, label=f"slowclients {shape} x{level}", progress=False)
     await asyncio.gather(*clients)
     return {
         "shape": shape,
@@ -201,7 +204,7 @@ async def run(
     where: str = "gateway",
     ordinary_timeout: float = 5.0,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     base = lab.gateway if where == "gateway" else lab.backend
     server = await front(base)
     fds = file_limit(max(levels) + int(rate * ordinary_timeout) + 200)
@@ -214,7 +217,7 @@ async def run(
             await probe.drain(
                 [(lab.backend.rstrip("/") + "/api/?delay=0", probe.width(env.get("backend")))], timeout=60
             )
-        found = await cell(base, where, shape, level, hold, every, rate, ordinary_timeout)
+        found = await cell(lab, base, where, shape, level, hold, every, rate, ordinary_timeout)
         cells.append(found)
         if lab.progress is not False:
             print("  " + line(found), flush=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from .. import markdown, runner
+from .. import markdown
 from ..lab import Lab, aggregation_url
 from ..options import aggregation, arguments, duration, open_loop, option
+from ..plan import Plan
 from ..probe import environment, verify
 from ..results import modes
-from ..runner import Plan
 from ..sampler import Sampler
 from ..units import format_duration
 
@@ -60,14 +60,14 @@ async def run(
     delay: float = 0.1,
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     url = aggregation_url(lab, strategy, "async", n, delay)
     await verify(url, lab.timeout)
     plan = Plan(workers=workers, urls=(url,), rate=rate, duration=duration, warmup=warmup, timeout=lab.timeout)
     begin = time.perf_counter()
     # Sampled every 2 s, not lab.observed's 0.5 s: minutes of samples, and growth is slow.
     async with Sampler({"gateway": lab.gateway, "backend": lab.backend}, interval=2.0) as sampler:
-        figures = await runner.run(plan, label=f"soak {strategy} at {rate:g}/s", progress=lab.progress)
+        figures = await lab.engine.run(plan, label=f"soak {strategy} at {rate:g}/s", progress=lab.progress)
     figures["services"] = sampler.summary()
     memory = {name: growth(samples, begin + warmup) for name, samples in sampler.samples.items()}
     return {

@@ -28,9 +28,10 @@ import aiohttp
 from asynclab.api import BACKEND_STREAMS, BACKEND_VIEWS, GATEWAY_STREAM, STRATEGIES, STREAMS_GAUGE
 from asynclab.grammar import written
 
-from .. import markdown, probe, runner
+from .. import markdown, probe
 from ..lab import Lab
 from ..options import arguments, choices, duration, levels, option, positive
+from ..plan import Plan
 from ..probe import environment
 from ..results import modes
 from ..sampler import Poller, Sampler
@@ -235,7 +236,7 @@ async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ra
     tally = Tally()
     start = time.perf_counter()
     until = start + 2 * ramp + hold + GRACE
-    ordinary = runner.Plan(
+    ordinary = Plan(
         urls=(ordinary_url(lab, view),), rate=rate, duration=hold, warmup=ramp, timeout=timeout, max_inflight=1000
     )
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
@@ -250,7 +251,7 @@ async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ra
             await one_stream(session, url, tally, until)
 
         streams_done = asyncio.gather(*(opened_later(i) for i in range(level)))
-        figures = await runner.run(ordinary, label=f"streams {view} x{level} ordinary", progress=False)
+        figures = await lab.engine.run(ordinary, label=f"streams {view} x{level} ordinary", progress=False)
         await streams_done
     services = sampler.summary()
     elapsed = time.perf_counter() - start
@@ -329,7 +330,7 @@ async def run(
     fanout: int = 4,
     ordinary_timeout: float = 10.0,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     # A stream through the gateway holds two sockets there, one here: loadgen needs one per
     # stream and per ordinary request in flight.
     fds = file_limit(max(levels) + int(rate * ordinary_timeout) + SPARE_FDS)

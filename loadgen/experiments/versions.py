@@ -74,7 +74,7 @@ async def run(
     warmup: float = 0.5,
     workers: int = 1,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
     cells = []
     runs: dict[str, list[dict]] = {view: [] for view in TRIVIAL}
     for round_ in range(repeat):

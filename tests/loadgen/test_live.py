@@ -10,7 +10,9 @@ import time
 import aiohttp
 import pytest
 
-from loadgen import probe, runner
+from loadgen import probe
+from loadgen.engine import LOCAL
+from loadgen.plan import Plan
 from tests.live import ROOT, LiveServer, free_port, serve_env
 
 
@@ -29,12 +31,12 @@ def backend():
 
 
 def run(plan):
-    return asyncio.run(runner.run(plan, progress=False))
+    return asyncio.run(LOCAL.run(plan, progress=False))
 
 
 def test_closed_loop_p50_is_the_delay(known):
     figures = run(
-        runner.Plan(
+        Plan(
             urls=(known.url + "/api/async/?delay=1",),
             concurrency=5,
             duration=None,
@@ -50,7 +52,7 @@ def test_closed_loop_p50_is_the_delay(known):
 
 
 def test_open_loop_keeps_its_rate(known):
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=4))
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=4))
     assert figures["rate"]["achieved"] == pytest.approx(40, rel=0.02)
     assert figures["requests"] == 160
     assert figures["p50"] >= 0.05
@@ -60,15 +62,34 @@ def test_open_loop_keeps_its_rate(known):
 
 def test_a_response_past_the_timeout_is_a_timeout_not_a_gap(known):
     figures = run(
-        runner.Plan(urls=(known.url + "/api/async/?delay=1.5",), concurrency=2, duration=None, requests=2, timeout=0.5)
+        Plan(urls=(known.url + "/api/async/?delay=1.5",), concurrency=2, duration=None, requests=2, timeout=0.5)
     )
-    assert (figures["requests"], figures["timeouts"], figures["errors"]) == (2, 2, 2)
-    assert figures["p50"] is None
+    assert (figures["requests"], figures["timeouts"], figures["errors"], figures["rps"]) == (2, 2, 2, 0)
+    # In the histogram as what is known of them: at least the timeout, a lower bound.
+    assert figures["latency"]["censored"] == 2 and figures["p50"] >= 0.5
+    assert figures["latency"]["lower_bound_from"] <= figures["p50"]
+
+
+def test_an_error_status_is_an_error_not_throughput(known):
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=0.05&status=503",), concurrency=2, duration=1))
+    assert figures["rps"] == 0 and figures["ok"] == 0 and figures["errors"] == figures["requests"] > 0
+    assert figures["errors_by"] == {"503": figures["requests"]} and figures["statuses"] == {"503": figures["requests"]}
+    # Fast failures do not make the latency look good: there is none.
+    assert figures["latency"]["count"] == 0 and figures["p50"] is None
+
+
+def test_successes_alone_make_throughput_and_latency(known):
+    ok, bad = known.url + "/api/async/?delay=0.2", known.url + "/api/async/?delay=0&status=500"
+    figures = run(Plan(urls=(ok, bad), concurrency=2, duration=2))
+    assert figures["ok"] > 0 and figures["errors_by"] == {"500": figures["errors"]} and figures["errors"] > 0
+    # Half the answers, the slow half: every latency at least the delay, throughput only theirs.
+    assert figures["latency"]["count"] == figures["ok"] and figures["min"] >= 0.2
+    assert figures["rps"] <= 2 / 0.2
 
 
 def test_a_slow_response_inside_the_timeout_is_measured(known):
     # wrk's 2 s default would have dropped this one.
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=2.3",), concurrency=1, duration=None, requests=1))
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=2.3",), concurrency=1, duration=None, requests=1))
     assert (figures["errors"], figures["timeouts"]) == (0, 0)
     assert figures["p50"] >= 2.3
 
@@ -142,13 +163,13 @@ def test_fail_if_and_results_file(backend, tmp_path):
 def test_a_timed_closed_loop_is_measured_in_steady_state(known):
     # Latency 0.5 s in a 2 s window: starting the window from idle would count ~25 % too
     # little throughput; measured from steady state, Little's law holds.
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=0.5",), concurrency=10, duration=2, warmup=0.5))
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=0.5",), concurrency=10, duration=2, warmup=0.5))
     assert figures["errors"] == 0
     assert 0.9 <= figures["littles_law"]["ratio"] <= 1.1, figures["littles_law"]
 
 
 def test_the_window_stretches_to_the_latency(known):
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=1",), concurrency=4, duration=1, warmup=1))
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=1",), concurrency=4, duration=1, warmup=1))
     # 3 x the warm-up's latency (~1 s), not the 1 s asked; at most the 6 x duration cap.
     assert 2.9 <= figures["window"] <= 6.0
     assert figures["littles_law"]["holds"], figures["littles_law"]
@@ -180,6 +201,7 @@ def test_a_run_through_the_gateway_records_ids_breakdown_and_both_services(serve
     )
 
     services = figures["services"]
+    # A counted run's window is the whole run: every request of it is in the services' figures.
     assert services["gateway"]["requests"] == 12 and services["backend"]["requests"] == 36
     assert services["backend"]["in_flight_after"] == 0 and services["gateway"]["in_flight_peak"] >= 3
     assert services["gateway"]["cpu_ms_per_request"] > 0
@@ -232,9 +254,7 @@ def test_memory_per_thread_and_per_task_are_measured_in_a_child():
 
 
 def test_two_loadgen_processes_merge_into_one_run(known):
-    figures = run(
-        runner.Plan(urls=(known.url + "/api/async/?delay=0.2",), concurrency=6, duration=1.5, warmup=0.5, workers=2)
-    )
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=0.2",), concurrency=6, duration=1.5, warmup=0.5, workers=2))
     processes = figures["loadgen"]["processes"]
     assert figures["loadgen"]["workers"] == len(processes) == 2
     assert figures["requests"] == sum(p["requests"] for p in processes) > 0
@@ -246,7 +266,7 @@ def test_two_loadgen_processes_merge_into_one_run(known):
 
 
 def test_two_processes_share_an_open_loop_schedule(known):
-    figures = run(runner.Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=3, workers=2))
+    figures = run(Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=3, workers=2))
     assert figures["requests"] == 120 == sum(p["requests"] for p in figures["loadgen"]["processes"])
     assert figures["p50"] >= 0.05
 

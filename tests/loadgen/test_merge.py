@@ -4,9 +4,10 @@ import random
 
 import pytest
 
-from loadgen import workers
-from loadgen.runner import Plan, Share, Tally
+from loadgen.engine import merged
+from loadgen.plan import Plan, Share, processes_for
 from loadgen.stats import Recorder
+from loadgen.tally import Tally, snapshot
 
 DRAWS = {
     "lognormal": lambda rng: rng.lognormvariate(-3, 1.2),
@@ -57,9 +58,9 @@ def test_shares_split_evenly_and_cover_everything():
 
 
 def test_processes_never_outnumber_the_work():
-    assert workers.processes_for(Plan(urls=("u",), concurrency=2, workers=4)) == 2
-    assert workers.processes_for(Plan(urls=("u",), concurrency=10, requests=3, workers=4)) == 3
-    assert workers.processes_for(Plan(urls=("u",), rate=5, workers=4)) == 4
+    assert processes_for(Plan(urls=("u",), concurrency=2, workers=4)) == 2
+    assert processes_for(Plan(urls=("u",), concurrency=10, requests=3, workers=4)) == 3
+    assert processes_for(Plan(urls=("u",), rate=5, workers=4)) == 4
 
 
 def tally(latencies, start, end, status=200, error=None):
@@ -74,8 +75,8 @@ def test_merged_figures_sum_counts_and_rates_and_keep_the_slowest():
     a = tally([0.1] * 30 + [2.0], 0.0, 10.0)
     b = tally([0.2] * 20 + [3.0, 1.5], 0.01, 10.01)
     b.add(0.01, 0.01, 0.5, None, "timeout", False, "rt")
-    parts = [workers.snapshot(a, cpu=1.0, wall=10.0), workers.snapshot(b, cpu=9.0, wall=10.0)]
-    f = workers.figures(Plan(urls=("u",), concurrency=4, workers=2), parts)
+    parts = [snapshot(a, cpu=1.0, wall=10.0), snapshot(b, cpu=9.0, wall=10.0)]
+    f = merged(Plan(urls=("u",), concurrency=4, workers=2), parts)
     assert f["requests"] == 31 + 23 == sum(p["requests"] for p in f["loadgen"]["processes"])
     assert f["statuses"] == {"200": 53} and f["error_kinds"] == {"timeout": 1}
     assert f["rps"] == pytest.approx(3.1 + 2.2)

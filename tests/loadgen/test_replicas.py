@@ -13,16 +13,19 @@ import time
 
 import pytest
 
-from loadgen import replicas, runner, workers
+from loadgen import replicas
+from loadgen.engine import Replicas as OnReplicas
+from loadgen.plan import Plan
 from loadgen.stats import Recorder, histogram_of
+from loadgen.tally import Tally, snapshot
 from tests.live import ROOT, free_port
 from tests.loadgen.test_live import loadgen
 
 
 def test_a_plan_crosses_the_wire_unchanged():
-    plan = runner.Plan(urls=("http://gateway:8000/api/aggregated/?n=1",), concurrency=7, duration=2.5, warmup=0.5)
+    plan = Plan(urls=("http://gateway:8000/api/aggregated/?n=1",), concurrency=7, duration=2.5, warmup=0.5)
     assert replicas.plan_from_wire(json.loads(json.dumps(replicas.plan_to_wire(plan)))) == plan
-    counted = runner.Plan(urls=("http://a/",), requests=100, duration=None, rate=20.0, timeline=True)
+    counted = Plan(urls=("http://a/",), requests=100, duration=None, rate=20.0, timeline=True)
     assert replicas.plan_from_wire(json.loads(json.dumps(replicas.plan_to_wire(counted)))) == counted
 
 
@@ -44,7 +47,7 @@ def test_a_plan_crosses_the_wire_unchanged():
     ],
 )
 def test_a_replica_refuses_a_plan_it_cannot_check(change, says):
-    wire = {**replicas.plan_to_wire(runner.Plan(urls=("http://a/",))), **change}
+    wire = {**replicas.plan_to_wire(Plan(urls=("http://a/",))), **change}
     with pytest.raises(ValueError, match=says.replace("(", r"\(").replace(")", r"\)")):
         replicas.plan_from_wire(wire)
 
@@ -57,11 +60,11 @@ def test_times_shift_onto_the_start_and_back():
 
 
 def test_a_part_crosses_the_wire_and_still_merges():
-    tally = runner.Tally()
+    tally = Tally()
     for ms in (1, 2, 3, 400):
         tally.latency.record(ms / 1000)
     tally.slowest = [(0.4, "lg-x-3", "200")]
-    part = workers.snapshot(tally, 0.1, 1.0)
+    part = snapshot(tally, 0.1, 1.0)
     back = replicas.part_from_wire(json.loads(json.dumps(replicas.wire_part(part))))
     assert Recorder.decode(back["latency"]).percentile(99.0) == tally.latency.percentile(99.0)
     assert back["slowest"] == [(0.4, "lg-x-3", "200")]
@@ -110,13 +113,13 @@ def two():
     pool.stop()
 
 
-async def on_replicas(at: str, count: int, plan: runner.Plan) -> dict:
-    async with replicas.pool(at, count):
-        return await runner.run(plan, progress=False)
+async def on_replicas(at: str, count: int, plan: Plan) -> dict:
+    async with replicas.pool(at, count) as pool:
+        return await OnReplicas(pool).run(plan, progress=False)
 
 
 def test_two_replicas_share_a_closed_loop_and_merge_exactly(known, two):
-    plan = runner.Plan(urls=(known.url + "/api/async/?delay=0.2",), concurrency=6, duration=1.5, warmup=0.5)
+    plan = Plan(urls=(known.url + "/api/async/?delay=0.2",), concurrency=6, duration=1.5, warmup=0.5)
     figures = asyncio.run(on_replicas(two.at, 2, plan))
     processes = figures["loadgen"]["processes"]
     assert sorted(p["node"] for p in processes) == ["node-0", "node-1"]
@@ -135,13 +138,13 @@ def test_two_replicas_share_a_closed_loop_and_merge_exactly(known, two):
 
 
 def test_a_single_client_runs_on_one_replica(known, two):
-    plan = runner.Plan(urls=(known.url + "/api/async/?delay=0.05",), concurrency=1, duration=0.5)
+    plan = Plan(urls=(known.url + "/api/async/?delay=0.05",), concurrency=1, duration=0.5)
     figures = asyncio.run(on_replicas(two.at, 2, plan))
     assert len(figures["loadgen"]["processes"]) == 1 and figures["loadgen"]["replicas"] == 2
 
 
 def test_an_open_loop_is_shared_by_its_send_schedule(known, two):
-    plan = runner.Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=2)
+    plan = Plan(urls=(known.url + "/api/async/?delay=0.05",), rate=40, duration=2)
     figures = asyncio.run(on_replicas(two.at, 2, plan))
     assert figures["rate"]["achieved"] == pytest.approx(40, rel=0.1)
     assert [p["requests"] for p in figures["loadgen"]["processes"]] == [40, 40]

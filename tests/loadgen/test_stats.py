@@ -3,8 +3,10 @@ import random
 
 import pytest
 
-from loadgen.runner import Plan, Tally, figures
+from loadgen.figures import figures
+from loadgen.plan import Plan
 from loadgen.stats import Recorder, littles_law, percentile_name
+from loadgen.tally import Tally
 
 
 def percentile(values, q):
