@@ -1,18 +1,23 @@
 """What bounded a measurement: `judge(figures, scenario, environment)`.
 
 It sets each limit the lab can hit beside how close the cell came to it: each service's
-CPU against the cores it may use, its request threads against its pool (wsgi), the event
-loops' lag (asgi) and loadgen's own CPU. Then it sets what the cell could have reached:
-the *ideal* (only the delay costs time) and the *ceiling* (the machine's cores divided by
-the CPU one aggregation costs, summed over gateway, backend and loadgen). The verdict,
-`bound_by`, is the first of these rules that holds (judge() tries them in this order):
+CPU against the cores it may use, its request threads against its pool (wsgi), its calls
+against the gateway's call budget, the event loops' lag (asgi), loadgen's own CPU and
+loop, and the machine's other tenants. Every figure is over the measurement window
+itself: the services' counters are read at its two ends (loadgen/sampler.py), loadgen's
+CPU and /proc/stat too (loadgen/runner.py). The verdict, `bound_by`, is the first of these
+rules that holds (judge() tries them in this order):
 
-1. loadgen saturated (>= 85 % of its one core)          -> "loadgen": nothing else counts
+0. the host busier than the lab by >= 10 % of its cores -> "neighbours": the cell measured
+   someone else's load too (campaigns re-run it, and keep it marked if it stays so)
+1. loadgen saturated (>= 85 % of its one core over the window), or its event loop
+   >= 10 ms late in the median tick                     -> "loadgen": nothing else counts
 2. throughput >= 80 % of the ideal                      -> "the delay"
+   (an open loop: >= 95 % of the rate it offered         -> "the offered rate")
 3. throughput >= 80 % of what a thread pool allows      -> "backend threads" / "gateway threads"
 4. a service's CPU >= 85 % of its budget                -> "gateway CPU" / "backend CPU"
 5. the machine's cores >= 85 % busy (the lab's three summed, or /proc/stat's share when
-   higher: a neighbour's load counts too)               -> the CPU of the service that uses more
+   higher)                                              -> the CPU of the service that uses more
 6. a request-thread pool >= 95 % busy, backend first     -> "backend threads" / "gateway threads"
 7. an event loop lagged >= 50 ms in the median sample   -> "event loop"
 8. none of these: the one nearest its threshold, with `clear` False
@@ -26,13 +31,17 @@ gateway's because a wsgi gateway's threads wait on the backend's: when both are 
 backend is the cause. CPU comes before busy threads because threads waiting for a CPU
 look busy too.
 
-Busy threads are a peak (the sampler's in-flight peak), CPU is a mean over the run:
+Busy threads are a peak (the sampler's in-flight peak), CPU is a mean over the window:
 rule 2 comes first because a cell at its ideal can still have every thread busy at times.
 The loop's lag is the median of the sampler's polls (each the worst lag of the last one to
 two seconds), so one garbage collection or one slow start-up does not make the verdict:
 only a loop that lags in most of the run does.
 A CPU use over 100 % is real: C code that lets go of the GIL (OpenSSL loading the CA
 bundle for the article's client) runs on more cores than the service has workers.
+
+Beside the verdict, `use` gives each component's share of each of its budgets (CPU of its
+cores, threads of its pool, calls of the gateway's budget) and `headroom` what is left of
+the fullest one; `of_ideal` is throughput over the ideal.
 """
 
 from __future__ import annotations
@@ -41,8 +50,11 @@ SERVICES = ("gateway", "backend")
 # Strategies whose n calls overlap: one delay is the floor. sequential pays n of them.
 CONCURRENT = ("gather", "threadpool", "async-to-sync")
 
-LOADGEN_SATURATED = 0.85  # loadgen's own rule (runner.SATURATED_CPU)
+LOADGEN_SATURATED = 0.85  # loadgen's own rule (figures.SATURATED_CPU)
+LOADGEN_LAG_MS = 10.0  # and figures.LAGGED_MS
+NEIGHBOURS = 0.10  # of the machine's cores, busy beyond the lab's own share
 NEAR_IDEAL = 0.8
+CARRIED = 0.95  # an open loop's throughput of the rate it offered
 BUSY_CPU = 0.85
 BUSY_THREADS = 0.95
 LOOP_LAG_MS = 50.0
@@ -54,7 +66,9 @@ VERDICTS = (
     "backend threads",
     "event loop",
     "the delay",
+    "the offered rate",
     "loadgen",
+    "neighbours",
 )
 
 
@@ -92,8 +106,12 @@ def budget_cores(seen: dict, environment: dict, service: str) -> float | None:
 
 
 def span(figures: dict, scenario: dict) -> float | None:
-    """Seconds the services' CPU was counted over: the whole run, warm-up included, as the
-    sampler polls from just before it to just after it (the tail is idle)."""
+    """Seconds the figures are over: the measurement window, which the services' and
+    loadgen's CPU are read across too. Results from before that read the services over the
+    whole run, warm-up included: loadgen's wall time is the nearer span for those."""
+    services = [seen for seen in (figures.get("services") or {}).values() if seen]
+    if services and all("window" in seen for seen in services):
+        return figures.get("window")
     wall = (figures.get("loadgen") or {}).get("wall_seconds")
     if wall:
         return wall
@@ -102,8 +120,11 @@ def span(figures: dict, scenario: dict) -> float | None:
 
 
 def ideal(scenario: dict) -> dict:
-    """The latency floor and the throughput a closed loop would reach if only the delay cost time."""
+    """The latency floor, and the throughput a closed loop would reach if only the delay
+    cost time; an open loop's is the rate it offers."""
     floor = scenario["delay"] * (1 if scenario["strategy"] in CONCURRENT else scenario["n"])
+    if scenario.get("rate"):
+        return {"latency": floor, "rps": scenario["rate"]}
     return {"latency": floor, "rps": scenario["concurrency"] / floor if floor > 0 else None}
 
 
@@ -119,26 +140,63 @@ def ceiling(figures: dict, services: dict, cores: float | None) -> dict | None:
 
 
 def _cpu_seconds(figures: dict, services: dict) -> list[float | None]:
-    """CPU seconds of gateway, backend and loadgen over the run: the three share the machine."""
+    """CPU seconds of gateway, backend and loadgen over the window: the three share the machine."""
     parts = [(services.get(name) or {}).get("cpu_seconds") for name in SERVICES]
-    return [*parts, (figures.get("loadgen") or {}).get("cpu_seconds")]
+    loadgen = figures.get("loadgen") or {}
+    if any(seen and "window" in seen for seen in services.values()):
+        return [*parts, loadgen.get("window_cpu_seconds")]
+    return [*parts, loadgen.get("cpu_seconds")]
 
 
 def machine_busy(figures: dict, services: dict, cores: float | None, seconds: float | None) -> float | None:
-    """The share of the machine's cores the three used together over the run."""
+    """The share of the machine's cores the three used together over the window."""
     parts = _cpu_seconds(figures, services)
     if not cores or not seconds or any(p is None for p in parts):
         return None
     return sum(parts) / seconds / cores
 
 
-def _service(seen: dict, environment: dict, name: str, seconds: float | None) -> dict:
+def neighbours(busy_host: float | None, busy_lab: float | None) -> float | None:
+    """The share of the machine's cores busy beyond the lab's own (gateway, backend,
+    loadgen) over the window: another tenant's load, or a lab part nothing measures."""
+    if busy_host is None or busy_lab is None:
+        return None
+    return max(0.0, busy_host - busy_lab)
+
+
+def disturbance(figures: dict) -> dict | None:
+    """The host's busy share over a cell's window beside the lab's own, when the host was
+    busier than the lab by NEIGHBOURS of its cores or more (else None): rule 0, for
+    whoever runs cells to measure such a cell again."""
+    services = {name: seen for name, seen in (figures.get("services") or {}).items() if seen}
+    cores = (figures.get("machine") or {}).get("cores")
+    lab = machine_busy(figures, services, cores, span(figures, {}))
+    host = (figures.get("machine") or {}).get("busy_share")
+    others = neighbours(host, lab)
+    if others is None or others < NEIGHBOURS:
+        return None
+    return {"host_busy": host, "lab_busy": lab, "neighbours": others}
+
+
+def _calls(seen: dict, backend: dict | None, environment: dict) -> dict | None:
+    """The gateway's backend calls in flight at the peak (what its backend saw in flight)
+    against its call budget, over all its workers."""
+    limit = ((environment.get("gateway") or {}).get("limits") or {}).get("calls")
+    busy = (backend or {}).get("in_flight_peak")
+    if not limit or busy is None:
+        return None
+    limit *= seen.get("workers") or 1
+    return {"busy": busy, "limit": limit, "use": busy / limit}
+
+
+def _service(seen: dict, environment: dict, name: str, seconds: float | None, services: dict) -> dict:
     budget = budget_cores(seen, environment, name)
     used = seen["cpu_seconds"] / seconds if seconds and seen.get("cpu_seconds") is not None else None
     server = (environment.get(name) or {}).get("server") or {}
     pool = (server.get("workers") or 0) * (server.get("threads") or 0) or None
     busy = seen.get("in_flight_peak")
     return {
+        "calls": _calls(seen, services.get("backend"), environment) if name == "gateway" else None,
         "cpu": {
             "cores": used,
             "budget": budget,
@@ -182,26 +240,46 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
     warm-up, for old results without loadgen's wall time); `environment` is the result's."""
     services = {name: seen for name, seen in (figures.get("services") or {}).items() if seen}
     seconds = span(figures, scenario)
-    per = {name: _service(seen, environment, name, seconds) for name, seen in services.items()}
+    per = {name: _service(seen, environment, name, seconds, services) for name, seen in services.items()}
     loadgen = figures.get("loadgen") or {}
     share = loadgen.get("cpu_share") or 0.0
     # With --workers N, cpu_share is in cores over N processes: saturation is per process.
     busiest = loadgen.get("busiest_share", share)
+    lag = (loadgen.get("loop_lag_ms") or {}).get("median")
     near = max(busiest / LOADGEN_SATURATED, 1.0 if loadgen.get("saturated") else 0.0)
+    near_lag = max(lag / LOADGEN_LAG_MS if lag is not None else 0.0, 1.0 if loadgen.get("lagged") else 0.0)
     best = ideal(scenario)
     cores = machine_cores(environment)
     top = ceiling(figures, services, cores)
     rps = figures.get("rps") or 0.0
-    limits = [x for x in (best["rps"], (top or {}).get("rps")) if x]
     busy_lab = machine_busy(figures, services, cores, seconds)
     # /proc/stat's share counts every process on the host (and steal): a neighbour that
     # takes the cores bounds the cell as surely as the lab's own services do.
     busy_host = (figures.get("machine") or {}).get("busy_share")
     busy_machine = max((x for x in (busy_lab, busy_host) if x is not None), default=None)
+    others = neighbours(busy_host, busy_lab)
 
     # Every candidate: (verdict, how close to its threshold as a fraction of it, reason).
-    candidates = [("loadgen", near, f"loadgen's busiest process used {_percent(busiest)} of its core")]
-    if best["rps"]:
+    candidates = []
+    if others is not None:
+        candidates.append(
+            (
+                "neighbours",
+                others / NEIGHBOURS,
+                f"the host's {cores:g} cores were {_percent(busy_host)} busy, the lab's own "
+                f"{_percent(busy_lab)}: {_percent(others)} of them someone else's",
+            )
+        )
+    candidates.append(("loadgen", near, f"loadgen's busiest process used {_percent(busiest)} of its core"))
+    if lag is not None:
+        candidates.append(("loadgen", near_lag, f"loadgen's event loop was {lag:.0f} ms late in the median tick"))
+    if best["rps"] and scenario.get("rate"):
+        # An open loop that carried what it offered: the rate set the throughput.
+        of_ideal = rps / best["rps"]
+        candidates.append(
+            ("the offered rate", of_ideal / CARRIED, f"{_percent(of_ideal)} of the {best['rps']:g}/s offered, carried")
+        )
+    elif best["rps"]:
         of_ideal = rps / best["rps"]
         candidates.append(
             (
@@ -278,19 +356,46 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
     if hit is None:
         near = max(candidates, key=lambda c: c[1])
         hit = (near[0], near[1], f"nothing at its limit; nearest: {near[2]}")
+    use = budget_use(per)
     return {
         "bound_by": hit[0],
         "reason": hit[2],
         "clear": clear,
-        "efficiency": rps / min(limits) if limits else None,
+        "of_ideal": rps / best["rps"] if best["rps"] else None,
+        "use": use,
+        # Past a budget there is none left, however far past: never a negative headroom.
+        "headroom": {name: max(0.0, 1 - max(shares.values())) for name, shares in use.items() if shares},
         "ideal": best,
         "ceiling": top,
+        "window": seconds,
         "machine_busy": busy_machine,
         "lab_busy": busy_lab,
+        "host_busy": busy_host,
+        "neighbours": others,
         "cpu_split": cpu_split(services),
         "services": per,
-        "loadgen": {"cpu_share": share, "saturated": bool(loadgen.get("saturated"))},
+        "loadgen": {
+            "cpu_share": share,
+            "saturated": bool(loadgen.get("saturated")),
+            "loop_lag_ms": lag,
+            "lagged": bool(loadgen.get("lagged")),
+        },
     }
+
+
+def budget_use(per: dict) -> dict[str, dict[str, float]]:
+    """Each service's share of each budget it has over the window: CPU of its cores,
+    request threads of its pool at the peak, backend calls of the gateway's budget."""
+    use: dict[str, dict[str, float]] = {}
+    for name, seen in per.items():
+        shares = {}
+        if seen["cpu"]["use"] is not None:
+            shares["cpu"] = seen["cpu"]["use"]
+        for budget in ("threads", "calls"):
+            if seen.get(budget):
+                shares[budget] = seen[budget]["use"]
+        use[name] = shares
+    return use
 
 
 def of(cell: dict, result: dict) -> dict:
@@ -298,7 +403,12 @@ def of(cell: dict, result: dict) -> dict:
     bounds.py (the cell's strategy and concurrency over its result's scenario)."""
     if cell.get("bound"):
         return cell["bound"]
-    scenario = {**result["scenario"], "strategy": cell["strategy"], "concurrency": cell["concurrency"]}
+    scenario = {
+        **result["scenario"],
+        "strategy": cell["strategy"],
+        "concurrency": cell.get("concurrency"),
+        "rate": cell.get("rate"),
+    }
     return judge(cell["figures"], scenario, result["environment"])
 
 

@@ -2,7 +2,9 @@
 requests on the server side, recorded next to the latency the client saw.
 
 Each poll reads a service's "recent" peaks (the last one to two seconds), so polling
-every half second misses no peak in between.
+every quarter second misses no peak in between; counters (CPU, requests, GC) are read at
+the measurement window's two ends, between the polls around each, so a service's CPU is
+divided by the same seconds as loadgen's throughput and the machine's busy share.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import time
 
 import aiohttp
 
-INTERVAL = 0.5
+# The services publish each worker's figures every 0.25 s (asynclab/telemetry.py).
+INTERVAL = 0.25
 
 
 async def _fetch(session: aiohttp.ClientSession, url: str) -> dict | None:
@@ -28,29 +31,74 @@ async def _fetch(session: aiohttp.ClientSession, url: str) -> dict | None:
         return None
 
 
-def summarise(samples: list[dict]) -> dict | None:
-    """One service's figures over a scenario, from its /telemetry totals in time order."""
+def value_at(samples: list[dict], read, when: float) -> float | None:
+    """A cumulative counter (CPU seconds, requests) at `when`, straight between the two
+    samples around it; clamped to the first or last sample outside them."""
+    points = [(s["at"], read(s)) for s in samples if read(s) is not None]
+    if not points:
+        return None
+    if when <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+        if t0 <= when <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (when - t0) / (t1 - t0)
+    return points[-1][1]
+
+
+def _gc(sample: dict) -> float | None:
+    return (sample.get("gc") or {}).get("seconds")
+
+
+def bracket(samples: list[dict], start: float, end: float) -> tuple[float, float]:
+    """The last poll at or before `start` and the first at or after `end` (clamped)."""
+    before = [s["at"] for s in samples if s["at"] <= start]
+    after = [s["at"] for s in samples if s["at"] >= end]
+    return (before[-1] if before else samples[0]["at"]), (after[0] if after else samples[-1]["at"])
+
+
+def summarise(samples: list[dict], window: tuple[float, float] | None = None, whole: bool = False) -> dict | None:
+    """One service's figures from its /telemetry totals in time order. With `window` (the
+    measurement's [start, end] on loadgen's clock) every figure is over that window: the
+    counters read at its two ends, straight between the polls around each (a steady load's
+    rate does not change there), the peaks from the polls inside it; without, over all the
+    samples (first to last). `whole`: the window is the whole run (a counted run: nothing
+    is sent before or after it), so the counters come from the polls bracketing it, which
+    hold every request of it where a straight line would cut the last ones off."""
     if len(samples) < 2:
         return None
     first, last = samples[0], samples[-1]
-    cpu = last["cpu_seconds"] - first["cpu_seconds"]
-    requests = last["requests"] - first["requests"]
-    lags = [s["loop_lag_ms"]["recent_max"] for s in samples if s.get("loop_lag_ms")]
+    start, end = window if window else (first["at"], last["at"])
+    if whole:
+        start, end = bracket(samples, start, end)
+    inside = [s for s in samples if start <= s["at"] <= end + INTERVAL] or [
+        min(samples, key=lambda s: abs(s["at"] - end))
+    ]
+
+    def over(read) -> float | None:
+        a, b = value_at(samples, read, start), value_at(samples, read, end)
+        return None if a is None or b is None else b - a
+
+    cpu = over(lambda s: s["cpu_seconds"])
+    requests = over(lambda s: s["requests"])
+    lags = [s["loop_lag_ms"]["recent_max"] for s in inside if s.get("loop_lag_ms")]
     # Services from before the collector was published have no "gc".
-    gc_seconds = last["gc"]["seconds"] - first["gc"]["seconds"] if last.get("gc") and first.get("gc") else None
+    gc_seconds = over(_gc) if _gc(first) is not None and _gc(last) is not None else None
     return {
-        "samples": len(samples),
+        "samples": len(inside),
+        # The span the counters were read over, and whether polls bracket it (else clamped).
+        "window": round(end - start, 4),
+        "bracketed": first["at"] <= start and last["at"] >= end,
         "processes": last["processes"],
         "workers": last["workers"],
-        "threads_peak": max(s["threads"]["recent_peak"] for s in samples),
+        "threads_peak": max(s["threads"]["recent_peak"] for s in inside),
         "threads_idle": first["threads"]["now"],
-        "rss_peak_bytes": max(s["rss_bytes"]["recent_peak"] for s in samples),
+        "rss_peak_bytes": max(s["rss_bytes"]["recent_peak"] for s in inside),
         "rss_idle_bytes": first["rss_bytes"]["now"],
-        "in_flight_peak": max(s["in_flight"]["recent_peak"] for s in samples),
+        "in_flight_peak": max(s["in_flight"]["recent_peak"] for s in inside),
         "in_flight_after": last["in_flight"]["now"],
-        "cpu_seconds": round(cpu, 4),
-        "requests": requests,
-        "cpu_ms_per_request": round(1000 * cpu / requests, 3) if requests > 0 else None,
+        "cpu_seconds": None if cpu is None else round(cpu, 4),
+        "requests": None if requests is None else round(requests, 1),
+        "cpu_ms_per_request": round(1000 * cpu / requests, 3) if cpu is not None and requests else None,
         "loop_lag_max_ms": max(lags) if lags else None,
         # Typical, not worst: one GC pause or a slow first request lifts the peak only.
         "loop_lag_median_ms": statistics.median(lags) if lags else None,
@@ -115,5 +163,6 @@ class Sampler(Poller):
         await asyncio.sleep(0.3)
         await self.poll()
 
-    def summary(self) -> dict[str, dict | None]:
-        return {name: summarise(samples) for name, samples in self.samples.items()}
+    def summary(self, window: tuple[float, float] | None = None, whole: bool = False) -> dict[str, dict | None]:
+        """Each service's figures, over `window` ([start, end] on loadgen's clock) if given."""
+        return {name: summarise(samples, window, whole) for name, samples in self.samples.items()}

@@ -173,19 +173,31 @@ def test_when_no_rule_holds_the_nearest_limit_is_named_and_not_clear():
     assert bound["reason"].startswith("nothing at its limit; nearest:")
 
 
-def test_efficiency_is_throughput_over_the_lower_of_ideal_and_ceiling():
+def test_each_budget_used_and_the_headroom_left_beside_the_ideal():
     # 100 aggregations for 1 + 1 + 0.5 CPU seconds: 25 ms each, so 4 cores allow 160/s, below the ideal 500/s.
     bound = bounds.judge(figures(rps=80.0), SCENARIO, environment(cores=4))
     assert bound["ceiling"]["cpu_per_aggregation"] == pytest.approx(0.025)
     assert bound["ceiling"]["rps"] == pytest.approx(160)
-    assert bound["efficiency"] == pytest.approx(0.5)
+    assert bound["of_ideal"] == pytest.approx(80 / 500)
+    # One worker each: a budget of one core, 1 CPU second over the 10 s run.
+    assert bound["use"] == {"gateway": {"cpu": pytest.approx(0.1)}, "backend": {"cpu": pytest.approx(0.1)}}
+    assert bound["headroom"] == {"gateway": pytest.approx(0.9), "backend": pytest.approx(0.9)}
+
+
+def test_threads_and_the_call_budget_count_in_the_headroom():
+    env = environment(mode="wsgi", cores=4, threads=10, gateway={"server": {"workers": 1, "threads": 10}})
+    env["gateway"]["limits"] = {"calls": 40}
+    gateway, backend = service(in_flight=8), service(requests=1000, in_flight=30)
+    bound = bounds.judge(figures(rps=80.0, gateway=gateway, backend=backend), SCENARIO, env)
+    assert bound["use"]["gateway"] == {"cpu": pytest.approx(0.1), "threads": 0.8, "calls": 0.75}
+    assert bound["headroom"]["gateway"] == pytest.approx(0.2)
 
 
 def test_figures_without_telemetry_still_get_a_verdict():
     bare = {"rps": 9.5, "window": 10.0, "loadgen": {"cpu_share": 0.05, "saturated": False}}
     bound = bounds.judge(bare, {**SCENARIO, "concurrency": 1}, {"loadgen": {"cpu_count": 2}})
     assert bound["bound_by"] == "the delay" and bound["ceiling"] is None
-    assert bound["efficiency"] == pytest.approx(0.95)
+    assert bound["of_ideal"] == pytest.approx(0.95)
 
 
 def test_a_saved_bound_is_kept_and_a_missing_one_judged():
@@ -195,10 +207,38 @@ def test_a_saved_bound_is_kept_and_a_missing_one_judged():
     assert bounds.of({**cell, "bound": {"bound_by": "loadgen"}}, result) == {"bound_by": "loadgen"}
 
 
-def test_a_neighbour_that_fills_the_cores_makes_the_machine_busy():
-    # The lab's three used 40 % of the 2 cores; /proc/stat saw them 95 % busy.
+def test_a_neighbour_that_fills_the_cores_is_named_not_blamed_on_a_service():
+    # The lab's three used 37.5 % of the 2 cores; /proc/stat saw them 95 % busy.
     busy = figures(rps=60.0, gateway=service(cpu_seconds=5.0), backend=service(cpu_seconds=2.0, requests=1000))
     busy["machine"] = {"busy_share": 0.95, "steal_share": 0.0}
     bound = bounds.judge(busy, SCENARIO, environment(cores=2))
-    assert bound["bound_by"] == "gateway CPU" and "2 cores were 95 % busy (" in bound["reason"]
-    assert bound["lab_busy"] < bound["machine_busy"] == pytest.approx(0.95)
+    assert bound["bound_by"] == "neighbours" and bound["clear"]
+    assert "95 % busy, the lab's own 38 %" in bound["reason"]
+    assert bound["neighbours"] == pytest.approx(0.95 - 0.375)
+    assert bound["lab_busy"] == pytest.approx(0.375) and bound["machine_busy"] == pytest.approx(0.95)
+
+
+def test_the_host_a_little_busier_than_the_lab_is_no_neighbour():
+    # 7.5 % of the cores beyond the lab's own: under the 10 % rule, the busy machine is the lab's.
+    busy = figures(rps=60.0, gateway=service(cpu_seconds=8.0), backend=service(cpu_seconds=8.0, requests=1000))
+    busy["machine"] = {"busy_share": 0.9, "steal_share": 0.0}
+    bound = bounds.judge(busy, SCENARIO, environment(cores=2))
+    assert bound["bound_by"] == "gateway CPU" and bound["neighbours"] == pytest.approx(0.9 - 0.825)
+
+
+def test_a_late_loadgen_loop_makes_loadgen_the_bound():
+    late = figures(rps=450.0)
+    late["loadgen"].update({"loop_lag_ms": {"median": 25.0, "max": 80.0}, "lagged": True})
+    bound = bounds.judge(late, SCENARIO, environment())
+    assert bound["bound_by"] == "loadgen" and "25 ms late" in bound["reason"]
+
+
+def test_figures_read_over_the_window_are_divided_by_the_window():
+    # Services read at the window's ends (they say so with "window"): 4.5 s of CPU over a 9 s window.
+    gateway = {**service(cpu_seconds=4.5), "window": 9.0}
+    timed = figures(rps=60.0, gateway=gateway, backend={**service(requests=1000), "window": 9.0})
+    timed["loadgen"]["window_cpu_seconds"] = 0.9
+    bound = bounds.judge(timed, SCENARIO, environment(cores=2))
+    assert bound["window"] == 9.0
+    assert bound["services"]["gateway"]["cpu"]["cores"] == pytest.approx(0.5)
+    assert bound["lab_busy"] == pytest.approx((4.5 + 1.0 + 0.9) / 9.0 / 2)

@@ -30,8 +30,9 @@ def test_the_summary_is_of_means_with_shares():
     assert Breakdown().summary() is None
 
 
-def total(cpu, requests, threads, recent_threads, rss, in_flight, lag=None):
+def total(cpu, requests, threads, recent_threads, rss, in_flight, lag=None, at=None):
     return {
+        "at": cpu if at is None else at,
         "processes": 2,
         "workers": 1,
         "cpu_seconds": cpu,
@@ -59,6 +60,26 @@ def test_a_scenarios_service_figures_are_peaks_over_samples_and_deltas_end_to_st
     assert (seen["rss_peak_bytes"], seen["rss_idle_bytes"]) == (70e6, 50e6)
     assert (seen["cpu_seconds"], seen["requests"], seen["cpu_ms_per_request"]) == (2.0, 200, 10.0)
     assert seen["loop_lag_max_ms"] == 12.0
+    assert seen["window"] == 2.0 and seen["bracketed"]
+
+
+def test_over_a_window_counters_are_read_at_its_ends_and_peaks_inside_it():
+    # Polls at 0, 1, 2, 3 s on loadgen's clock; the window is [0.5, 2.5]. CPU rose 1 s a
+    # second, requests 100 a second: 2 s and 200 requests inside, by straight lines.
+    samples = [
+        total(0.0, 0, 5, 5, 50e6, 0, at=0.0),
+        total(1.0, 100, 40, 90, 70e6, 30, at=1.0),
+        total(2.0, 200, 40, 60, 70e6, 20, at=2.0),
+        total(3.0, 300, 6, 6, 50e6, 0, at=3.0),
+    ]
+    seen = summarise(samples, (0.5, 2.5))
+    assert (seen["cpu_seconds"], seen["requests"], seen["window"]) == (2.0, 200, 2.0)
+    # The polls at 1 and 2 s are inside; 3 s is past the window by more than a poll's interval.
+    assert (seen["threads_peak"], seen["in_flight_peak"], seen["samples"]) == (90, 30, 2)
+    # Idle figures are the first poll's, before any load.
+    assert seen["threads_idle"] == 5 and seen["bracketed"]
+    # A window past the last poll is clamped, and says so.
+    assert summarise(samples, (2.5, 3.5))["bracketed"] is False
 
 
 def test_too_few_samples_say_nothing():
