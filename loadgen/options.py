@@ -76,6 +76,16 @@ def levels_type(text: str) -> tuple[int, ...]:
     return levels
 
 
+def rates_type(text: str) -> tuple[float, ...]:
+    try:
+        found = tuple(float(w) for w in _words(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rates are numbers of requests a second: {text!r}") from None
+    if any(not 0 < rate <= 10_000 for rate in found):
+        raise argparse.ArgumentTypeError(f"rates from more than 0 to 10000 a second: {text!r}")
+    return found
+
+
 def threshold(text: str) -> thresholds.Threshold:
     try:
         return thresholds.parse(text)
@@ -101,7 +111,7 @@ def option(
             parser.error(f"{env}={raw!r}: {exc}")
     shown = (
         ""
-        if default in (None, [], False)
+        if default in (None, [], (), False)
         else f" (default {default if not isinstance(default, tuple) else ','.join(map(str, default))})"
     )
     if action in ("store_true", "append"):
@@ -201,6 +211,10 @@ def workers(parser) -> None:
         type=positive(int, 16),
         help="loadgen processes, one event loop each, started together; concurrency or rate is split among them",
     )
+
+
+def rates(parser, help: str, default: tuple[float, ...] = ()) -> None:
+    option(parser, "--rates", env="LOADGEN_RATES", default=default, type=rates_type, help=help)
 
 
 def levels(parser, default: tuple[int, ...]) -> None:

@@ -44,7 +44,9 @@ def save(fig, path: Path, sources) -> Path:
 
 def _concurrency_axis(ax, cells: list[dict], ticker) -> None:
     ax.set_xscale("log")
-    ax.set_xticks(sorted({c["concurrency"] for c in cells}))
+    ticks = sorted({c["concurrency"] for c in cells})
+    if ticks:
+        ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
     ax.xaxis.set_minor_locator(ticker.NullLocator())
     ax.grid(True, alpha=0.3)
@@ -66,11 +68,16 @@ def _label(key: tuple[str, str], keys) -> str:
     return key[0] if len({client for _, client in keys}) == 1 else f"{key[0]}/{key[1]}"
 
 
+def _closed(result: dict) -> list[dict]:
+    """The sweep's closed-loop cells: the ones with a concurrency to plot against."""
+    return [c for c in result["cells"] if c.get("concurrency") is not None]
+
+
 def _cells(result: dict, key: tuple[str, str]) -> list[dict]:
     strategy, client = key
     return [
         c
-        for c in result["cells"]
+        for c in _closed(result)
         if c["strategy"] == strategy and (c.get("client") or result["scenario"].get("client") or "article") == client
     ]
 
@@ -89,7 +96,7 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
     keys = _series(latest, modes)
     for name, ylabel, metrics in (
         ("throughput", "aggregations / s", ("rps",)),
-        ("latency", "latency (s), p50 solid, p99 dashed", ("p50", "p99")),
+        ("latency", "closed-loop latency (s), p50 solid, p99 dashed", ("p50", "p99")),
     ):
         fig, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4), sharey=True, squeeze=False)
         for ax, mode in zip(axes[0], modes, strict=True):
@@ -115,7 +122,7 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
                     )
             ax.set_title(f"SERVER_MODE={mode}")
             ax.set_xlabel("concurrency (closed loop)")
-            _concurrency_axis(ax, result["cells"], ticker)
+            _concurrency_axis(ax, _closed(result), ticker)
             if name == "latency":
                 ax.set_yscale("log")
         axes[0][0].set_ylabel(ylabel)
@@ -136,7 +143,7 @@ def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> 
     fig, axes = plt.subplots(2, len(modes), figsize=(5.5 * len(modes), 7), sharex=True, squeeze=False)
     keys = _series(latest, modes)
     for column, mode in enumerate(modes):
-        cells = latest[("sweep", mode)]["cells"]
+        cells = _closed(latest[("sweep", mode)])
         for colour, key in enumerate(keys):
             mine = _cells(latest[("sweep", mode)], key)
             for service, style in (("gateway", "-"), ("backend", "--")):

@@ -11,15 +11,26 @@ import sys
 
 from asynclab.api import ARTICLE_STRATEGIES
 
-from .. import bounds, markdown, plots, variance
-from ..lab import Lab, aggregation_url, closed_loop, flags, measure
-from ..options import aggregation, arguments, clients, levels, option, positive, strategies, target, window
+from .. import bounds, display, markdown, plots, variance
+from ..lab import Lab, aggregation_url, closed_loop, flags, measure, open_loop
+from ..options import (
+    aggregation,
+    arguments,
+    choices,
+    clients,
+    levels,
+    option,
+    positive,
+    rates,
+    strategies,
+    target,
+    window,
+)
 from ..probe import environment
 from ..results import modes
-from ..units import format_duration
 from .clients import CLIENT_CHOICES
 
-HELP = "closed-loop concurrency sweep over the strategies and clients"
+HELP = "closed-loop concurrency sweep over the strategies and clients, and their latency at stated rates"
 
 # A cell whose repeats' throughputs differ by more than this (of their median) is flagged.
 SPREAD_FLAG = 0.10
@@ -49,6 +60,19 @@ def options(parser) -> None:
         type=positive(int, 20),
         help="runs of every cell, interleaved (A B C A B C) so drift hits every cell alike; the median is shown",
     )
+    rates(
+        parser,
+        help="open-loop cells at these rates (aggregations/s): latency at a stated load, each window "
+        "long enough for a p99 (100 / rate s at least)",
+    )
+    option(
+        parser,
+        "--rate-clients",
+        env="LOADGEN_RATE_CLIENTS",
+        default=None,
+        type=choices(CLIENT_CHOICES),
+        help="the clients of the open-loop cells (default: --clients)",
+    )
 
 
 async def command(args, lab: Lab) -> dict:
@@ -60,11 +84,16 @@ def supports(strategy: str, client: str) -> bool:
     return client == "auto" or client in CLIENT_CHOICES[strategy]
 
 
-def median_repeat(repeats: list[dict]) -> dict:
-    """The repeat with the median throughput (the lower middle one of an even count): one
-    real run's figures, so its latency and telemetry belong together."""
-    ranked = sorted(repeats, key=lambda f: f.get("rps") or 0.0)
+def median_repeat(repeats: list[dict], by: str = "rps") -> dict:
+    """The repeat with the median throughput (an open loop's: the median p50), the lower
+    middle one of an even count: one real run's figures, so its latency and telemetry
+    belong together."""
+    ranked = sorted(repeats, key=lambda f: f.get(by) or 0.0)
     return ranked[(len(ranked) - 1) // 2]
+
+
+# An open-loop cell's window holds at least this many requests, so its p99 means something.
+OPEN_SAMPLES = 100
 
 
 def spread(repeats: list[dict]) -> dict:
@@ -136,12 +165,17 @@ async def run(
     clients=(NAIVE,),
     repeat: int = 1,
     workers: int = 1,
+    rates=(),
+    rate_clients=None,
 ) -> dict:
-    env = await environment(lab.gateway, lab.backend)
+    env = await environment(lab)
+    rate_clients = tuple(rate_clients or clients)
     scenario = {
         "levels": list(levels),
+        "rates": list(rates),
         "strategies": list(strategies),
         "clients": list(clients),
+        "rate_clients": list(rate_clients) if rates else [],
         "target": target,
         "n": n,
         "delay": delay,
@@ -149,32 +183,41 @@ async def run(
         "warmup": warmup,
         "repeat": repeat,
     }
-    keys = []
+    keys = []  # (strategy, client, concurrency, rate): one of the last two set
     for strategy in strategies:
-        for client in clients:
+        for client in dict.fromkeys((*clients, *(rate_clients if rates else ()))):
             if not supports(strategy, client):
                 print(f"  sweep: skipping {strategy}/{client}: {strategy} has no {client} client", file=sys.stderr)
                 continue
-            keys += [(strategy, client, concurrency) for concurrency in levels]
+            if client in clients:
+                keys += [(strategy, client, concurrency, None) for concurrency in levels]
+            if client in rate_clients:
+                keys += [(strategy, client, None, rate) for rate in rates]
     runs: dict[tuple, list[dict]] = {key: [] for key in keys}
     # Interleaved: every round visits every cell once, so a machine that slows down over
     # the run (another job, thermal, a page cache filling) slows every cell alike.
     for round_ in range(repeat):
-        for strategy, client, concurrency in keys:
+        for strategy, client, concurrency, rate in keys:
             url = aggregation_url(lab, strategy, target, n, delay, client=client)
-            plan = closed_loop(lab, url, concurrency, duration, warmup, workers)
-            label = f"sweep {strategy}/{client} c={concurrency}" + (f" [{round_ + 1}/{repeat}]" if repeat > 1 else "")
-            runs[(strategy, client, concurrency)].append(await measure(lab, plan, label))
+            if rate:
+                # Long enough for its p99: a percentile needs 1 / (1 - q) samples.
+                plan = open_loop(lab, url, rate, max(duration, OPEN_SAMPLES / rate), warmup, workers)
+                where = f"{rate:g}/s"
+            else:
+                plan = closed_loop(lab, url, concurrency, duration, warmup, workers)
+                where = f"c={concurrency}"
+            label = f"sweep {strategy}/{client} {where}" + (f" [{round_ + 1}/{repeat}]" if repeat > 1 else "")
+            runs[(strategy, client, concurrency, rate)].append(await measure(lab, plan, label))
     cells = []
-    for (strategy, client, concurrency), repeats in runs.items():
-        figures = median_repeat(repeats)
+    for (strategy, client, concurrency, rate), repeats in runs.items():
         cells.append(
             {
                 "strategy": strategy,
                 "client": client,
                 "concurrency": concurrency,
+                "rate": rate,
                 "url": aggregation_url(lab, strategy, target, n, delay, client=client),
-                "figures": figures,
+                "figures": median_repeat(repeats, by="p50" if rate else "rps"),
                 "repeats": repeats,
                 "spread": spread(repeats),
             }
@@ -183,6 +226,16 @@ async def run(
     for cell in cells:
         cell["bound"] = bounds.of(cell, result)
     return result
+
+
+def closed(result: dict) -> list[dict]:
+    """The closed-loop cells (concurrency levels): throughput, and latency with the loop's queueing in it."""
+    return [cell for cell in result["cells"] if not cell.get("rate")]
+
+
+def opened(result: dict) -> list[dict]:
+    """The open-loop cells (rates): latency at a stated load, coordinated omission corrected."""
+    return [cell for cell in result["cells"] if cell.get("rate")]
 
 
 def _percent(value: float | None) -> str:
@@ -203,17 +256,36 @@ def table(result: dict) -> str:
         f"sweep, SERVER_MODE={result['environment']['server_mode']} (n={s['n']}, "
         f"delay={s['delay']:g} s, target={s['target']}, {s['duration']:g} s per cell, "
         + (f"median of {s['repeat']} interleaved runs)" if s.get("repeat", 1) > 1 else "one run per cell)"),
-        f"{'strategy':<11} {'client':<8} {'c':>4} {'req/s':>8} {'spread rps/p50/p99':>20} {'p50':>9} {'p99':>9} "
-        f"{'errors':>6} {'partial':>7}  {'bound by':<16} {'eff':>5} {'gw/be CPU':>9}  notes",
     ]
-    for cell in result["cells"]:
-        f, bound = cell["figures"], bounds.of(cell, result)
-        lines.append(
-            f"{cell['strategy']:<11} {client_of(cell, result):<8} {cell['concurrency']:>4} {f['rps']:>8.1f} "
-            f"{spread_text(cell):>20} {format_duration(f['p50']):>9} {format_duration(f['p99']):>9} "
-            f"{f['errors']:>6} {f['partial']:>7}  {bounds.label(bound):<16} {_percent(bound['efficiency']):>5} "
-            f"{cpu_text(bound, short=True):>9}  {', '.join(notes(cell)) or 'ok'}"
-        )
+    if closed(result):
+        lines += [
+            "closed loop (latency with the loop's own queueing in it):",
+            f"{'strategy':<11} {'client':<8} {'c':>4} {'n':>6} {'ok/s':>8} {'spread rps/p50/p99':>20} {'p50':>9} "
+            f"{'p99':>20}  {'errors':<14} {'partial':>7}  {'bound by':<16} {'ideal':>5} {'gw/be CPU':>9}  notes",
+        ]
+        for cell in closed(result):
+            f, bound = cell["figures"], bounds.of(cell, result)
+            lines.append(
+                f"{cell['strategy']:<11} {client_of(cell, result):<8} {cell['concurrency']:>4} "
+                f"{f['requests']:>6} {f['rps']:>8.1f} {spread_text(cell):>20} {display.latency(f, 'p50'):>9} "
+                f"{display.latency(f, 'p99'):>20}  {display.errors(f):<14} {f['partial']:>7}  "
+                f"{bounds.label(bound):<16} {_percent(bound.get('of_ideal')):>5} "
+                f"{cpu_text(bound, short=True):>9}  {', '.join(notes(cell)) or 'ok'}"
+            )
+    if opened(result):
+        lines += [
+            "open loop (latency from each request's intended send, at the rate stated):",
+            f"{'strategy':<11} {'client':<8} {'rate':>6} {'n':>6} {'ok/s':>8} {'p50':>9} {'p90':>9} {'p99':>20}  "
+            f"{'errors':<14}  {'bound by':<16}  notes",
+        ]
+        for cell in opened(result):
+            f, bound = cell["figures"], bounds.of(cell, result)
+            lines.append(
+                f"{cell['strategy']:<11} {client_of(cell, result):<8} {cell['rate']:>6g} {f['requests']:>6} "
+                f"{f['rps']:>8.1f} {display.latency(f, 'p50'):>9} {display.latency(f, 'p90'):>9} "
+                f"{display.latency(f, 'p99'):>20}  {display.errors(f):<14}  {bounds.label(bound):<16}  "
+                f"{', '.join(notes(cell)) or 'ok'}"
+            )
     return "\n".join(lines)
 
 
@@ -236,6 +308,7 @@ HEADER = (
     "strategy",
     "client",
     "concurrency",
+    "requests",
     "req/s",
     "spread req/s / p50 / p99",
     "p50",
@@ -246,12 +319,59 @@ HEADER = (
     "partial",
     "bound by",
     "why",
-    "efficiency",
+    "of ideal",
+    "headroom gateway / backend",
     "CPU per aggregation: gateway / backend",
     "gateway threads / RSS",
     "backend threads / RSS",
     "notes",
 )
+OPEN_HEADER = (
+    "strategy",
+    "client",
+    "rate",
+    "requests",
+    "req/s",
+    "p50",
+    "p90",
+    "p99",
+    "max",
+    "errors",
+    "partial",
+    "bound by",
+    "why",
+    "headroom gateway / backend",
+    "notes",
+)
+
+
+def headroom_text(bound: dict) -> str:
+    """What is left of each service's fullest budget (CPU, threads, calls) over the window."""
+    room = bound.get("headroom") or {}
+    return " / ".join(_percent(room.get(name)) for name in ("gateway", "backend"))
+
+
+def open_rows(result: dict) -> list[list]:
+    rows = []
+    for cell in opened(result):
+        f, bound = cell["figures"], bounds.of(cell, result)
+        rows.append(
+            [
+                cell["strategy"],
+                client_of(cell, result),
+                f"{cell['rate']:g}/s",
+                display.requests(f),
+                f"{f['rps']:.1f}",
+                *(display.latency(f, k) for k in ("p50", "p90", "p99", "max")),
+                display.errors(f),
+                f["partial"],
+                bounds.label(bound),
+                bound["reason"],
+                headroom_text(bound),
+                "; ".join(notes(cell)),
+            ]
+        )
+    return rows
 
 
 def _ratio(top: float | None, bottom: float | None) -> str:
@@ -322,7 +442,9 @@ def section(latest: dict, folder) -> list[str]:
         "",
         f"Closed loop, each cell {s['duration']:g} s after {s['warmup']:g} s of warm-up; n = {s['n']} calls "
         f"of {s['delay']:g} s to the backend's {s['target']} view per aggregation. Throughput is "
-        "aggregations per second; latency is per aggregation, as the client saw it. "
+        "aggregations per second answered 2xx; latency is per aggregation, as the client saw it, and in a "
+        "closed loop it holds the queueing the loop itself causes (*closed-loop latency*: read the open-loop "
+        "table below for latency at a stated load). "
         + (
             f"Every cell ran {repeat} times, interleaved (every cell once, then again): each row is the run "
             "with the median throughput, error bars span the lowest to the highest run."
@@ -336,51 +458,72 @@ def section(latest: dict, folder) -> list[str]:
     for mode in found:
         result = latest[("sweep", mode)]
         rows = []
-        for cell in result["cells"]:
+        for cell in closed(result):
             f, bound = cell["figures"], bounds.of(cell, result)
             rows.append(
                 [
                     cell["strategy"],
                     client_of(cell, result),
                     cell["concurrency"],
+                    display.requests(f),
                     f"{f['rps']:.1f}",
                     spread_text(cell),
-                    *(format_duration(f[k]) for k in ("p50", "p90", "p99", "max")),
-                    f["errors"],
+                    *(display.latency(f, k) for k in ("p50", "p90", "p99", "max")),
+                    display.errors(f),
                     f["partial"],
                     bounds.label(bound),
                     bound["reason"],
-                    _percent(bound["efficiency"]),
+                    _percent(bound.get("of_ideal")),
+                    headroom_text(bound),
                     cpu_text(bound),
                     _service(f, "gateway"),
                     _service(f, "backend"),
                     "; ".join(notes(cell)),
                 ]
             )
-        lines += [f"### {mode}", "", *markdown.table(HEADER, rows), ""]
-        target_line = spread_target(result["cells"])
+        lines += [f"### {mode}", ""]
+        if rows:
+            lines += ["Closed loop (throughput; closed-loop latency):", "", *markdown.table(HEADER, rows), ""]
+        if opened(result):
+            lines += [
+                "Open loop at a stated rate (latency from each request's intended send, coordinated omission "
+                "corrected; each window long enough for its p99):",
+                "",
+                *markdown.table(OPEN_HEADER, open_rows(result)),
+                "",
+            ]
+        target_line = spread_target(closed(result))
         lines += [target_line, ""] if target_line else []
         lines += variance.section(result, mode)
     lines += pairs_section(latest, found)
     lines += [
-        "*spread* is (highest - lowest) / median over a cell's runs, of throughput, p50 and p99; a cell "
+        "*requests* is the count behind each row (the median run's; with the successes when some failed); "
+        "a percentile needs 1 / (1 - q) samples (p99: 100), and below that the table gives the maximum "
+        "with its count. A value marked *≥* may be a timed-out request's, known only to be at least that. "
+        "*errors* are every answer that was not 2xx, by status, and every transport failure, by kind: "
+        "none of them counts as throughput. "
+        f"*spread* is (highest - lowest) / median over a cell's runs, of throughput, p50 and p99; a cell "
         f"whose throughput spread is over {_percent(SPREAD_FLAG)} says so in its notes. *bound by* is what "
-        "limited the cell (loadgen/bounds.py, first rule that holds): loadgen's own CPU; *the delay* "
+        "limited the cell (loadgen/bounds.py, first rule that holds): *neighbours* (the host busier than "
+        "the lab's own CPU by 10 % of its cores: measured again, and marked if it stayed so); loadgen's own "
+        "CPU or event loop; *the delay* "
         "(throughput at least 80 % of the ideal, concurrency / the latency floor: one delay for the "
-        "concurrent strategies, n delays for sequential); a wsgi thread pool at 80 % of what it allows "
+        "concurrent strategies, n delays for sequential), or *the offered rate* for an open loop that "
+        "carried it; a wsgi thread pool at 80 % of what it allows "
         "(P threads: P / (n x delay) aggregations a second in the backend, P / floor in the gateway); a "
         "service's CPU at 85 % of the cores it may use (min(workers, its cores)), or the machine's cores "
         "85 % busy; a wsgi thread pool 95 % busy at its peak (the backend's first: the gateway's threads "
         "wait on it); an event loop lagging 50 ms in the median poll. "
         "A verdict with *?* met no rule: it is the limit the cell came nearest; *why* gives the figure "
-        "behind it. *efficiency* is throughput "
-        "/ min(ideal, ceiling), the ceiling being the machine's cores / the CPU seconds one aggregation "
-        "cost (gateway + backend + loadgen). *CPU per aggregation* is each service's CPU seconds over the "
+        "behind it. *of ideal* is throughput over the ideal; *headroom* is what each service had left of "
+        "its fullest budget over the window (CPU of its cores, request threads of its pool, backend calls "
+        "of the gateway's budget). *CPU per aggregation* is each service's CPU seconds over the "
         "aggregations served, and their ratio: what the gateway's fan-out and its client cost beside the "
-        "backend work they ask for.",
+        "backend work they ask for. Every per-window figure (CPU, requests served, busy shares) is over "
+        "the measurement window itself: the services' counters are read at its two ends.",
         "",
-        "Threads and RSS are each service's peaks during the cell, summed over its processes (from "
-        "its `/telemetry`, polled every 0.5 s). Cells flagged *Little's law off* had a window too short "
+        "Threads and RSS are each service's peaks during the window, summed over its processes (from "
+        "its `/telemetry`, polled every 0.25 s). Cells flagged *Little's law off* had a window too short "
         "for their latency (concurrency should equal throughput x mean latency in a closed loop): read "
         "them as lower bounds on latency and rough throughput.",
         "",

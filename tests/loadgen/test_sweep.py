@@ -77,7 +77,7 @@ def test_repeats_run_interleaved_and_every_client_with_every_strategy(monkeypatc
         order.append(label)
         return report_figures(10.0 + len(order), 0.2, 0.4)
 
-    async def environment(gateway, backend):
+    async def environment(lab):
         return result_environment("asgi", "2026-01-01T00:00:00+00:00")
 
     monkeypatch.setattr(sweep, "measure", measure)
@@ -100,6 +100,47 @@ def test_repeats_run_interleaved_and_every_client_with_every_strategy(monkeypatc
     assert "client=aiohttp" in result["cells"][2]["url"]
     assert result["scenario"]["repeat"] == 3 and result["scenario"]["clients"] == ["article", "aiohttp"]
     assert "spread 71 %" in sweep.table(result)
+
+
+def test_open_loop_cells_run_at_their_rates_long_enough_for_a_p99(monkeypatch, tmp_path):
+    plans = {}
+
+    async def measure(lab, plan, label, allow_errors=False):
+        plans[label] = plan
+        return report_figures(5.0, 0.2, 0.4)
+
+    async def environment(lab):
+        return result_environment("asgi", "2026-01-01T00:00:00+00:00")
+
+    monkeypatch.setattr(sweep, "measure", measure)
+    monkeypatch.setattr(sweep, "environment", environment)
+    lab = Lab(gateway="http://gw", backend="http://be", results=tmp_path, progress=False)
+    result = asyncio.run(
+        sweep.run(
+            lab,
+            levels=(20,),
+            strategies=("gather",),
+            clients=("article", "auto"),
+            rates=(5.0, 50.0),
+            rate_clients=("auto",),
+            duration=3.0,
+        )
+    )
+    # The article's client closed loop only; the tuned one both ways.
+    assert list(plans) == [
+        "sweep gather/article c=20",
+        "sweep gather/auto c=20",
+        "sweep gather/auto 5/s",
+        "sweep gather/auto 50/s",
+    ]
+    # 100 samples at least: 20 s at 5/s; 3 s (the asked window) is enough at 50/s only with 150.
+    assert (plans["sweep gather/auto 5/s"].rate, plans["sweep gather/auto 5/s"].duration) == (5.0, 20.0)
+    assert plans["sweep gather/auto 50/s"].duration == 3.0 and plans["sweep gather/article c=20"].rate is None
+    assert [c["rate"] for c in sweep.opened(result)] == [5.0, 50.0]
+    assert [c["concurrency"] for c in sweep.closed(result)] == [20, 20]
+    assert sweep.opened(result)[0]["bound"]["ideal"]["rps"] == 5.0
+    table = sweep.table(result)
+    assert "open loop (latency from each request's intended send" in table and "closed loop" in table
 
 
 def test_clients_take_a_list_and_client_stays_a_single_client_alias(monkeypatch):
@@ -151,7 +192,7 @@ def test_the_report_shows_medians_spreads_bounds_and_the_naive_tuned_pairs(tmp_p
         (tmp_path / f"20260102T000000-sweep-{mode}.json").write_text(json.dumps(repeated_result(mode, naive, tuned)))
     text = render(tmp_path).read_text()
     assert "Every cell ran 3 times, interleaved" in text
-    assert "| gather | auto | 50 | 375.0 | 15 % / 0 % / 0 % |" in text
+    assert "| gather | auto | 50 | 100 | 375.0 | 15 % / 0 % / 0 % |" in text
     assert "spread 15 %" in text
     # wsgi 20 -> 30 (1.5x), asgi 25 -> 75 (3x); asgi/wsgi 1.25x with the article's client, 2.5x tuned.
     assert "| gather | 10 | auto | 20.0 | 30.0 | 1.50x | 25.0 | 75.0 | 3.00x | 1.25x | 2.50x |" in text
