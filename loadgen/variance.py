@@ -11,14 +11,22 @@ throughput by a large step: that is set against each cell's spread instead.
 
 from __future__ import annotations
 
+import random
 import statistics
 from collections.abc import Callable, Sequence
 
 from . import bounds, markdown
 
-# |rho| at or above this, over at least MIN_POINTS, is reported as a cause.
+# A candidate is named a cause only when |rho| is at least STRONG over at least MIN_POINTS
+# and chance alone would rarely give it: over PERMUTATIONS reshuffles of the deviations
+# within each cell, the largest rho any candidate reached beat this one's at most ALPHA of
+# the time (the max-statistic permutation test, which holds the chance of naming any cause
+# on pure noise to ALPHA however many candidates there are). Turns per window, judged
+# between cells, has its own permutation test; the two share ALPHA.
 STRONG = 0.5
 MIN_POINTS = 6
+ALPHA = 0.05
+PERMUTATIONS = 1000
 
 
 def ranks(values: Sequence[float]) -> list[float]:
@@ -124,9 +132,78 @@ def turns(cell: dict) -> float | None:
     return f["window"] / mean if f.get("window") and mean else None
 
 
+def _centred_ranks(values: Sequence[float]) -> list[float]:
+    r = ranks(values)
+    mean = statistics.fmean(r)
+    return [x - mean for x in r]
+
+
+def _norm(values: Sequence[float]) -> float:
+    return sum(v * v for v in values) ** 0.5
+
+
+def within_pvalues(rows: list[dict], names: list[tuple[str, int]], seed: int = 0) -> dict[str, float]:
+    """Each within-cell candidate's p-value against the largest of all candidates' rho over
+    the deviations reshuffled within their cells (a repeat's factor stays with its cell)."""
+    tests = []
+    for name, sign in names:
+        subset = [i for i, row in enumerate(rows) if row.get(name) is not None]
+        if len(subset) < 3:
+            continue
+        x = _centred_ranks([rows[i][name] for i in subset])
+        y = ranks([rows[i]["deviation"] for i in subset])
+        norm = _norm(x) * _norm(_centred_ranks([rows[i]["deviation"] for i in subset]))
+        if not norm:
+            continue
+        mean_y = statistics.fmean(y)
+        rank_of = {i: y[k] - mean_y for k, i in enumerate(subset)}
+        tests.append((name, sign, subset, x, rank_of, norm))
+    if not tests:
+        return {}
+
+    def statistic(sign: int, rho: float) -> float:
+        return abs(rho) if sign == 0 else sign * rho
+
+    def rho_of(test, moved: dict[int, int]) -> float:
+        _, _, subset, x, rank_of, norm = test
+        return sum(xi * rank_of[moved[i]] for xi, i in zip(x, subset, strict=True)) / norm
+
+    cells: dict[object, list[int]] = {}
+    for i, row in enumerate(rows):
+        cells.setdefault(row["cell"], []).append(i)
+    identity = {i: i for i in range(len(rows))}
+    observed = {test[0]: statistic(test[1], rho_of(test, identity)) for test in tests}
+    rng = random.Random(seed)
+    beaten = dict.fromkeys(observed, 0)
+    for _ in range(PERMUTATIONS):
+        moved = {}
+        for members in cells.values():
+            shuffled = members[:]
+            rng.shuffle(shuffled)
+            moved.update(zip(members, shuffled, strict=True))
+        top = max(statistic(test[1], rho_of(test, moved)) for test in tests)
+        for name, value in observed.items():
+            beaten[name] += top >= value - 1e-12
+    return {name: (1 + beaten[name]) / (1 + PERMUTATIONS) for name in observed}
+
+
+def between_pvalue(turns: list[float], spreads: list[float], seed: int = 0) -> float | None:
+    """Fewer turns, wider spread: how often reshuffled spreads give a rho as far below zero."""
+    observed = spearman(turns, spreads)
+    if observed is None:
+        return None
+    rng = random.Random(seed)
+    shuffled, beaten = list(spreads), 0
+    for _ in range(PERMUTATIONS):
+        rng.shuffle(shuffled)
+        rho = spearman(turns, shuffled)
+        beaten += rho is not None and rho <= observed + 1e-12
+    return (1 + beaten) / (1 + PERMUTATIONS)
+
+
 def explain(result: dict) -> dict:
-    """Each candidate's rho with the deviation (or, for turns, with the cells' spread), the
-    mean deviation per round, and which candidates pass STRONG."""
+    """Each candidate's rho with the deviation (or, for turns, with the cells' spread), its
+    p-value, the mean deviation per round, and which candidates are causes."""
     rows = deviations(result)
     found = []
     by_round: dict[int, list[float]] = {}
@@ -136,11 +213,20 @@ def explain(result: dict) -> dict:
     # A sequence may rise (warm-up) or fall (something filling up): either sign is a cause.
     candidates = [("round", "the repeat's round (a rising or falling sequence)", 0)]
     candidates += [(name, what, sign) for name, what, _, sign in WITHIN]
+    pvalues = within_pvalues(rows, [(name, sign) for name, _, sign in candidates])
     for name, what, sign in candidates:
         pairs = [(row[name], row["deviation"]) for row in rows if row.get(name) is not None]
         rho = spearman([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
         found.append(
-            {"factor": name, "what": what, "points": len(pairs), "rho": rho, "against": "deviation", "sign": sign}
+            {
+                "factor": name,
+                "what": what,
+                "points": len(pairs),
+                "rho": rho,
+                "p": pvalues.get(name),
+                "against": "deviation",
+                "sign": sign,
+            }
         )
     cells = [(turns(c), (c.get("spread") or {}).get("rps")) for c in result["cells"]]
     cells = [(t, s) for t, s in cells if t is not None and s is not None]
@@ -150,15 +236,18 @@ def explain(result: dict) -> dict:
             "what": "window / mean latency: a closed loop counts completions in waves of `concurrency`",
             "points": len(cells),
             "rho": spearman([t for t, _ in cells], [s for _, s in cells]) if cells else None,
+            "p": between_pvalue([t for t, _ in cells], [s for _, s in cells]) if len(cells) >= 3 else None,
             "against": "spread",
             "sign": -1,  # fewer turns, wider spread
         }
     )
     for f in found:
         f["strong"] = f["rho"] is not None and f["points"] >= MIN_POINTS and abs(f["rho"]) >= STRONG
+        # Each family (within cells, between cells) gets half of ALPHA.
+        f["significant"] = f["p"] is not None and f["p"] <= ALPHA / 2
         # Strong the other way is an effect, not a cause: a faster run has more calls in
         # flight, so it starts more threads.
-        f["cause"] = f["strong"] and (f["sign"] == 0 or f["rho"] * f["sign"] > 0)
+        f["cause"] = f["strong"] and f["significant"] and (f["sign"] == 0 or f["rho"] * f["sign"] > 0)
     return {"rounds": rounds, "factors": found, "repeats": len(rows)}
 
 
@@ -171,8 +260,10 @@ def verdict(factor: dict) -> str:
         return "too few points"
     if factor["cause"]:
         return "**a cause**"
-    if factor["strong"]:
+    if factor["strong"] and factor["rho"] * factor["sign"] < 0:
         return "moves with it the wrong way for a cause: an effect of the load"
+    if factor["strong"]:
+        return "strong, but chance alone could have made it here"
     return "no"
 
 
@@ -188,6 +279,7 @@ def section(result: dict, mode: str) -> list[str]:
             f["what"],
             f["points"],
             f"{_rho(f['rho'])} (with the {f['against']})",
+            "-" if f.get("p") is None else f"{f['p']:.3f}",
             verdict(f),
         ]
         for f in found["factors"]
@@ -198,11 +290,14 @@ def section(result: dict, mode: str) -> list[str]:
         "",
         f"Each repeat's throughput against its cell's median, over {found['repeats']} repeats: mean deviation "
         f"{rounds}. Each candidate is ranked against that deviation as its difference from its cell's mean "
-        f"(Spearman's rho; |rho| >= {STRONG:g} over at least {MIN_POINTS} points counts as a cause); turns per "
-        "window is ranked against each cell's spread. Causes that move together (the first round is also the "
-        "one with the most steal, say) cannot be told apart by one run: the table names both.",
+        f"(Spearman's rho); turns per window is ranked against each cell's spread. A candidate is a cause when "
+        f"|rho| >= {STRONG:g} over at least {MIN_POINTS} points, with the sign of a cause, and *p* (how often "
+        f"the deviations reshuffled within their cells, {PERMUTATIONS} times, gave any candidate a rho as "
+        f"strong) is at most {ALPHA / 2:g}: on pure noise that names a cause in at most {ALPHA:.0%} of sweeps "
+        "(tests/loadgen/test_variance.py checks it on many seeds). Causes that move together (the first round "
+        "is also the one with the most steal, say) cannot be told apart by one run: the table names both.",
         "",
-        *markdown.table(("candidate", "what", "points", "rho", "verdict"), rows),
+        *markdown.table(("candidate", "what", "points", "rho", "p", "verdict"), rows),
         "",
         ("Measured causes here: " + ", ".join(strong) + "." if strong else "No candidate explains the spread here."),
         "",

@@ -84,3 +84,33 @@ def test_the_report_lines_name_the_causes():
     text = "\n".join(variance.section(sweep(cells), "asgi"))
     assert "#### Where the spread comes from (asgi)" in text
     assert "Measured causes here: CPU steal." in text
+
+
+def noise(seed):
+    """A sweep where nothing explains anything: every repeat's throughput and every
+    candidate drawn independently, 2 to 12 cells of 3 repeats."""
+    rng = __import__("random").Random(seed)
+    cells = []
+    for c in range(1, rng.randint(2, 12) + 1):
+        reps = []
+        for _ in range(3):
+            one = repeat(100.0 * (1 + rng.gauss(0, 0.05)), steal=max(0.0, rng.gauss(0.02, 0.01)))
+            one["machine"]["busy_share"] = rng.uniform(0.3, 0.9)
+            one["services"]["backend"]["threads_peak"] = 7 + rng.randint(0, 30)
+            one["services"]["gateway"]["threads_peak"] = 7 + rng.randint(0, 30)
+            one["services"]["gateway"]["gc_seconds"] = rng.uniform(0, 0.05)
+            one["services"]["backend"]["gc_seconds"] = rng.uniform(0, 0.05)
+            one["mean"] = rng.uniform(0.1, 2.0)
+            reps.append(one)
+        cells.append((c, reps))
+    found = sweep(cells)
+    for cell in found["cells"]:
+        runs = [r["rps"] for r in cell["repeats"]]
+        cell["spread"] = {"rps": (max(runs) - min(runs)) / sorted(runs)[1]}
+    return found
+
+
+def test_pure_noise_names_a_cause_in_at_most_5_percent_of_sweeps():
+    seeds = range(200)
+    named = [seed for seed in seeds if any(f["cause"] for f in variance.explain(noise(seed))["factors"])]
+    assert len(named) / len(seeds) <= 0.05, named
