@@ -26,7 +26,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from . import html, markdown
+from . import display, html, markdown
 from .options import option
 from .results import FIELDS, measurements, mode_order, read, show_unsaved
 from .units import format_duration
@@ -39,6 +39,7 @@ MIN_EFFECT = 0.03
 METRICS = (("rps", "req/s", True), ("p50", "p50", False), ("p99", "p99", False))
 KEY = ("experiment", "mode", *FIELDS)
 SAME, FASTER, SLOWER = "same within noise", "faster", "slower"
+NOT_COMPARABLE = "not comparable"
 FAIL_IF = {"slower": (SLOWER,), "faster": (FASTER,), "different": (SLOWER, FASTER)}
 
 
@@ -78,6 +79,25 @@ def judge(a_runs: list[float], b_runs: list[float], a: float, b: float, more_is_
         return {"ratio": ratio, "verdict": SAME, "noise": band, "basis": basis}
     better = change > 0 if more_is_better else change < 0
     return {"ratio": ratio, "verdict": FASTER if better else SLOWER, "noise": band, "basis": basis}
+
+
+def judge_errors(a: dict, b: dict, noise: float = DEFAULT_NOISE) -> dict:
+    """The verdict on errors: a side that failed where the other did not is worse whatever
+    its throughput (errors never count as speed); both failing, their error rates compared."""
+    ra, rb = a.get("error_rate") or 0.0, b.get("error_rate") or 0.0
+    if ra == rb:
+        return {"ratio": None if not ra else 1.0, "verdict": SAME, "noise": None, "basis": "error rates equal"}
+    if not ra or not rb:
+        worse = SLOWER if rb > ra else FASTER
+        return {"ratio": None, "verdict": worse, "noise": None, "basis": f"errors {_percent(ra)} → {_percent(rb)}"}
+    ratio = rb / ra
+    differs = abs(ratio - 1) > noise
+    return {
+        "ratio": ratio,
+        "verdict": SAME if not differs else SLOWER if ratio > 1 else FASTER,
+        "noise": noise,
+        "basis": f"error rates {_percent(ra)} → {_percent(rb)}",
+    }
 
 
 def verdict(figures: dict[str, dict]) -> str:
@@ -129,15 +149,18 @@ def compare(a: dict, b: dict, noise: float = DEFAULT_NOISE) -> dict:
             )
             for metric, _, more in METRICS
         }
+        judged["errors"] = judge_errors(ma["figures"], mb["figures"], noise)
+        disturbed = [side for side, m in (("A", ma), ("B", mb)) if m["figures"].get("disturbed")]
         rows.append(
             {
                 "key": dict(zip(KEY, key, strict=True)),
                 "a": {metric: ma["figures"].get(metric) for metric, _, _ in METRICS}
-                | {"errors": ma["figures"].get("errors")},
+                | {"errors": display.errors(ma["figures"]), "requests": ma["figures"].get("requests")},
                 "b": {metric: mb["figures"].get(metric) for metric, _, _ in METRICS}
-                | {"errors": mb["figures"].get("errors")},
+                | {"errors": display.errors(mb["figures"]), "requests": mb["figures"].get("requests")},
                 "figures": judged,
-                "verdict": verdict(judged),
+                # A side the host's neighbours disturbed measured them too: no verdict on it.
+                "verdict": f"{NOT_COMPARABLE}: {' and '.join(disturbed)} disturbed" if disturbed else verdict(judged),
                 "differs": differences(ma["scenario"], mb["scenario"]),
             }
         )
@@ -180,7 +203,7 @@ def table_rows(comparison: dict) -> tuple[list[str], list[list[str]]]:
     header = ["experiment", "mode", "strategy", "client", "target", "c"]
     for _, name, _ in METRICS:
         header += [f"{name} A", f"{name} B", f"{name} B/A"]
-    header += ["errors A → B", "verdict", "noise band", "judged on", "settings A → B"]
+    header += ["requests A → B", "errors A → B", "verdict", "noise band", "judged on", "settings A → B"]
     rows = []
     for row in comparison["rows"]:
         key = row["key"]
@@ -194,7 +217,8 @@ def table_rows(comparison: dict) -> tuple[list[str], list[list[str]]]:
             cells += [_value(metric, row["a"][metric]), _value(metric, row["b"][metric]), _ratio(judged) + mark]
         bands = {f"±{_percent(j['noise'])}" for j in row["figures"].values() if j["noise"] is not None}
         bases = {j["basis"] for j in row["figures"].values()}
-        cells += [f"{row['a']['errors']} → {row['b']['errors']}", row["verdict"], " / ".join(sorted(bands)) or "-"]
+        cells += [f"{row['a']['requests']} → {row['b']['requests']}", f"{row['a']['errors']} → {row['b']['errors']}"]
+        cells += [row["verdict"], " / ".join(sorted(bands)) or "-"]
         cells += ["; ".join(sorted(bases)), "; ".join(row["differs"]) or "same"]
         rows.append(cells)
     return header, rows
@@ -220,7 +244,9 @@ def lines(comparison: dict, a_name: str, b_name: str, noise: float) -> list[str]
         "more than the two relative spreads ((highest - lowest) / median) together, and in either case by at "
         f"least {_percent(MIN_EFFECT)}; one run each says nothing of its noise, so those are judged against a "
         f"default band of ±{_percent(noise)} (`--noise`). A measurement is *slower* when any figure is (throughput "
-        "lower, latency higher), *faster* when one is and none is slower. *settings A → B* names the scenario "
+        "lower, latency higher, or errors where the other side had none or more of them: throughput counts 2xx "
+        "answers only), *faster* when one is and none is slower; a side the host's neighbours disturbed is "
+        "*not comparable*. *settings A → B* names the scenario "
         "settings (calls, delay, window, ...) the two ran differently: such a pair measured different things.",
         "",
     ]
@@ -239,6 +265,7 @@ def terminal(comparison: dict) -> str:
     lines_ = []
     for row in comparison["rows"]:
         ratios = "  ".join(f"{name} {_ratio(row['figures'][metric]):>6}" for metric, name, _ in METRICS)
+        ratios += f"  errors {row['a']['errors']} → {row['b']['errors']}"
         differs = f"  (settings differ: {'; '.join(row['differs'])})" if row["differs"] else ""
         lines_.append(f"{_where(row['key']):<48} {ratios}  {row['verdict']}{differs}")
     lines_.append(summary(comparison))

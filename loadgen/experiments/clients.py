@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from asynclab.api import CLIENTS
 
-from .. import bounds, markdown
+from .. import bounds, display, markdown
 from ..lab import Lab, aggregation_url, closed_loop, measure
 from ..options import aggregation, arguments, levels, strategies, window
 from ..probe import environment
 from ..results import modes
-from ..units import format_duration
 
 HELP = "every HTTP client choice under the same load"
 
@@ -86,7 +85,7 @@ def table(result: dict) -> str:
         cpu = _gateway_cpu(f)
         lines.append(
             f"{cell['strategy']:<11} {cell['client']:<8} {cell['concurrency']:>4} {f['rps']:>7.1f} "
-            f"{format_duration(f['p50']):>9} {format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
+            f"{display.latency(f, 'p50'):>9} {display.latency(f, 'p99'):>20} {display.errors(f):>14} {f['partial']:>7} "
             + (f"{cpu:>7.1f} ms" if cpu is not None else f"{'-':>10}")
             + f"  {bounds.label(bounds.of(cell, result))}"
         )
@@ -110,9 +109,9 @@ def section(latest: dict, folder) -> list[str]:
                     cell["client"],
                     cell["concurrency"],
                     f"{f['rps']:.1f}",
-                    format_duration(f["p50"]),
-                    format_duration(f["p99"]),
-                    f["errors"],
+                    display.latency(f, "p50"),
+                    display.latency(f, "p99"),
+                    display.errors(f),
                     f["partial"],
                     f"{cpu:.1f} ms" if cpu is not None else "-",
                     bounds.label(bounds.of(cell, result)),

@@ -20,13 +20,12 @@ import aiohttp
 
 from asynclab.api import DB_TARGETS
 
-from .. import markdown
+from .. import display, markdown
 from ..lab import Lab, aggregation_url, closed_loop, measure
 from ..options import aggregation, arguments, choices, client, levels, option, window
 from ..probe import environment
 from ..results import mode_order
 from ..sampler import Poller
-from ..units import format_duration
 
 HELP = "the database endpoints over a concurrency sweep, with PostgreSQL's connections"
 
@@ -194,8 +193,8 @@ def table(result: dict) -> str:
         backend = (f.get("services") or {}).get("backend") or {}
         peak, after = shown(f["database"])
         lines.append(
-            f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {format_duration(f['p50']):>9} "
-            f"{format_duration(f['p99']):>9} {f['errors']:>6} {f['partial']:>7} "
+            f"{cell['target']:<20} {cell['concurrency']:>4} {f['rps']:>7.1f} {display.latency(f, 'p50'):>9} "
+            f"{display.latency(f, 'p99'):>20} {display.errors(f):>14} {f['partial']:>7} "
             f"{backend.get('threads_peak', '?'):>10} {peak:>10} {after:>5}"
         )
     return "\n".join(lines)
@@ -260,9 +259,9 @@ def section(latest: dict, folder) -> list[str]:
                     cell["target"],
                     cell["concurrency"],
                     f"{f['rps']:.1f}",
-                    format_duration(f["p50"]),
-                    format_duration(f["p99"]),
-                    f["errors"],
+                    display.latency(f, "p50"),
+                    display.latency(f, "p99"),
+                    display.errors(f),
                     f["partial"],
                     backend.get("threads_peak", "?"),
                     peak,

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from .. import bounds, markdown, memory
+from .. import bounds, display, markdown, memory
 from ..lab import Lab, aggregation_url, closed_loop, measure
-from ..options import aggregation, arguments, client, option, positive, strategies, target, window
+from ..options import aggregation, arguments, at_most, client, option, positive, strategies, target, window
 from ..probe import environment
 from ..results import modes
-from ..units import format_duration
 
 HELP = "memory per thread vs per task, and the services' threads and memory under load"
 
@@ -37,8 +36,8 @@ def options(parser) -> None:
         "--threads",
         env="LOADGEN_THREADS",
         default=10_000,
-        type=positive(int, 50_000),
-        help="idle threads to measure",
+        type=at_most(int, 50_000),
+        help="idle threads to measure (0: none; make lab measures them in its first mode only)",
     )
     client(parser, "article", help="the gateway's HTTP client")
     option(
@@ -46,8 +45,8 @@ def options(parser) -> None:
         "--tasks",
         env="LOADGEN_TASKS",
         default=100_000,
-        type=positive(int, 1_000_000),
-        help="parked asyncio tasks to measure",
+        type=at_most(int, 1_000_000),
+        help="parked asyncio tasks to measure (0: none)",
     )
 
 
@@ -71,7 +70,9 @@ async def run(
 ) -> dict:
     env = await environment(lab)
     parked = {}
-    for kind, count in (memory_counts or MEMORY_COUNTS).items():
+    for kind, count in (MEMORY_COUNTS if memory_counts is None else memory_counts).items():
+        if not count:
+            continue
         # A child interpreter for each, off the event loop.
         parked[kind] = await asyncio.to_thread(memory.measure, kind, count)
         if lab.progress is not False:
@@ -134,7 +135,7 @@ def table(result: dict) -> str:
         f = cell["figures"]
         gw, be = (f["services"].get(name) or {} for name in ("gateway", "backend"))
         lines.append(
-            f"{cell['strategy']:<11} {f['rps']:>7.1f} {format_duration(f['p50']):>9}  "
+            f"{cell['strategy']:<11} {f['rps']:>7.1f} {display.latency(f, 'p50'):>9}  "
             f"{gw.get('threads_peak', '?'):>15} {mib(gw.get('rss_peak_bytes')):>8}  "
             f"{be.get('threads_peak', '?'):>15} {mib(be.get('rss_peak_bytes')):>8}  "
             f"{bounds.label(bounds.of(cell, result))}"
@@ -232,7 +233,7 @@ def section(latest: dict, folder) -> list[str]:
                     signals,
                     cell["strategy"],
                     f"{f['rps']:.1f}",
-                    format_duration(f["p50"]),
+                    display.latency(f, "p50"),
                     gw.get("in_flight_peak", "-"),
                     gw.get("threads_peak", "-"),
                     mib(gw.get("rss_peak_bytes"), "-"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import markdown
+from .. import display, markdown
 from ..lab import Lab, flags, measure, observed, services_line
 from ..options import duration, option, positive, workers
 from ..plan import Plan
@@ -119,7 +119,8 @@ def table(result: dict) -> str:
     load = f"open loop {s['rate']:g}/s" if s["rate"] else f"closed loop c={s['concurrency']}"
     lines = [
         f"{', '.join(s['urls'])}: {load}, {f['requests']} requests in {f['window']:.1f} s, {f['rps']:.1f} req/s",
-        "latency " + "  ".join(f"{k} {format_duration(f[k])}" for k in ("p50", "p90", "p99", "p999", "max")),
+        f"latency over {display.requests(f)} requests: "
+        + "  ".join(f"{k} {display.latency(f, k)}" for k in ("p50", "p90", "p99", "p999", "max")),
     ]
     if f.get("latency_uncorrected"):
         u = f["latency_uncorrected"]
@@ -127,7 +128,7 @@ def table(result: dict) -> str:
             "  uncorrected (from actual send) "
             + "  ".join(f"{k} {format_duration(u[k])}" for k in ("p50", "p99", "max"))
         )
-    lines.append(f"statuses {f['statuses']}  errors {f['error_kinds'] or 0}  partial aggregations {f['partial']}")
+    lines.append(f"statuses {f['statuses']}  errors {display.errors(f)}  partial aggregations {f['partial']}")
     lines.append(_loadgen_line(f["loadgen"]))
     if f.get("machine"):
         lines.append(_machine_line(f["machine"]))
@@ -185,9 +186,9 @@ def section(latest: dict, folder) -> list[str]:
                 load,
                 f["requests"],
                 f"{f['rps']:.1f}",
-                format_duration(f["p50"]),
-                format_duration(f["p99"]),
-                f["errors"],
+                display.latency(f, "p50"),
+                display.latency(f, "p99"),
+                display.errors(f),
                 "; ".join(flags(f)),
             ]
         )

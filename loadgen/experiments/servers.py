@@ -13,7 +13,7 @@ import statistics
 
 from asynclab.api import BACKEND_VIEWS
 
-from .. import bounds, markdown, plots
+from .. import bounds, display, markdown, plots, ranking
 from ..lab import Lab, closed_loop, measure
 from ..options import arguments, option, positive, window
 from ..probe import BrokenTarget, environment
@@ -177,7 +177,12 @@ def table(result: dict) -> str:
         f"  article gather/sync cell: p50 {format_duration(s['article'].get('median'))}, "
         f"{'matches' if s['article'].get('matches') else 'differs'}: {s['article'].get('reason', '?')}",
         f"  tuned gather c={result['scenario']['level']}: "
-        + ("-, " if s["rps"] is None else f"{s['rps']:.1f}/s (spread {_percent(s['spread'])}), ")
+        + (
+            "-, "
+            if s["rps"] is None
+            else f"{s['rps']:.1f}/s over {display.requests(s['figures'])} requests, "
+            f"{display.errors(s['figures'])} errors (spread {_percent(s['spread'])}), "
+        )
         + f"bound by {bounds.label(s['bound'])}: {s['bound']['reason']}",
         f"  threads / RSS at c={result['scenario']['level']}: gateway {_peaks(s['figures'], 'gateway')}, "
         f"backend {_peaks(s['figures'], 'backend')}",
@@ -190,6 +195,8 @@ HEADER = (
     "mode",
     "server",
     "tuned gather req/s",
+    "requests",
+    "errors",
     "spread",
     "bound by",
     "backend CPU / request, sync view",
@@ -205,14 +212,19 @@ def section(latest: dict, folder) -> list[str]:
     found = modes(latest, "servers")
     if not found:
         return []
-    rows = sorted((summary(latest[("servers", mode)]) for mode in found), key=lambda s: -(s["rps"] or 0.0))
+    standings = ranking.ranked(
+        [summary(latest[("servers", mode)]) for mode in found], lambda row: row["figures"], lambda row: row["rps"]
+    )
+    rows = [row for _, row, _ in standings]
     s = latest[("servers", found[0])]["scenario"]
     table_rows = [
         [
-            rank,
+            "-" if rank is None else rank,
             row["mode"],
             row["server"],
             "-" if row["rps"] is None else f"{row['rps']:.1f}",
+            display.requests(row["figures"]) if row["figures"] else "-",
+            display.errors(row["figures"]) if row["figures"] else "-",
             _percent(row["spread"]),
             bounds.label(row["bound"]),
             _cpu(row["cpu"]["sync"]),
@@ -222,7 +234,7 @@ def section(latest: dict, folder) -> list[str]:
             _peaks(row["figures"], "gateway"),
             _peaks(row["figures"], "backend"),
         ]
-        for rank, row in enumerate(rows, 1)
+        for rank, row, _ in standings
     ]
     plot = plots.servers(rows, folder)
     return [
@@ -236,10 +248,16 @@ def section(latest: dict, folder) -> list[str]:
         f"request is the backend's CPU seconds over its requests for its trivial views (`delay=0`) at "
         f"c = {s['cpu_concurrency']}, median ± spread over the same repeats. The article cell is its gather "
         f"over the sync view ({s['article']['n']} calls of {s['article']['delay']:g} s, one at a time). Threads "
-        "and RSS are each service's peaks during the tuned cell.",
+        "and RSS are each service's peaks during the tuned cell. Throughput counts 2xx answers only; a mode "
+        "whose tuned cell had errors (any other status, or a transport failure) ranks after every clean one, "
+        "and one the host's neighbours disturbed is not ranked.",
         "",
         *markdown.table(HEADER, table_rows),
         "",
-        *(f"- **{row['mode']}**: {bounds.label(row['bound'])}: {row['bound']['reason']}" for row in rows),
+        *(
+            f"- **{row['mode']}**: {bounds.label(row['bound'])}: {row['bound']['reason']}"
+            + (f"; {note}" if note else "")
+            for _, row, note in standings
+        ),
         "",
     ]

@@ -24,7 +24,7 @@ import aiohttp
 
 from asynclab.api import BACKEND_VIEWS, STRATEGIES
 
-from .. import markdown, probe
+from .. import display, markdown, probe
 from ..lab import Lab
 from ..options import arguments, choices, duration, levels, option, positive
 from ..plan import Plan
@@ -246,8 +246,8 @@ async def run(
 def line(cell: dict) -> str:
     f, s = cell["figures"], cell["slow"]
     return (
-        f"{cell['shape']:<7} x{cell['concurrency']:<4} ordinary: {f['requests']} requests, {f['errors']} errors "
-        f"({f['timeouts']} timeouts), p50 {format_duration(f['p50'])}, p99 {format_duration(f['p99'])}; "
+        f"{cell['shape']:<7} x{cell['concurrency']:<4} ordinary: {f['requests']} requests, {display.errors(f)} errors, "
+        f"p50 {display.latency(f, 'p50')}, p99 {display.latency(f, 'p99')}; "
         f"slow: {s['connected']} connected, {s['closed_by_server']} closed by the server"
         + (f" (p50 after {format_duration(s['closed_after']['p50'])})" if s["closed_by_server"] else "")
         + (f", answers {s['answers']}" if s["answers"] else "")
@@ -300,9 +300,9 @@ def section(latest: dict, folder) -> list[str]:
                     edge,
                     cell["concurrency"],
                     cell["shape"],
-                    format_duration(f["p50"]),
-                    format_duration(f["p99"]),
-                    f"{f['errors']} of {f['requests']} ({f['timeouts']})",
+                    display.latency(f, "p50"),
+                    display.latency(f, "p99"),
+                    f"{display.errors(f)} of {f['requests']}",
                     closed,
                 ]
             )

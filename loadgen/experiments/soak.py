@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 
-from .. import markdown
+from .. import display, markdown
 from ..lab import Lab, aggregation_url
 from ..options import aggregation, arguments, duration, open_loop, option
 from ..plan import Plan
 from ..probe import environment, verify
 from ..results import modes
 from ..sampler import Sampler
-from ..units import format_duration
 
 HELP = "steady open loop for minutes: errors and memory growth"
 LONGEST = 3600.0
@@ -91,8 +90,8 @@ def table(result: dict) -> str:
     f, s = result["figures"], result["scenario"]
     lines = [
         f"soak, SERVER_MODE={result['environment']['server_mode']}: {s['strategy']} at {s['rate']:g}/s for "
-        f"{s['duration']:g} s after {s['warmup']:g} s warm-up: {f['requests']} requests, {f['errors']} errors, "
-        f"{f['partial']} partial, p50 {format_duration(f['p50'])}, p99 {format_duration(f['p99'])}"
+        f"{s['duration']:g} s after {s['warmup']:g} s warm-up: {f['requests']} requests, {display.errors(f)} errors, "
+        f"{f['partial']} partial, p50 {display.latency(f, 'p50')}, p99 {display.latency(f, 'p99')}"
     ]
     for name, seen in result["memory"].items():
         if seen:
@@ -121,9 +120,9 @@ def section(latest: dict, folder) -> list[str]:
                 mode,
                 f"{s['strategy']} at {s['rate']:g}/s for {s['duration']:g} s",
                 f["requests"],
-                f["errors"],
-                format_duration(f["p50"]),
-                format_duration(f["p99"]),
+                display.errors(f),
+                display.latency(f, "p50"),
+                display.latency(f, "p99"),
                 grew("gateway"),
                 grew("backend"),
             ]

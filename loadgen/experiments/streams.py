@@ -28,7 +28,7 @@ import aiohttp
 from asynclab.api import BACKEND_STREAMS, BACKEND_VIEWS, GATEWAY_STREAM, STRATEGIES, STREAMS_GAUGE
 from asynclab.grammar import written
 
-from .. import markdown, probe
+from .. import display, markdown, probe
 from ..lab import Lab
 from ..options import arguments, choices, duration, levels, option, positive
 from ..plan import Plan
@@ -385,7 +385,7 @@ def line(cell: dict) -> str:
         f"failed {o['failed']}; first event p50 {format_duration(s['first_event']['p50'])} "
         f"p99 {format_duration(s['first_event']['p99'])}; lag p50 {format_duration(s['lag']['p50'])} "
         f"p99 {format_duration(s['lag']['p99'])}; {service} per stream {_per(cell, service)}; "
-        f"ordinary p99 {format_duration(f['p99'])}, {f['errors']} errors of {f['requests']}; {_load(cell)}"
+        f"ordinary p99 {display.latency(f, 'p99')}, {display.errors(f)} errors of {f['requests']}; {_load(cell)}"
     )
 
 
@@ -430,8 +430,8 @@ def rows(result: dict, mode: str) -> list[list]:
                 f"{format_duration(s['first_event']['p50'])} / {format_duration(s['first_event']['p99'])}",
                 f"{format_duration(s['lag']['p50'])} / {format_duration(s['lag']['p99'])}",
                 f"{service}: {_per(cell, service)}",
-                f"{format_duration(f['p50'])} / {format_duration(f['p99'])}",
-                f"{f['errors']} of {f['requests']}",
+                f"{display.latency(f, 'p50')} / {display.latency(f, 'p99')}",
+                f"{display.errors(f)} of {f['requests']}",
                 "-" if s["open_after"]["open"] is None else s["open_after"]["open"],
                 _load(cell),
             ]

@@ -158,10 +158,11 @@ def label(version: str) -> str:
 def _cell(row: dict | None) -> str:
     if row is None:
         return "-"
-    failed = row["figures"]["errors"] + row["figures"]["partial"]
+    kinds = article.failed_by_kind(row["figures"])
     median = format_duration(row["median"]) if row["median"] is not None else "-"
     what = "matches" if row["matches"] else "**differs**"
-    return f"{median} {what}" + (f" ({failed} with failed calls)" if failed else "")
+    failed = ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
+    return f"{median} {what}" + (f" (failed: {failed})" if failed else "")
 
 
 def _row(result: dict | None, strategy: str, target: str) -> dict | None:

@@ -54,6 +54,27 @@ def test_a_20_percent_regression_is_caught_and_a_difference_inside_the_spread_is
     assert verdicts(compare.compare(b, a))[("gather", 20)] == "faster"
 
 
+def test_errors_where_there_were_none_are_a_regression_whatever_the_throughput():
+    a = latest(sweep("gevent", [cell("gather", 20, [40, 41, 42])]))
+    b = latest(sweep("gevent", [cell("gather", 20, [44, 45, 46])]))
+    failing = b[("sweep", "gevent")]["cells"][0]["figures"]
+    failing.update(errors=7, error_rate=0.07, errors_by={"500": 5, "502": 2})
+    [row] = compare.compare(a, b)["rows"]
+    assert row["figures"]["rps"]["verdict"] == "faster" and row["figures"]["errors"]["verdict"] == "slower"
+    assert row["verdict"] == "slower" and row["b"]["errors"] == "7: 500 x5, 502 x2"
+    # The other way round the errors are gone (and the throughput lower: slower, all the same).
+    assert compare.compare(b, a)["rows"][0]["figures"]["errors"]["verdict"] == "faster"
+
+
+def test_a_disturbed_side_gets_no_verdict():
+    a = latest(sweep("asgi", [cell("gather", 20, [100, 102, 98])]))
+    b = latest(sweep("asgi", [cell("gather", 20, [60, 61, 62])]))
+    b[("sweep", "asgi")]["cells"][0]["figures"]["disturbed"] = {"host_busy": 0.95, "lab_busy": 0.3}
+    comparison = compare.compare(a, b)
+    assert comparison["rows"][0]["verdict"] == "not comparable: B disturbed"
+    assert compare.failed(comparison, "slower") == []
+
+
 def test_ranges_apart_by_less_than_the_minimum_effect_are_the_same():
     steady = compare.judge([100, 100.2, 100.4], [101, 101.2, 101.4], 100.2, 101.2, more_is_better=True)
     assert steady["verdict"] == "same within noise" and "ranges apart" in steady["basis"]
