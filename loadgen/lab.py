@@ -15,7 +15,6 @@ from . import bounds, display, probe
 from .engine import LOCAL, Engine
 from .plan import Plan
 from .sampler import Sampler
-from .units import format_duration
 
 # How many times a scenario is measured again while the host is busy with other work.
 RERUNS = 2
@@ -64,7 +63,7 @@ async def measure(lab: Lab, plan: Plan, label: str, allow_errors: bool = False) 
         # One line per scenario even without a terminal, so `make lab` shows it is alive.
         print(
             f"  {label}: {figures['requests']} requests, {figures['rps']:.1f} ok/s, p50 "
-            f"{format_duration(figures['p50'])}, p99 {format_duration(figures['p99'])}, "
+            f"{display.latency(figures, 'p50')}, p99 {display.latency(figures, 'p99')}, "
             f"{display.errors(figures)} errors; {services_line(figures)}"
             + (f"; DISTURBED: {disturbed_text(disturbed)}" if disturbed else ""),
             file=sys.stderr,

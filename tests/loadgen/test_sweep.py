@@ -4,10 +4,14 @@ the report's naive/tuned pairs."""
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from loadgen import bounds
+from loadgen import lab as lab_module
 from loadgen.cli import build_parser
 from loadgen.experiments import sweep
 from loadgen.lab import Lab
@@ -246,3 +250,25 @@ def test_the_articles_client_at_c50_is_bound_by_the_gateways_cpu(serve, tmp_path
     bound = cell["bound"]
     assert (bound["bound_by"], bound["clear"]) == ("gateway CPU", True), bound
     assert bound["cpu_split"]["gateway_over_backend"] > 1, bound["cpu_split"]
+
+
+def test_a_cpu_burner_on_the_host_makes_a_cell_neighbours_not_a_service(serve, tmp_path):
+    # A cell bound by its delay (2 aggregations of 2 calls of 0.2 s: the lab barely works),
+    # while processes outside the lab spin on every core for the whole cell and its re-runs.
+    backend = serve("backend", "asgi")
+    gateway = serve("gateway", "asgi", BACKEND_URL=backend.url)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        result = live_sweep(gateway, backend, tmp_path, levels=(2,), n=2, delay=0.2, duration=2.0, warmup=0.5)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    [cell] = result["cells"]
+    bound, figures = cell["bound"], cell["figures"]
+    assert bound["bound_by"] == "neighbours", bound
+    assert bound["host_busy"] - bound["lab_busy"] >= bounds.NEIGHBOURS
+    # Measured again while it stayed disturbed, then kept and marked, left out of rankings.
+    assert len(figures["reruns"]["disturbed"]) == 1 + lab_module.RERUNS and not figures["reruns"]["clean"]
+    assert figures["disturbed"]["neighbours"] >= bounds.NEIGHBOURS
+    assert "DISTURBED" in sweep.table(result)
