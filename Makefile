@@ -17,16 +17,11 @@ LAB_IMAGE ?= asynclab:latest
 export LAB_IMAGE
 # loadgen records the commit it measured. Its files belong to the owner of RESULTS_DIR
 # (loadgen/entry.py), so the `results` target only has to make it as you.
-GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+# A tree with changes not committed is marked: its results measured something no commit has.
+GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 # A path compose reads as a folder: it must start with ./ or /.
 RESULTS_DIR ?= ./results
 export GIT_COMMIT RESULTS_DIR
-# make lab's sweep: the article's client and the lab's best (auto) for gather and the
-# thread pool, each cell 3 times interleaved, at c = 20 (past wsgi's 10 threads). Each cell
-# costs ~9 s whatever its window (drain, verify, warm-up, a window stretched to 3x the
-# latency): 24 cells a mode made the lab 15 min 12 s with 3 s cells and 16 min 9 s with 2 s
-# ones (docs/reference), so the lab keeps 12 and stays within 15 min on 2 cores.
-LAB_SWEEP ?= --strategies gather,threadpool --clients article,auto --levels 20 --repeat 3 --duration 3s --warmup 1s
 BASE_IMAGE ?= python:3.11-slim-bookworm
 # The wheelhouse is for the image's Python (3.11 in both the official and the Debian
 # base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.
@@ -65,18 +60,8 @@ help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
-lab: build results ## The lab's main job: article table, sweep and resources in wsgi and asgi, then the report
-	@start=$$(date +%s); \
-	trap 'status=$$?; [ $$status = 0 ] || $(COMPOSE) down --remove-orphans >/dev/null 2>&1; exit $$status' EXIT; \
-	for mode in wsgi asgi; do \
-		$(MAKE) --no-print-directory up SERVER_MODE=$$mode; \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen article; \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen sweep $(LAB_SWEEP); \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen resources; \
-		$(MAKE) --no-print-directory down; \
-	done; \
-	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "lab done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
+lab: venv build results secrets ## The lab's main job: article table, sweep and resources in wsgi and asgi, then the report
+	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns lab
 
 # make reference: make lab into docs/reference/, with the machine it ran on, so the docs
 # quote a run anyone can repeat instead of figures copied by hand.
@@ -88,7 +73,7 @@ reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what
 	  echo "\`make reference\` on $$(date -u +%Y-%m-%d), commit $(GIT_COMMIT), in $$(( $$(date +%s) - start )) s: [report.md](report.md), one JSON file per experiment and mode."; echo; \
 	  echo "- machine: $$(nproc) cores, $$(free -g | awk '/^Mem:/ {print $$2}') GiB, $$(uname -sr), $$(uname -m)"; \
 	  echo "- docker: $$(docker version -f '{{.Server.Version}}' 2>/dev/null), compose: $$($(COMPOSE) version --short 2>/dev/null || $(COMPOSE) version | head -n 1)"; \
-	  echo "- settings: make lab's defaults (WORKERS=1, THREADS=10, LAB_SWEEP=\"$(LAB_SWEEP)\"); versions of every service are in each JSON file's environment"; \
+	  echo "- settings: make lab's defaults (WORKERS=1, THREADS=10, campaigns/lab.py's cells, each service GATEWAY_CPUS/BACKEND_CPUS=0.5); versions of every service are in each JSON file's environment"; \
 	} > $(REFERENCE_DIR)/README.md; echo "reference run in $(REFERENCE_DIR)"
 
 # make pinning: does pinning each service to its own core cut the spread? The same asgi
