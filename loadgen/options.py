@@ -271,8 +271,15 @@ def target(parser, default: str) -> None:
 FLAG_OF = {"n": "fanout"}
 
 
-def arguments(args: argparse.Namespace, run: Callable[..., Any]) -> dict[str, Any]:
+def arguments(args: argparse.Namespace, run: Callable[..., Any], without: tuple[str, ...] = ()) -> dict[str, Any]:
     """run()'s keyword arguments from the parsed flags, each parameter by its flag's name,
-    so an experiment's command needs no line per flag."""
-    flags = {name: FLAG_OF.get(name, name) for name in inspect.signature(run).parameters}
-    return {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}
+    so an experiment's command needs no line per flag. Every parameter but `lab` and those
+    named in `without` (which the command passes itself) must have its flag: a run()
+    parameter the CLI silently never set would run at its default whatever was asked."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = inspect.signature(run).parameters.values()
+    wanted = [p.name for p in parameters if p.kind in named and p.name != "lab" and p.name not in without]
+    missing = [name for name in wanted if not hasattr(args, FLAG_OF.get(name, name))]
+    if missing:
+        raise TypeError(f"{run.__module__}.run(): no flag for {', '.join(missing)} (options() must add one)")
+    return {name: getattr(args, FLAG_OF.get(name, name)) for name in wanted}

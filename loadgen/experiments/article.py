@@ -77,7 +77,8 @@ def options(parser) -> None:
 
 
 async def command(args, lab: Lab) -> dict:
-    return await run(lab, **arguments(args, run))
+    # allow_errors is for experiments built on this one (servers), never a user's flag.
+    return await run(lab, **arguments(args, run, without=("allow_errors",)))
 
 
 def claim(strategy: str, target: str, mode: str | None) -> tuple[str, str]:

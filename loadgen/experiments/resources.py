@@ -52,7 +52,7 @@ def options(parser) -> None:
 
 async def command(args, lab: Lab) -> dict:
     counts = {"threads": args.threads, "tasks_sleep": args.tasks, "tasks_event": args.tasks}
-    return await run(lab, **arguments(args, run), memory_counts=counts)
+    return await run(lab, **arguments(args, run, without=("memory_counts",)), memory_counts=counts)
 
 
 async def run(

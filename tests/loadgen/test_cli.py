@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 
@@ -5,8 +6,9 @@ import pytest
 
 from loadgen import cli, report, results
 from loadgen.cli import build_parser
-from loadgen.experiments import article
+from loadgen.experiments import EXPERIMENTS, article
 from loadgen.lab import Lab
+from loadgen.options import arguments
 
 
 def parse(argv, monkeypatch, **env):
@@ -146,3 +148,21 @@ def test_an_unwritable_report_goes_to_stdout(tmp_path, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert between_markers(out, "report").startswith("# asynclab report")
     assert "no space" in err
+
+
+def test_every_experiment_run_parameter_has_its_flag():
+    parser = build_parser()
+    for name, experiment in EXPERIMENTS.items():
+        if name == "run":  # its command builds a Plan from its flags itself
+            continue
+        args = parser.parse_args([name])
+        without = {"article": ("allow_errors",), "resources": ("memory_counts",)}.get(name, ())
+        assert arguments(args, experiment.run, without)  # raises TypeError naming a parameter without a flag
+
+
+def test_a_run_parameter_without_a_flag_is_an_error_not_a_silent_default():
+    async def run(lab, levels=(1,), forgotten=3):
+        return None
+
+    with pytest.raises(TypeError, match="no flag for forgotten"):
+        arguments(argparse.Namespace(levels=(5,)), run)
