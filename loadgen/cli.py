@@ -20,11 +20,12 @@ from .experiments import EXPERIMENTS
 from .lab import Lab
 from .options import common, option
 from .probe import BrokenTarget
+from .sections import ORDER as SECTIONS
 
 
 async def run_experiment(experiment, args, lab: Lab) -> int:
     result = await experiment.command(args, lab)
-    print(experiment.table(result))
+    print(SECTIONS[args.command].table(result))
     path = results.save(lab, result)
     if path is not None:
         print(f"results: {path}")

@@ -3,19 +3,27 @@ threads and memory, each against concurrency with one column per server mode; fr
 experiment's histograms, latency by percentile.
 
 Each plot is written twice by `save`: a PNG for report.md and an SVG that report.html
-inlines, and `DRAWN` remembers which results it was drawn from, so the page can show every
-figure's settings."""
+inlines; what it returns, a Plot, also names the results it was drawn from, so the page can
+show every figure's settings."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from .stats import histogram_of
 
-# Plot file name -> the (experiment, mode) keys of the results it shows; `save` fills it,
-# report.render empties it before drawing a report.
-DRAWN: dict[str, list[tuple[str, str]]] = {}
+
+class Plot(NamedTuple):
+    """A plot written (PNG, and SVG beside it) and the (experiment, mode) keys of the results it shows."""
+
+    path: Path
+    sources: tuple[tuple[str, str], ...]
+
+    @property
+    def markdown(self) -> str:
+        return f"![{self.path.stem}]({self.path.name})"
 
 
 def _pyplot():
@@ -29,8 +37,8 @@ def _pyplot():
     return plt, matplotlib.ticker
 
 
-def save(fig, path: Path, sources) -> Path:
-    """`path` (a PNG) and the same figure as SVG beside it; the PNG's path."""
+def save(fig, path: Path, sources) -> Plot:
+    """`path` (a PNG) and the same figure as SVG beside it."""
     import matplotlib
 
     fig.savefig(path, dpi=100)
@@ -38,8 +46,7 @@ def save(fig, path: Path, sources) -> Path:
     # A fixed salt per plot keeps the SVG's ids the same from one render to the next.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": path.stem}):
         fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
-    DRAWN[path.name] = list(sources)
-    return path
+    return Plot(path, tuple(sources))
 
 
 def _concurrency_axis(ax, cells: list[dict], ticker) -> None:
@@ -88,7 +95,7 @@ def _range(cell: dict, metric: str, y: float) -> tuple[float, float]:
     return (y - min(values), max(values) - y) if values else (0.0, 0.0)
 
 
-def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
+def sweep(latest: dict, modes: list[str], out: Path) -> list[Plot]:
     """sweep-throughput.png, sweep-latency.png and, with telemetry, sweep-resources.png.
     Error bars span the lowest to the highest of a cell's repeated runs."""
     plt, ticker = _pyplot()
@@ -134,7 +141,7 @@ def sweep(latest: dict, modes: list[str], out: Path) -> list[Path]:
     return made + ([resources] if resources else [])
 
 
-def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> Path | None:
+def _sweep_resources(latest: dict, modes: list[str], out: Path, plt, ticker) -> Plot | None:
     """Peak threads (top) and RSS (bottom) per service vs concurrency, one column per mode."""
     if not any(
         (c["figures"].get("services") or {}).get("gateway") for m in modes for c in latest[("sweep", m)]["cells"]
@@ -201,7 +208,7 @@ def percentile_curve(saved: dict) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def percentiles(groups: list[tuple[str, list[tuple[str, dict]]]], path: Path, sources, title: str = "") -> Path | None:
+def percentiles(groups: list[tuple[str, list[tuple[str, dict]]]], path: Path, sources, title: str = "") -> Plot | None:
     """Latency by percentile as HdrHistogram's plotter draws it, one panel per group and one
     line per (label, histogram) in it. None when no histogram has a count."""
     curves = [(name, [(label, *percentile_curve(saved)) for label, saved in lines]) for name, lines in groups]
@@ -238,12 +245,12 @@ def percentiles(groups: list[tuple[str, list[tuple[str, dict]]]], path: Path, so
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    save(fig, path, sources)
+    plot = save(fig, path, sources)
     plt.close(fig)
-    return path
+    return plot
 
 
-def servers(rows: list[dict], out: Path) -> Path | None:
+def servers(rows: list[dict], out: Path) -> Plot | None:
     """servers.png: each mode's tuned throughput (bars spanning its runs) beside the backend's
     peak threads during that cell, best first; `rows` are servers.summary()'s, ranked."""
     measured = [r for r in rows if r["rps"] is not None]

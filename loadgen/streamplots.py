@@ -23,7 +23,7 @@ def points(result: dict, view: str) -> list[tuple[int, int, float]]:
     return sorted(found)
 
 
-def held(latest: dict, modes: list[str], out: Path) -> list[Path]:
+def held(latest: dict, modes: list[str], out: Path) -> list[plots.Plot]:
     if not modes:
         return []
     import matplotlib
@@ -52,6 +52,6 @@ def held(latest: dict, modes: list[str], out: Path) -> list[Path]:
         axes[0][column].legend(fontsize=8, title="view (serving service)")
     fig.suptitle("Streams held against the serving process's threads and memory")
     fig.tight_layout()
-    path = plots.save(fig, out / "streams-held.png", [("streams", mode) for mode in modes])
+    plot = plots.save(fig, out / "streams-held.png", [("streams", mode) for mode in modes])
     plt.close(fig)
-    return [path]
+    return [plot]

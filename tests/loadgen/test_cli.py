@@ -9,6 +9,7 @@ from loadgen.cli import build_parser
 from loadgen.experiments import EXPERIMENTS, article
 from loadgen.lab import Lab
 from loadgen.options import arguments
+from loadgen.sections import ORDER
 
 
 def parse(argv, monkeypatch, **env):
@@ -131,7 +132,7 @@ def test_an_unsaved_result_exits_2_after_printing_it(tmp_path, monkeypatch, caps
         return result()
 
     monkeypatch.setattr(article, "run", run)
-    monkeypatch.setattr(article, "table", lambda result: "the table")
+    monkeypatch.setattr(ORDER["article"], "table", lambda result: "the table")
     # The folder passes the preflight, then the write fails.
     monkeypatch.setattr(
         results.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied"))

@@ -2,6 +2,7 @@
 
 from loadgen import results
 from loadgen.experiments import db
+from loadgen.sections import db as db_shown
 
 
 def stats(total, active=0, idle=0, limit=100):
@@ -26,13 +27,13 @@ def test_summary_takes_peaks_and_what_stayed_open():
 
 def test_sqlite_or_a_silent_backend_reports_nothing():
     assert db.summarise([{"engine": "sqlite", "connections": None}], None) == {"reported": False}
-    assert db.shown({"reported": False}) == ("-", "-")
+    assert db_shown.shown({"reported": False}) == ("-", "-")
 
 
 def test_an_after_figure_that_never_came_is_a_question_mark_not_a_crash():
     seen = db.summarise([stats(9, active=9)], None)
     assert seen["after"] is None
-    assert db.shown(seen) == ("9/100", "?")
+    assert db_shown.shown(seen) == ("9/100", "?")
 
 
 def test_variant_names_the_database_set_up():
@@ -66,7 +67,7 @@ def result(variant, mode, after):
 
 
 def test_table_and_report_show_each_variant_and_mode(tmp_path):
-    text = db.table(result("postgres", "asgi", None))
+    text = db_shown.table(result("postgres", "asgi", None))
     assert "database postgres" in text and "9/100" in text and text.rstrip().endswith("?")
     import json
 
@@ -76,7 +77,7 @@ def test_table_and_report_show_each_variant_and_mode(tmp_path):
         "c": ("postgres", "asgi", 0),
     }.items():
         (tmp_path / f"2026{name}-db-{variant}-{mode}.json").write_text(json.dumps(result(variant, mode, after)))
-    lines = db.section(results.load(tmp_path), tmp_path)
+    lines = db_shown.section(results.load(tmp_path), tmp_path).lines
     rows = [line for line in lines if line.startswith("| sqlite") or line.startswith("| postgres")]
     # SQLite first, then PostgreSQL, then with the pool.
     assert [row.split(" | ")[0] for row in rows] == ["| sqlite", "| postgres", "| postgres+pool"]

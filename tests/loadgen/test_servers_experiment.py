@@ -9,6 +9,7 @@ from loadgen import results
 from loadgen.experiments import servers
 from loadgen.lab import Lab
 from loadgen.report import render
+from loadgen.sections import servers as servers_shown
 
 
 def test_one_mode_gets_cpu_per_request_the_article_cell_a_tuned_cell_and_its_peaks(serve, tmp_path):
@@ -27,7 +28,7 @@ def test_one_mode_gets_cpu_per_request_the_article_cell_a_tuned_cell_and_its_pea
     assert (cell["strategy"], cell["client"], cell["concurrency"]) == ("gather", "auto", 4)
     assert len(cell["repeats"]) == 2 and cell["bound"]["bound_by"]
     assert cell["figures"]["services"]["backend"]["threads_peak"] >= 1
-    assert "tuned gather c=4" in servers.table(result)
+    assert "tuned gather c=4" in servers_shown.table(result)
     # --fail-if reads every measurement of it: the article row's and the sweep cell's.
     assert results.measured(result) == [row["figures"], cell["figures"]]
 

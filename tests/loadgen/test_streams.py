@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from loadgen.experiments import EXPERIMENTS
 from tests.live import ROOT
 
 
@@ -120,10 +119,11 @@ def test_sections_render_from_the_results(tmp_path, serve):
     loadgen(tmp_path, backend, gateway, "streams", "--levels", "2", "--hold", "0.5s", "--ramp", "0.1s")
     loadgen(tmp_path, backend, gateway, "slowclients", "--levels", "2", "--hold", "2s", "--shapes", "trickle")
     from loadgen import results
+    from loadgen.sections import ORDER
 
     latest = results.load(tmp_path)
-    streams = EXPERIMENTS["streams"].section(latest, tmp_path)
-    slow = EXPERIMENTS["slowclients"].section(latest, tmp_path)
+    streams = ORDER["streams"].section(latest, tmp_path).lines
+    slow = ORDER["slowclients"].section(latest, tmp_path).lines
     assert streams[0].startswith("## Long-lived") and slow[0].startswith("## Slow clients")
     assert (tmp_path / "streams-held.png").exists() and (tmp_path / "streams-held.svg").exists()
     assert any("| asgi | async | 2 |" in line for line in streams)

@@ -16,6 +16,7 @@ from loadgen.cli import build_parser
 from loadgen.experiments import sweep
 from loadgen.lab import Lab
 from loadgen.report import render
+from loadgen.sections import sweep as sweep_shown
 from tests.loadgen.test_report import environment as result_environment
 from tests.loadgen.test_report import figures as report_figures
 
@@ -43,9 +44,9 @@ def test_the_spread_is_the_range_over_the_median():
 
 def test_a_wide_spread_is_flagged_with_its_size():
     cell = {"figures": report_figures(10.0, 0.2, 0.4), "repeats": [run_figures(r) for r in (10.0, 11.0, 12.53)]}
-    assert "spread 23 %" in sweep.notes(cell)
+    assert "spread 23 %" in sweep_shown.notes(cell)
     steady = {"figures": report_figures(10.0, 0.2, 0.4), "repeats": [run_figures(r) for r in (10.0, 10.5, 10.9)]}
-    assert not any(note.startswith("spread") for note in sweep.notes(steady))
+    assert not any(note.startswith("spread") for note in sweep_shown.notes(steady))
 
 
 def test_a_congested_cell_says_so_with_its_spread_and_the_calm_ones_are_held_to_the_target():
@@ -68,8 +69,8 @@ def test_a_congested_cell_says_so_with_its_spread_and_the_calm_ones_are_held_to_
             "bound": calm,
         },
     ]
-    assert "spread 30 % (congested: backend CPU)" in sweep.notes(cells[0])
-    assert sweep.spread_target(cells) == (
+    assert "spread 30 % (congested: backend CPU)" in sweep_shown.notes(cells[0])
+    assert sweep_shown.spread_target(cells) == (
         "1 of 2 cells that were not congested kept their throughput spread within 5 % (the widest 10 %)."
     )
 
@@ -103,7 +104,7 @@ def test_repeats_run_interleaved_and_every_client_with_every_strategy(monkeypatc
     assert all(cell["bound"]["bound_by"] in bounds.VERDICTS for cell in result["cells"])
     assert "client=aiohttp" in result["cells"][2]["url"]
     assert result["scenario"]["repeat"] == 3 and result["scenario"]["clients"] == ["article", "aiohttp"]
-    assert "spread 71 %" in sweep.table(result)
+    assert "spread 71 %" in sweep_shown.table(result)
 
 
 def test_open_loop_cells_run_at_their_rates_long_enough_for_a_p99(monkeypatch, tmp_path):
@@ -140,10 +141,10 @@ def test_open_loop_cells_run_at_their_rates_long_enough_for_a_p99(monkeypatch, t
     # 100 samples at least: 20 s at 5/s; 3 s (the asked window) is enough at 50/s only with 150.
     assert (plans["sweep gather/auto 5/s"].rate, plans["sweep gather/auto 5/s"].duration) == (5.0, 20.0)
     assert plans["sweep gather/auto 50/s"].duration == 3.0 and plans["sweep gather/article c=20"].rate is None
-    assert [c["rate"] for c in sweep.opened(result)] == [5.0, 50.0]
-    assert [c["concurrency"] for c in sweep.closed(result)] == [20, 20]
-    assert sweep.opened(result)[0]["bound"]["ideal"]["rps"] == 5.0
-    table = sweep.table(result)
+    assert [c["rate"] for c in sweep_shown.opened(result)] == [5.0, 50.0]
+    assert [c["concurrency"] for c in sweep_shown.closed(result)] == [20, 20]
+    assert sweep_shown.opened(result)[0]["bound"]["ideal"]["rps"] == 5.0
+    table = sweep_shown.table(result)
     assert "open loop (latency from each request's intended send" in table and "closed loop" in table
 
 
@@ -271,4 +272,4 @@ def test_a_cpu_burner_on_the_host_makes_a_cell_neighbours_not_a_service(serve, t
     # Measured again while it stayed disturbed, then kept and marked, left out of rankings.
     assert len(figures["reruns"]["disturbed"]) == 1 + lab_module.RERUNS and not figures["reruns"]["clean"]
     assert figures["disturbed"]["neighbours"] >= bounds.NEIGHBOURS
-    assert "DISTURBED" in sweep.table(result)
+    assert "DISTURBED" in sweep_shown.table(result)

@@ -2,10 +2,10 @@
 report's side-by-side section reads them (loadgen/experiments/versions.py). Units, from
 result files shaped like loadgen's."""
 
-from loadgen.experiments import versions
 from loadgen.lab import Lab
 from loadgen.report import render
 from loadgen.results import load, save
+from loadgen.sections import versions as versions_shown
 from tests.loadgen.test_report import figures
 
 
@@ -70,7 +70,7 @@ def test_the_section_sets_versions_side_by_side_with_a_verdict_per_claim(tmp_pat
     write(tmp_path, article("3.2.25", "asgi", timed_out=False))
     write(tmp_path, article("5.2.19", "asgi", timed_out=False))
     write(tmp_path, article("5.2.19", "asgi", timed_out=True, emulated=True))
-    lines = versions.section(load(tmp_path), tmp_path)
+    lines = versions_shown.section(load(tmp_path), tmp_path).lines
     text = "\n".join(lines)
     assert "## Django versions side by side" in text
     header = next(line for line in lines if line.startswith("| strategy"))
@@ -84,7 +84,7 @@ def test_the_section_sets_versions_side_by_side_with_a_verdict_per_claim(tmp_pat
 
 def test_one_django_alone_makes_no_section_and_other_sections_see_the_default_only(tmp_path):
     write(tmp_path, article("5.2.19", "asgi", timed_out=False))
-    assert versions.section(load(tmp_path), tmp_path) == []
+    assert versions_shown.section(load(tmp_path), tmp_path).lines == []
     write(tmp_path, article("3.1.14", "asgi", timed_out=True, stamp="2026-12-01T11:00:00+00:00"))
     render(tmp_path)
     report = (tmp_path / "report.md").read_text()

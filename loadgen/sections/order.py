@@ -1,0 +1,21 @@
+"""The report's order of sections, by name: what ran first, then the article, what explains
+it, and the rest. An experiment's section has the experiment's name."""
+
+NAMES = (
+    "campaign",
+    "article",
+    "sweep",
+    "servers",
+    "versions",
+    "breakdown",
+    "percentiles",
+    "resources",
+    "db",
+    "clients",
+    "faults",
+    "soak",
+    "streams",
+    "slowclients",
+    "run",
+    "bench",
+)
