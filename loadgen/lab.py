@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from asynclab.api import STRATEGIES
 from asynclab.grammar import written
 
-from . import bounds, display, probe
+from . import budgets, display, probe
 from .engine import LOCAL, Engine
 from .plan import Plan
 from .sampler import Sampler
@@ -49,7 +49,7 @@ async def measure(lab: Lab, plan: Plan, label: str, allow_errors: bool = False) 
     earlier = []
     for attempt in range(1 + RERUNS):
         figures = await _measure_once(lab, plan, label, allow_errors)
-        disturbed = bounds.disturbance(figures)
+        disturbed = budgets.disturbance(figures)
         if disturbed is None:
             break
         earlier.append({**disturbed, "rps": figures["rps"], "p50": figures["p50"]})

@@ -15,7 +15,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
-from . import bounds, markdown
+from . import bounds, budgets, markdown
 
 # A candidate is named a cause only when |rho| is at least STRONG over at least MIN_POINTS
 # and chance alone would rarely give it: over PERMUTATIONS reshuffles of the deviations
@@ -81,7 +81,7 @@ def _growth(name: str) -> Callable[[dict, dict, dict], float | None]:
 
 def _gc(figures: dict, result: dict, cell: dict) -> float | None:
     """Seconds both services spent in garbage collection, where their telemetry counts it."""
-    seen = [(figures.get("services") or {}).get(name) or {} for name in bounds.SERVICES]
+    seen = [(figures.get("services") or {}).get(name) or {} for name in budgets.SERVICES]
     values = [s.get("gc_seconds") for s in seen]
     return None if any(v is None for v in values) else sum(values)
 

@@ -30,8 +30,8 @@ from ..options import arguments, choices, duration, levels, option, positive
 from ..plan import Plan
 from ..probe import environment
 from ..stats import Recorder
+from ..streaming import file_limit
 from ..units import format_duration
-from .streams import file_limit
 
 HELP = "K slow connections (a byte at a time, or half a request) while ordinary requests are timed"
 SHAPES = ("half", "trickle")

@@ -16,16 +16,13 @@ every connection it opened is closed then.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import resource
 import time
-from collections import Counter
 from urllib.parse import urlencode
 
 import aiohttp
 
-from asynclab.api import BACKEND_STREAMS, BACKEND_VIEWS, GATEWAY_STREAM, STRATEGIES, STREAMS_GAUGE
+from asynclab.api import BACKEND_STREAMS, BACKEND_VIEWS, GATEWAY_STREAM, STRATEGIES
 from asynclab.grammar import written
 
 from .. import display, probe
@@ -33,16 +30,12 @@ from ..lab import Lab
 from ..options import arguments, choices, duration, levels, option, positive
 from ..plan import Plan
 from ..probe import environment
-from ..sampler import Poller, Sampler
-from ..stats import Recorder
+from ..sampler import Sampler
+from ..streaming import GRACE, OUTCOMES, SPARE_FDS, Gauge, Tally, file_limit, one_stream, per_stream, settle
 from ..units import format_duration
 
 HELP = "N concurrent server-sent event streams per view: held, refused, first event, event lag, threads/RSS per stream"
 VIEWS = ("async", "sync", "gateway")
-# Past the stream's own end: time for the last events and the summary to arrive.
-GRACE = 5.0
-# File descriptors loadgen keeps for itself beside one socket per stream.
-SPARE_FDS = 200
 
 
 def options(parser) -> None:
@@ -89,18 +82,6 @@ async def command(args, lab: Lab) -> dict:
     return await run(lab, **arguments(args, run))
 
 
-def file_limit(needed: int) -> dict:
-    """Raise loadgen's own open-file limit to its hard limit; say whether `needed` fits."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    return {"soft": soft, "hard": hard, "needed": needed, "fits": needed <= soft}
-
-
 def stream_url(lab: Lab, view: str, length: float, interval: float, fanout: int) -> str:
     if view == "gateway":
         query = {"n": fanout, "target": "async", "delay": written(round(length / fanout, 3)), "concurrency": 1}
@@ -114,118 +95,6 @@ def ordinary_url(lab: Lab, view: str) -> str:
     if view == "gateway":
         return lab.gateway.rstrip("/") + STRATEGIES["gather"] + "?" + urlencode({"n": 1, "delay": 0, "target": "async"})
     return lab.backend.rstrip("/") + BACKEND_VIEWS["sync"] + "?delay=0"
-
-
-class Tally:
-    """Every stream of one cell, as the client saw it."""
-
-    def __init__(self) -> None:
-        self.outcomes: Counter = Counter()
-        self.statuses: Counter = Counter()
-        self.first = Recorder()  # connect to first event
-        self.lag = Recorder()  # arrival minus due, per event
-        self.events = 0
-        self.disordered = 0
-        self.open = self.open_peak = 0
-
-    def opened(self) -> None:
-        self.open += 1
-        self.open_peak = max(self.open_peak, self.open)
-
-
-async def one_stream(session, url: str, tally: Tally, until: float) -> None:
-    start = time.perf_counter()
-    first = False
-    last = -1
-    ended = False
-    try:
-        async with asyncio.timeout(max(0.0, until - start)):
-            async with session.get(url) as response:
-                if response.status != 200:
-                    tally.statuses[str(response.status)] += 1
-                    tally.outcomes["refused" if response.status == 503 else "failed"] += 1
-                    await response.read()
-                    return
-                name = None
-                async for raw in response.content:
-                    line = raw.decode().rstrip("\r\n")
-                    if line.startswith("event:"):
-                        name = line[6:].strip()
-                    elif line.startswith("data:"):
-                        arrived = time.time()
-                        data = json.loads(line[5:])
-                        if not first:
-                            first = True
-                            tally.first.record(time.perf_counter() - start)
-                            tally.opened()
-                        if name in ("end", "summary"):
-                            # Done as the client sees it, whether or not the server has closed yet.
-                            ended = True
-                            tally.open -= 1
-                            continue
-                        tally.events += 1
-                        tally.lag.record(max(0.0, arrived - data.get("due", data["sent"])))
-                        if data["seq"] <= last:
-                            tally.disordered += 1
-                        last = data["seq"]
-        tally.outcomes["completed" if ended else "cut"] += 1
-    except TimeoutError:
-        tally.outcomes["cut" if first else "waiting"] += 1
-    except aiohttp.ClientConnectorError:
-        tally.outcomes["refused"] += 1
-    except (aiohttp.ClientError, ValueError, KeyError):
-        tally.outcomes["failed" if first else "refused"] += 1
-    finally:
-        if first and not ended:
-            tally.open -= 1
-
-
-class Gauge(Poller):
-    """The service's own count of open streams (/streams), polled like /telemetry."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/") + STREAMS_GAUGE
-        self.seen: list[dict] = []
-
-    async def poll(self) -> None:
-        try:
-            async with asyncio.timeout(2):
-                async with self._session.get(self.url) as response:
-                    if response.status == 200:
-                        self.seen.append(await response.json(content_type=None))
-        except (aiohttp.ClientError, TimeoutError, ValueError):
-            pass
-
-    def peak(self) -> int | None:
-        return max((s["open"] for s in self.seen), default=None)
-
-
-async def settle(url: str, timeout: float = 30.0) -> dict:
-    """Wait for the service's streams to end after a cell: open streams left, and how long."""
-    start = time.perf_counter()
-    left = None
-    async with aiohttp.ClientSession() as session:
-        while time.perf_counter() - start < timeout:
-            try:
-                async with asyncio.timeout(2):
-                    async with session.get(url.rstrip("/") + STREAMS_GAUGE) as response:
-                        left = (await response.json(content_type=None))["open"]
-            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
-                left = None
-            if left == 0:
-                break
-            await asyncio.sleep(0.5)
-    return {"open": left, "waited": round(time.perf_counter() - start, 2)}
-
-
-def per_stream(seen: dict | None, held: int) -> dict | None:
-    """A service's threads and RSS above idle, per stream its server held open."""
-    if not seen or not held:
-        return None
-    return {
-        "threads": (seen["threads_peak"] - seen["threads_idle"]) / held,
-        "rss_bytes": (seen["rss_peak_bytes"] - seen["rss_idle_bytes"]) / held,
-    }
 
 
 async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ramp: float, rate, fanout, timeout):
@@ -284,9 +153,6 @@ async def cell(lab: Lab, view: str, level: int, interval: float, hold: float, ra
             "load": load(services.get("gateway" if view == "gateway" else "backend"), figures, level, ramp, elapsed),
         },
     }
-
-
-OUTCOMES = ("completed", "cut", "waiting", "refused", "failed")
 
 
 def load(seen: dict | None, figures: dict, level: int, ramp: float, elapsed: float) -> dict:

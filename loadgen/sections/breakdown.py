@@ -10,7 +10,7 @@ from ..breakdown import PARTS
 from ..results import modes
 from ..units import format_duration
 from . import Section
-from .sweep import client_of
+from .pairs import client_of
 
 PARTS_EXPLAINED = (
     "*rest*: outside the gateway's handler (network, waiting for a worker, the server and Django "

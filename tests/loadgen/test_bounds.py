@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadgen import bounds
+from loadgen import bounds, budgets
 
 SCENARIO = {"strategy": "gather", "concurrency": 50, "n": 10, "delay": 0.1, "warmup": 1.0}
 
@@ -84,14 +84,14 @@ def test_a_service_at_85_percent_of_its_budget_is_the_cpu_bound():
 
 def test_the_budget_is_min_of_workers_and_the_cores_the_service_may_use():
     seen = service(workers=4)
-    assert bounds.budget_cores(seen, environment(cores=2), "gateway") == 2
-    assert bounds.budget_cores(seen, environment(cores=8), "gateway") == 4
+    assert budgets.budget_cores(seen, environment(cores=2), "gateway") == 2
+    assert budgets.budget_cores(seen, environment(cores=8), "gateway") == 4
     limited = environment(cores=8, gateway={"server": {}, "cpu": {"cores": 1.5, "cpuset": None}})
-    assert bounds.budget_cores(seen, limited, "gateway") == 1.5
+    assert budgets.budget_cores(seen, limited, "gateway") == 1.5
     pinned = environment(cores=8, gateway={"server": {}, "cpu": {"cores": None, "cpuset": "0-2,5"}})
-    assert bounds.budget_cores(seen, pinned, "gateway") == 4
+    assert budgets.budget_cores(seen, pinned, "gateway") == 4
     unlimited = environment(cores=8, machine={"cores": 3}, gateway={"server": {}, "cpu": {"cores": None}})
-    assert bounds.budget_cores(seen, unlimited, "gateway") == 3
+    assert budgets.budget_cores(seen, unlimited, "gateway") == 3
 
 
 def test_a_busy_machine_blames_the_service_that_uses_most_of_it():

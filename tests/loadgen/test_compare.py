@@ -6,6 +6,7 @@ import json
 import pytest
 
 from loadgen import cli, compare
+from loadgen import comparison as judged
 from tests.live import serve_env
 from tests.loadgen.test_live import loadgen
 
@@ -43,15 +44,15 @@ def verdicts(comparison):
 def test_a_20_percent_regression_is_caught_and_a_difference_inside_the_spread_is_not():
     a = latest(sweep("asgi", [cell("gather", 20, [100, 102, 98]), cell("threadpool", 20, [90, 100, 110])]))
     b = latest(sweep("asgi", [cell("gather", 20, [80, 82, 78]), cell("threadpool", 20, [95, 105, 112])]))
-    comparison = compare.compare(a, b)
+    comparison = judged.compare(a, b)
     assert verdicts(comparison) == {("gather", 20): "slower", ("threadpool", 20): "same within noise"}
     [gather] = [r for r in comparison["rows"] if r["key"]["strategy"] == "gather"]
     assert gather["figures"]["rps"]["ratio"] == pytest.approx(0.80)
     assert gather["figures"]["p50"]["verdict"] == "slower"  # latency up with throughput down
-    assert [r["key"]["strategy"] for r in compare.failed(comparison, "slower")] == ["gather"]
-    assert compare.failed(comparison, "faster") == []
+    assert [r["key"]["strategy"] for r in judged.failed(comparison, "slower")] == ["gather"]
+    assert judged.failed(comparison, "faster") == []
     # And the other way round it is an improvement.
-    assert verdicts(compare.compare(b, a))[("gather", 20)] == "faster"
+    assert verdicts(judged.compare(b, a))[("gather", 20)] == "faster"
 
 
 def test_errors_where_there_were_none_are_a_regression_whatever_the_throughput():
@@ -59,44 +60,44 @@ def test_errors_where_there_were_none_are_a_regression_whatever_the_throughput()
     b = latest(sweep("gevent", [cell("gather", 20, [44, 45, 46])]))
     failing = b[("sweep", "gevent")]["cells"][0]["figures"]
     failing.update(errors=7, error_rate=0.07, errors_by={"500": 5, "502": 2})
-    [row] = compare.compare(a, b)["rows"]
+    [row] = judged.compare(a, b)["rows"]
     assert row["figures"]["rps"]["verdict"] == "faster" and row["figures"]["errors"]["verdict"] == "slower"
     assert row["verdict"] == "slower" and row["b"]["errors"] == "7: 500 x5, 502 x2"
     # The other way round the errors are gone (and the throughput lower: slower, all the same).
-    assert compare.compare(b, a)["rows"][0]["figures"]["errors"]["verdict"] == "faster"
+    assert judged.compare(b, a)["rows"][0]["figures"]["errors"]["verdict"] == "faster"
 
 
 def test_a_disturbed_side_gets_no_verdict():
     a = latest(sweep("asgi", [cell("gather", 20, [100, 102, 98])]))
     b = latest(sweep("asgi", [cell("gather", 20, [60, 61, 62])]))
     b[("sweep", "asgi")]["cells"][0]["figures"]["disturbed"] = {"host_busy": 0.95, "lab_busy": 0.3}
-    comparison = compare.compare(a, b)
+    comparison = judged.compare(a, b)
     assert comparison["rows"][0]["verdict"] == "not comparable: B disturbed"
-    assert compare.failed(comparison, "slower") == []
+    assert judged.failed(comparison, "slower") == []
 
 
 def test_ranges_apart_by_less_than_the_minimum_effect_are_the_same():
-    steady = compare.judge([100, 100.2, 100.4], [101, 101.2, 101.4], 100.2, 101.2, more_is_better=True)
+    steady = judged.judge([100, 100.2, 100.4], [101, 101.2, 101.4], 100.2, 101.2, more_is_better=True)
     assert steady["verdict"] == "same within noise" and "ranges apart" in steady["basis"]
-    apart = compare.judge([100, 101, 102], [95, 95.5, 96], 101, 95.5, more_is_better=True)
+    apart = judged.judge([100, 101, 102], [95, 95.5, 96], 101, 95.5, more_is_better=True)
     assert apart["verdict"] == "slower"
     # Apart, but not once each range is widened by half its width: three runs underestimate it.
-    close = compare.judge([100, 101, 102], [97, 98, 99], 101, 98, more_is_better=True)
+    close = judged.judge([100, 101, 102], [97, 98, 99], 101, 98, more_is_better=True)
     assert close["verdict"] == "same within noise" and "ranges overlap" in close["basis"]
     # Overlapping ranges, but further apart than both spreads together: still a change.
-    wide = compare.judge([100, 100, 130], [125, 160, 160], 100, 160, more_is_better=False)
+    wide = judged.judge([100, 100, 130], [125, 160, 160], 100, 160, more_is_better=False)
     assert "ranges overlap" in wide["basis"] and wide["noise"] == pytest.approx(0.3 + 35 / 160)
     assert wide["verdict"] == "slower" and wide["ratio"] == pytest.approx(1.6)
 
 
 def test_without_repeats_the_default_band_decides_and_says_so():
-    inside = compare.judge([100], [93], 100, 93, more_is_better=True)
+    inside = judged.judge([100], [93], 100, 93, more_is_better=True)
     assert inside["verdict"] == "same within noise" and "default band ±10 %" in inside["basis"]
-    outside = compare.judge([100], [85], 100, 85, more_is_better=True)
+    outside = judged.judge([100], [85], 100, 85, more_is_better=True)
     assert outside["verdict"] == "slower"
-    assert compare.judge([100], [93], 100, 93, more_is_better=True, noise=0.05)["verdict"] == "slower"
-    assert compare.judge([0.1], [0.2], 0.1, 0.2, more_is_better=False)["verdict"] == "slower"
-    assert compare.judge([], [], None, 0.2, more_is_better=False)["verdict"] == "not comparable"
+    assert judged.judge([100], [93], 100, 93, more_is_better=True, noise=0.05)["verdict"] == "slower"
+    assert judged.judge([0.1], [0.2], 0.1, 0.2, more_is_better=False)["verdict"] == "slower"
+    assert judged.judge([], [], None, 0.2, more_is_better=False)["verdict"] == "not comparable"
 
 
 def test_cells_match_by_experiment_mode_strategy_client_target_and_concurrency():
@@ -105,7 +106,7 @@ def test_cells_match_by_experiment_mode_strategy_client_target_and_concurrency()
         sweep("wsgi", [cell("gather", 20, [100])]),
     )
     b = latest(sweep("asgi", [cell("gather", 20, [60]), cell("gather", 20, [100], "auto"), cell("gather", 100, [1])]))
-    comparison = compare.compare(a, b)
+    comparison = judged.compare(a, b)
     assert [(r["key"]["mode"], r["key"]["client"], r["key"]["concurrency"]) for r in comparison["rows"]] == [
         ("asgi", "article", 20),
         ("asgi", "auto", 20),
@@ -127,7 +128,7 @@ def test_article_rows_match_by_strategy_and_view():
 
     a = latest(article({("gather", "sync"): 1.1, ("gather", "async"): 1.1}))
     b = latest(article({("gather", "sync"): 1.12, ("gather", "async"): 10.5}))
-    rows = compare.compare(a, b)["rows"]
+    rows = judged.compare(a, b)["rows"]
     assert [(r["key"]["target"], r["key"]["client"], r["key"]["concurrency"], r["verdict"]) for r in rows] == [
         ("async", "article", 1, "slower"),
         ("sync", "article", 1, "same within noise"),
@@ -138,7 +139,7 @@ def test_a_pair_run_with_other_settings_says_which():
     a, b = sweep("asgi", [cell("gather", 20, [100])]), sweep("asgi", [cell("gather", 20, [100])])
     b["scenario"] = {**b["scenario"], "delay": 0.2, "n": 10}
     a["scenario"] = {**a["scenario"], "delay": 0.1, "n": 10}
-    [row] = compare.compare(latest(a), latest(b))["rows"]
+    [row] = judged.compare(latest(a), latest(b))["rows"]
     assert row["differs"] == ["delay 0.1 → 0.2"]
     assert "(settings differ: delay 0.1 → 0.2)" in compare.terminal({"rows": [row]})
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from loadgen import bounds
+from loadgen import bounds, budgets
 from loadgen import lab as lab_module
 from loadgen.cli import build_parser
 from loadgen.experiments import sweep
@@ -268,8 +268,8 @@ def test_a_cpu_burner_on_the_host_makes_a_cell_neighbours_not_a_service(serve, t
     [cell] = result["cells"]
     bound, figures = cell["bound"], cell["figures"]
     assert bound["bound_by"] == "neighbours", bound
-    assert bound["host_busy"] - bound["lab_busy"] >= bounds.NEIGHBOURS
+    assert bound["host_busy"] - bound["lab_busy"] >= budgets.NEIGHBOURS
     # Measured again while it stayed disturbed, then kept and marked, left out of rankings.
     assert len(figures["reruns"]["disturbed"]) == 1 + lab_module.RERUNS and not figures["reruns"]["clean"]
-    assert figures["disturbed"]["neighbours"] >= bounds.NEIGHBOURS
+    assert figures["disturbed"]["neighbours"] >= budgets.NEIGHBOURS
     assert "DISTURBED" in sweep_shown.table(result)
