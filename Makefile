@@ -53,156 +53,22 @@ django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(
 DJANGO_IMAGE = $(call django_image,$(DJANGO))
 export DJANGO DJANGO_IMAGE
 
-.PHONY: help swarm-check swarm-stack swarm-up swarm-down swarm-lab swarm-push swarm-registry lab versions images print-django-image reference pinning servers streams edge-nginx edge-image db up down logs ps loadgen faults netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help swarm-check swarm-stack swarm-up swarm-down swarm-lab swarm-push swarm-registry images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "Campaigns (campaigns/: python -m campaigns NAME --dry-run shows what one runs):"
+	@$(PYTHON) -m campaigns --list | awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
-lab: venv build results secrets ## The lab's main job: article table, sweep and resources in wsgi and asgi, then the report
-	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns lab
-
-# make reference: make lab into docs/reference/, with the machine it ran on, so the docs
-# quote a run anyone can repeat instead of figures copied by hand.
-REFERENCE_DIR := ./docs/reference
-reference: ## make lab into docs/reference/ (report, plots, JSON, machine): what docs/findings.md quotes (~15 min)
-	rm -rf $(REFERENCE_DIR) && mkdir -p $(REFERENCE_DIR)
-	@start=$$(date +%s); $(MAKE) --no-print-directory lab RESULTS_DIR=$(REFERENCE_DIR); \
-	{ echo "# Reference run"; echo; \
-	  echo "\`make reference\` on $$(date -u +%Y-%m-%d), commit $(GIT_COMMIT), in $$(( $$(date +%s) - start )) s: [report.md](report.md), one JSON file per experiment and mode."; echo; \
-	  echo "- machine: $$(nproc) cores, $$(free -g | awk '/^Mem:/ {print $$2}') GiB, $$(uname -sr), $$(uname -m)"; \
-	  echo "- docker: $$(docker version -f '{{.Server.Version}}' 2>/dev/null), compose: $$($(COMPOSE) version --short 2>/dev/null || $(COMPOSE) version | head -n 1)"; \
-	  echo "- settings: make lab's defaults (WORKERS=1, THREADS=10, campaigns/lab.py's cells, each service GATEWAY_CPUS/BACKEND_CPUS=0.5); versions of every service are in each JSON file's environment"; \
-	} > $(REFERENCE_DIR)/README.md; echo "reference run in $(REFERENCE_DIR)"
-
-# make pinning: does pinning each service to its own core cut the spread? The same asgi
-# cells, 5 repeats interleaved, unpinned and then with the backend on CPU 0 and the gateway
-# on CPU 1 (loadgen free); each sweep table prints every cell's spread and what bounded it.
-PIN_SWEEP ?= --strategies gather --clients article,auto --levels 50 --repeat 5 --duration 5s --warmup 1s
-pinning: build results secrets ## Spread with and without pinning each service to a core (asgi; ~6 min)
-	@trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	for pin in none "BACKEND_CPUSET=0 GATEWAY_CPUSET=1"; do \
-		echo "== pinning: $$pin"; \
-		$(MAKE) --no-print-directory up SERVER_MODE=asgi $${pin/none/}; \
-		SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen sweep $(PIN_SWEEP); \
-	done
-
-# make servers: the server matrix. Every SERVER_MODE in turn serves both services; loadgen
-# runs the same four workloads on each (loadgen/experiments/servers.py) and the report
-# ranks them. ~70 s a mode (a cell costs ~7 s whatever its window): ~12 min for ten.
-SERVERS_MODES ?= wsgi gunicorn-sync gevent granian-wsgi asgi uvicorn-worker granian hypercorn daphne runserver
-SERVERS_ARGS ?= --level 20 --repeat 3 --duration 2s --warmup 0.5s
-servers: build results secrets ## The server matrix: the same workloads on every SERVER_MODE, ranked in the report (~12 min)
-	@start=$$(date +%s); \
-	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	failed=""; for mode in $(SERVERS_MODES); do \
-		echo "== servers: $$mode"; \
-		$(MAKE) --no-print-directory up SERVER_MODE=$$mode \
-			&& SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen servers $(SERVERS_ARGS) \
-			|| failed="$$failed $$mode"; \
-		$(MAKE) --no-print-directory down; \
-	done; \
-	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "servers done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"; \
-	if [ -n "$$failed" ]; then echo "servers: no result for:$$failed (their output is above)"; exit 1; fi
-
-# make versions: the article's table and the versions experiment (backend CPU per request,
-# threads per async request in flight) on every Django (docs/versions.md), in asgi and wsgi,
-# then the default Django with DJANGO31_THREADS=on (the emulation the real 3.1 checks), and
-# the report's side-by-side section. loadgen keeps the default image throughout.
-VERSIONS_DJANGO ?= $(DJANGO_VERSIONS)
-VERSIONS_MODES ?= asgi wsgi
-# The sequential cells are serial on every version by construction (make lab has them).
-VERSIONS_ARTICLE ?= --repeat 1 --strategies gather,threadpool
-VERSIONS_ARGS ?= --level 20 --repeat 1 --duration 2s --warmup 0.5s
-versions: results secrets ## The article's table, CPU and threads per request on every DJANGO, asgi and wsgi, side by side (~14 min)
-	@start=$$(date +%s); \
-	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	for version in $(VERSIONS_DJANGO); do \
-		for mode in $(VERSIONS_MODES); do \
-			echo "== versions: Django $$version, $$mode ($$(( $$(date +%s) - start )) s)"; \
-			$(MAKE) --no-print-directory up DJANGO=$$version SERVER_MODE=$$mode; \
-			SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen article $(VERSIONS_ARTICLE); \
-			SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen versions $(VERSIONS_ARGS); \
-		done; \
-	done; \
-	echo "== versions: Django $(DJANGO_DEFAULT) with DJANGO31_THREADS=on, asgi ($$(( $$(date +%s) - start )) s)"; \
-	$(MAKE) --no-print-directory up DJANGO=$(DJANGO_DEFAULT) SERVER_MODE=asgi DJANGO31_THREADS=true; \
-	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen article $(VERSIONS_ARTICLE); \
-	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen versions $(VERSIONS_ARGS); \
-	$(MAKE) --no-print-directory down; \
-	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "versions done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
-
-# make streams: long-lived connections (docs/streams.md). Per mode: `loadgen streams` (the
-# backend's async and sync event streams and the gateway's, 10/100/1000 at once; 10/100 in
-# the thread-per-request modes, where every stream past the threads waits, and each one
-# given up on still costs a thread a whole stream after the cell) and `loadgen slowclients`
-# (40 and 200 slow connections, two shapes). A gateway stream reserves its calls up front:
-# the budget is raised so the streams, not it, are measured. ~3 min a mode on 2 cores.
-STREAMS_MODES ?= wsgi asgi
-STREAMS_LEVELS ?= 10,100,1000
-STREAMS_LEVELS_THREADED ?= 10,100
-STREAMS_ARGS ?= --interval 0.5s --hold 3s --ramp 2s
-SLOWCLIENTS_ARGS ?= --levels 40,200 --hold 8s
-streams: build results secrets ## Streams and slow clients in each of STREAMS_MODES (wsgi asgi), then the report (~6 min)
-	@start=$$(date +%s); \
-	trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	for mode in $(STREAMS_MODES); do \
-		echo "== streams: $$mode"; \
-		$(MAKE) --no-print-directory up SERVER_MODE=$$mode GATEWAY_MAX_CALLS=100000; \
-		case $$mode in wsgi|gunicorn-sync|granian-wsgi|runserver) levels=$(STREAMS_LEVELS_THREADED);; *) levels=$(STREAMS_LEVELS);; esac; \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen streams --levels $$levels $(STREAMS_ARGS); \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen slowclients $(SLOWCLIENTS_ARGS); \
-		$(MAKE) --no-print-directory down; \
-	done; \
-	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "streams done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
-
-# make streams-5k: issue 15's target, 5,000 async streams held at once by ONE uvicorn
-# worker (asgi, WORKERS=1), events flowing. The ramp is what decides it on 2 shared cores:
-# opening a stream (request, first event, end) costs the worker ~2-3 ms of CPU, so 5,000
-# over 5 s (1,000/s) saturates it and the last streams open after the first have ended;
-# over 20 s (250/s) it stays about half a core busy. Each run starts a fresh backend, so
-# RSS per stream is measured from a process that has not grown yet. STREAMS_5K_LEAN=true
-# (LEAN: no per-request thread, half the RSS and less CPU per stream) by default;
-# STREAMS_5K_LEAN=false is Django as shipped (a thread per open stream with the backend's
-# SQLite). ~1.5 min (up ~20 s, the cell 2 x ramp + hold + 5 s = 55 s, down).
-.PHONY: streams-5k
-STREAMS_5K_LEAN ?= true
-STREAMS_5K_ARGS ?= --views async --levels 5000 --ramp 20s --hold 10s --interval 1s
-streams-5k: build results secrets ## asgi, one uvicorn worker: 5,000 concurrent streams, threads/RSS per stream, event lag (~1.5 min)
-	@trap 'status=$$?; $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	$(MAKE) --no-print-directory down >/dev/null 2>&1; \
-	$(MAKE) --no-print-directory up SERVER_MODE=asgi WORKERS=1 LEAN=$(STREAMS_5K_LEAN); \
-	SERVER_MODE=asgi $(COMPOSE) run --rm --no-deps loadgen streams $(STREAMS_5K_ARGS)
-
-# make edge-nginx: what nginx in front fixes and what it costs, per mode: slow clients to
-# the gateway bare and through nginx, then the same ordinary request through each, closed
-# loop (throughput; nginx's CPU per request, its processes' and its cgroup's, over its own
-# request count: docker/nginx/cost.sh) and open loop at a light rate (the hop's latency).
-# ~2.5 min a mode.
-EDGE_MODES ?= wsgi asgi
-EDGE_COST_ARGS ?= -c 10 -d 5s --warmup 1s
-EDGE_LATENCY_ARGS ?= --rate 50 -d 5s --warmup 1s
-edge-nginx: build results secrets edge-image ## nginx in front of the gateway vs bare: slow clients, latency and CPU per request (~5 min)
-	@trap 'status=$$?; $(MAKE) --no-print-directory down EDGE=nginx >/dev/null 2>&1; exit $$status' EXIT; \
-	url='/api/aggregated/?n=1&delay=0&target=async'; \
-	for mode in $(EDGE_MODES); do \
-		echo "== edge-nginx: $$mode"; \
-		$(MAKE) --no-print-directory up SERVER_MODE=$$mode EDGE=nginx; \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen slowclients $(SLOWCLIENTS_ARGS); \
-		SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps -e LOADGEN_GATEWAY_URL=http://edge:8080 loadgen slowclients $(SLOWCLIENTS_ARGS); \
-		edge=$$($(COMPOSE) --profile nginx ps -q edge); \
-		for load in "closed:$(EDGE_COST_ARGS)" "open:$(EDGE_LATENCY_ARGS)"; do \
-			docker/nginx/cost.sh "$$mode, $${load%%:*} loop, gateway bare" "" \
-				env SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $${load#*:} "http://gateway:8000$$url"; \
-			docker/nginx/cost.sh "$$mode, $${load%%:*} loop, through nginx" "$$edge" \
-				env SERVER_MODE=$$mode $(COMPOSE) run --rm --no-deps loadgen run $${load#*:} "http://edge:8080$$url"; \
-		done; \
-		$(MAKE) --no-print-directory down EDGE=nginx; \
-	done
+# The lab's campaigns: each one module in campaigns/ that declares what it runs (its cells:
+# the stack's knobs and loadgen's commands), run by campaigns/stack.py. make puts the venv,
+# the image, the results folder and the secrets in place and hands it over.
+CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults
+.PHONY: $(CAMPAIGNS)
+$(CAMPAIGNS): venv build results secrets
+	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@
 
 # nginx for EDGE=nginx: the official image's base when a registry is reachable, else Debian's nginx.
 edge-image: ## Build the nginx image EDGE=nginx puts in front of the gateway (from Debian packages offline)
@@ -340,16 +206,6 @@ swarm-registry:
 	done; \
 	echo "local registry on 127.0.0.1:$(REGISTRY_PORT) (docker ps --filter label=asynclab.registry)"
 
-# make faults: when (seconds after loadgen starts) the backend is stopped, and for how long.
-FAULT_AT ?= 15
-FAULT_FOR ?= 10
-faults: build results ## Stop the backend mid-run and start it again: errors, latency, time to recover
-	@$(MAKE) --no-print-directory up
-	@$(COMPOSE) run -T --rm --no-deps loadgen faults $(ARGS) & loadgen=$$!; \
-	sleep $(FAULT_AT); echo "make faults: stopping the backend"; $(COMPOSE) stop backend; \
-	sleep $(FAULT_FOR); echo "make faults: starting the backend"; $(COMPOSE) start backend; \
-	wait $$loadgen
-
 NETEM_IMAGE ?= asynclab-netem:latest
 export NETEM_IMAGE
 netem: netem-image ## Add NETEM_DELAY (50ms) of latency to all the backend sends (after make up)
@@ -376,24 +232,6 @@ postgres-image: ## Build the PostgreSQL image (from Debian packages when no regi
 		BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15' docker/base-image.sh); \
 	docker build --build-arg BASE_IMAGE=$$base --tag $(POSTGRES_IMAGE) -f docker/postgres.Dockerfile docker \
 		> build/postgres-build.log 2>&1 || { tail -n 20 build/postgres-build.log; exit 1; }
-
-# make db: the db experiment on every database set-up in both modes (about 16 minutes).
-DB_VARIANTS ?= sqlite postgres postgres+pool
-LAB_DB ?= --levels 1,10,40 --duration 5s --warmup 1s
-db: build results secrets postgres-image ## The database experiment: SQLite, PostgreSQL, PostgreSQL+pool, under wsgi and asgi
-	@start=$$(date +%s); \
-	trap 'status=$$?; [ $$status = 0 ] || $(MAKE) --no-print-directory down >/dev/null 2>&1; exit $$status' EXIT; \
-	for variant in $(DB_VARIANTS); do \
-		case $$variant in sqlite) db=sqlite pool=false;; postgres) db=postgres pool=false;; postgres+pool) db=postgres pool=true;; \
-			*) echo "make db: unknown variant $$variant"; exit 2;; esac; \
-		for mode in wsgi asgi; do \
-			$(MAKE) --no-print-directory up SERVER_MODE=$$mode DB=$$db DB_POOL=$$pool; \
-			SERVER_MODE=$$mode DB=$$db DB_POOL=$$pool $(COMPOSE) run --rm --no-deps loadgen db $(LAB_DB); \
-		done; \
-	done; \
-	$(MAKE) --no-print-directory down; \
-	$(COMPOSE) run --rm --no-deps loadgen report; \
-	echo "db done in $$(( $$(date +%s) - start )) s: open $(RESULTS_DIR)/report.md"
 
 report: results ## Render results/ to results/report.md and results/report.html (self-contained, opens offline)
 	@$(COMPOSE) run --rm --no-deps loadgen report

@@ -4,9 +4,18 @@ commands run against them) as data, run by campaigns/stack.py. `python -m campai
 
 from __future__ import annotations
 
-from . import lab
+from . import db, edge_nginx, faults, lab, pinning, reference, servers, streams, streams_5k, versions
 
 # By name, as `make NAME` and `python -m campaigns NAME` call them.
 CAMPAIGNS = {
     "lab": lab,
+    "reference": reference,
+    "servers": servers,
+    "versions": versions,
+    "streams": streams,
+    "streams-5k": streams_5k,
+    "edge-nginx": edge_nginx,
+    "db": db,
+    "pinning": pinning,
+    "faults": faults,
 }

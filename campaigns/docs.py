@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 from loadgen.results import load
+from loadgen.units import format_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "docs" / "templates"
@@ -126,8 +127,6 @@ def shown(value, spec: str | None) -> str:
     if value is None:
         return "-"
     if spec == "duration":
-        from loadgen.units import format_duration
-
         return format_duration(value)
     if spec == "minutes":
         minutes, seconds = divmod(round(value), 60)

@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,21 +40,18 @@ def compose_command() -> list[str]:
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One set-up of the stack and the loadgen commands run against it."""
-
-    knobs: dict[str, str]
-    runs: tuple[tuple[str, ...], ...]
-    # Shown in the record and the report: "asgi", "Django 3.1, wsgi", ...
-    label: str = ""
-
-
-@dataclass(frozen=True)
 class Step:
     kind: str  # up | loadgen | down | report | host
     knobs: dict[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ()
     label: str = ""
+    # compose run's own options for a loadgen step (-e LOADGEN_GATEWAY_URL=...).
+    options: tuple[str, ...] = ()
+    # Host commands run while the step runs, each at its second from the step's start
+    # (make faults: stop the backend 15 s in, start it again 10 s later).
+    during: tuple[tuple[float, tuple[str, ...]], ...] = ()
+    # A host command the loadgen step runs inside (docker/nginx/cost.sh LABEL SERVICE ...).
+    wrapper: tuple[str, ...] = ()
 
     def command(self, compose: Sequence[str]) -> list[str]:
         make = ["make", "--no-print-directory"]
@@ -64,27 +62,56 @@ class Step:
             return [*make, "down", *knobs]
         if self.kind in ("loadgen", "report"):
             args = self.args if self.kind == "loadgen" else ("report",)
-            return [*compose, "run", "--rm", "--no-deps", "loadgen", *args]
-        return list(self.args)  # host: a command of the campaign's own, run as it is
+            return [*self.wrapper, *compose, "run", "--rm", "--no-deps", *self.options, "loadgen", *args]
+        return _resolved(self.args, compose)  # host: a command of the campaign's own
 
     def shown(self, compose: Sequence[str]) -> str:
         env = " ".join(f"{k}={v}" for k, v in self.knobs.items() if self.kind in ("loadgen", "report", "host"))
         return " ".join(filter(None, (env, shlex.join(self.command(compose)))))
 
 
+def loadgen(*args: str, options: tuple[str, ...] = (), during=(), wrapper=()) -> Step:
+    """A loadgen run inside a cell (its knobs and label come from the cell)."""
+    return Step("loadgen", args=tuple(args), options=tuple(options), during=tuple(during), wrapper=tuple(wrapper))
+
+
+def host(*args: str) -> Step:
+    """A command of the campaign's own on the host, inside a cell."""
+    return Step("host", args=tuple(args))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One set-up of the stack and what runs against it: loadgen's arguments (a tuple of
+    words) or a Step of loadgen() or host()."""
+
+    knobs: dict[str, str]
+    runs: tuple[tuple[str, ...] | Step, ...]
+    # Shown in the record and the report: "asgi", "Django 3.1, wsgi", ...
+    label: str = ""
+
+    def steps(self) -> list[Step]:
+        found = [Step("up", self.knobs, label=self.label)]
+        for run in self.runs:
+            step = run if isinstance(run, Step) else loadgen(*run)
+            found.append(Step(step.kind, self.knobs, step.args, self.label, step.options, step.during, step.wrapper))
+        return [*found, Step("down", self.knobs, label=self.label)]
+
+
 def steps(cells: Sequence[Cell]) -> list[Step]:
     """The steps of a campaign's cells in order (each: up, its runs, down), then the report."""
-    out: list[Step] = []
-    for cell in cells:
-        out.append(Step("up", cell.knobs, label=cell.label))
-        out += [Step("loadgen", cell.knobs, run, label=cell.label) for run in cell.runs]
-        out.append(Step("down", cell.knobs, label=cell.label))
-    return [*out, Step("report")]
+    return [*(step for cell in cells for step in cell.steps()), Step("report")]
 
 
-def _env(step: Step) -> dict[str, str]:
-    # The knobs reach compose as make passes them: in the environment, for interpolation.
-    return {**os.environ, **step.knobs}
+def _env(step: Step, compose: Sequence[str] = ()) -> dict[str, str]:
+    # The knobs reach compose as make passes them: in the environment, for interpolation;
+    # COMPOSE for a host command that drives the stack itself (docker/nginx/cost.sh).
+    return {**os.environ, **step.knobs, **({"COMPOSE": shlex.join(compose)} if compose else {})}
+
+
+def _resolved(command: Sequence[str], compose: Sequence[str]) -> list[str]:
+    """A host command whose first word is `compose` runs the stack's compose command."""
+    return [*compose, *command[1:]] if command and command[0] == "compose" else list(command)
 
 
 def run_step(step: Step, compose: Sequence[str], echo: Callable[[str], None]) -> tuple[int, list[str]]:
@@ -94,7 +121,7 @@ def run_step(step: Step, compose: Sequence[str], echo: Callable[[str], None]) ->
         process = subprocess.Popen(
             step.command(compose),
             cwd=ROOT,
-            env=_env(step),
+            env=_env(step, compose),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -103,10 +130,39 @@ def run_step(step: Step, compose: Sequence[str], echo: Callable[[str], None]) ->
     except OSError as exc:
         return 127, [str(exc)]
     assert process.stdout is not None
+    actions = _during(step, process, compose, echo) if step.during else None
     for line in process.stdout:
         echo(line.rstrip("\n"))
         tail.append(line.rstrip("\n"))
-    return process.wait(), list(tail)
+    code = process.wait()
+    if actions is not None:
+        actions.join()
+    return code, list(tail)
+
+
+def _during(
+    step: Step, process: subprocess.Popen, compose: Sequence[str], echo: Callable[[str], None]
+) -> threading.Thread:
+    """Run the step's host actions at their times while it runs; none after it has ended."""
+    start = time.monotonic()
+
+    def act() -> None:
+        for at, command in sorted(step.during):
+            while time.monotonic() - start < at:
+                if process.poll() is not None:
+                    echo(f"== {shlex.join(command)}: not run, the step ended first")
+                    return
+                time.sleep(0.1)
+            echo(f"== at {at:g} s: {shlex.join(_resolved(command, compose))}")
+            done = subprocess.run(
+                _resolved(command, compose), cwd=ROOT, env=_env(step, compose), capture_output=True, text=True
+            )
+            for line in (done.stdout + done.stderr).splitlines():
+                echo(f"   {line}")
+
+    thread = threading.Thread(target=act, name="during", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass
@@ -161,6 +217,8 @@ class Stack:
 
     def step(self, step: Step, record: Record) -> bool:
         self.echo(f"== {step.label + ': ' if step.label else ''}{step.shown(self.compose)}")
+        for at, command in step.during:
+            self.echo(f"   and at {at:g} s: {shlex.join(_resolved(command, self.compose))}")
         if self.dry_run:
             return True
         begin = time.monotonic()

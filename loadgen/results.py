@@ -7,11 +7,13 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asynclab.features import series
 from asynclab.knobs import KNOBS
 
-from .lab import Lab
+if TYPE_CHECKING:  # the host's campaigns read results with nothing of loadgen's engine installed
+    from .lab import Lab
 
 # The Django the lab runs unless DJANGO says otherwise: its results keep their plain keys.
 DEFAULT_DJANGO = KNOBS["DJANGO"].default

@@ -5,7 +5,8 @@ project runs under any of the servers below. Each module declares its server (NA
 the PACKAGES whose versions /healthz reports, the server's first), the INTERFACE it serves
 (the service's wsgi or asgi module), what WORKERS and THREADS set in it (an Option, or
 None: the server has no such knob, and setting it stops the service at start), what one
-worker runs at once (CONCURRENCY), and its argv for a ServerConfig.
+worker runs at once (CONCURRENCY), whether a request holds a thread of the server's own
+for its whole life (THREAD_PER_REQUEST), and its argv for a ServerConfig.
 
 gunicorn's master imports this package for the lab's worker classes (workers/): nothing
 here imports Django or a server at import time.
@@ -47,6 +48,9 @@ class Server(Protocol):
     WORKERS: Option | None
     THREADS: Option | None
     CONCURRENCY: str
+    # Whether every request in flight holds one of the server's threads for its whole life
+    # (gthread, sync workers, runserver): N long-lived streams then need N threads.
+    THREAD_PER_REQUEST: bool
 
     def arguments(self, cfg: ServerConfig) -> list[str]: ...
 

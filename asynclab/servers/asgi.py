@@ -9,6 +9,8 @@ WORKERS = Option("--workers", "processes, one event loop each")
 # uvicorn has no thread knob: sync views run on asgiref's threads instead.
 THREADS = None
 CONCURRENCY = "one event loop per process; sync views on asgiref threads, one per request in flight"
+# A request waits on an event loop (or a greenlet), holding no thread of the server's own
+THREAD_PER_REQUEST = False
 
 
 def arguments(cfg) -> list[str]:

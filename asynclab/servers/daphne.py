@@ -10,6 +10,8 @@ INTERFACE = "asgi"
 WORKERS = None
 THREADS = None
 CONCURRENCY = "one process, one event loop; sync views on asgiref threads, one per request in flight"
+# A request waits on an event loop (or a greenlet), holding no thread of the server's own
+THREAD_PER_REQUEST = False
 
 
 def arguments(cfg) -> list[str]:

@@ -16,6 +16,8 @@ WORKERS = Option("--workers", "processes")
 # gunicorn's own default: the point of greenlets is many requests in flight per process.
 THREADS = Option("--worker-connections", "greenlets per process, one connection each", default=1000)
 CONCURRENCY = "WORKERS x THREADS requests at once, on one OS thread per process"
+# A request waits on an event loop (or a greenlet), holding no thread of the server's own
+THREAD_PER_REQUEST = False
 
 
 def arguments(cfg) -> list[str]:

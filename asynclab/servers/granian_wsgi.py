@@ -13,6 +13,8 @@ INTERFACE = "wsgi"
 WORKERS = Option("--workers", "processes")
 THREADS = Option("--blocking-threads", "Python threads per process, one request each")
 CONCURRENCY = "WORKERS x THREADS requests at once"
+# A request holds an OS thread of the server's own from start to end (a stream too)
+THREAD_PER_REQUEST = True
 
 
 def arguments(cfg) -> list[str]:

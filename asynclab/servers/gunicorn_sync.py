@@ -13,6 +13,8 @@ INTERFACE = "wsgi"
 WORKERS = Option("--workers", "processes, one request each")
 THREADS = None
 CONCURRENCY = "WORKERS requests at once"
+# A request holds an OS thread of the server's own from start to end (a stream too)
+THREAD_PER_REQUEST = True
 
 
 def arguments(cfg) -> list[str]:

@@ -10,6 +10,8 @@ INTERFACE = "wsgi"
 WORKERS = None
 THREADS = None
 CONCURRENCY = "one process, a thread per connection"
+# A request holds an OS thread of the server's own from start to end (a stream too)
+THREAD_PER_REQUEST = True
 
 
 def arguments(cfg) -> list[str]:

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# What one `loadgen run` through (or beside) nginx cost: `docker/nginx/cost.sh LABEL EDGE_ID
+# What one `loadgen run` through (or beside) nginx cost: `docker/nginx/cost.sh LABEL SERVICE
 # COMMAND...` runs COMMAND (a `compose run loadgen run ...`), prints its throughput, latency,
-# loadgen and machine lines, and, when EDGE_ID (the edge container) is not empty, nginx's
+# loadgen and machine lines, and, when SERVICE (the edge's compose service, found with
+# $COMPOSE, which campaigns/stack.py sets) is not empty, nginx's
 # CPU over the run divided by the requests nginx handled in it (stub_status,
 # docker/nginx/requests.sh): warm-up included on both sides, so the division is of like by
 # like. The CPU twice: nginx's own processes (docker/nginx/procs-cpu.sh) and its container's
 # cgroup (docker/nginx/cpu.sh), which also counts the healthcheck's processes. make edge-nginx calls it for the gateway
-# bare and behind nginx.
+# bare and behind nginx (campaigns/edge_nginx.py).
 set -euo pipefail
 here=$(dirname "$0")
-label=$1 edge=$2
+label=$1 edge=
+if [ -n "$2" ]; then edge=$($COMPOSE --profile nginx ps -q "$2"); fi
 shift 2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -64,6 +64,12 @@ def test_the_registry_has_every_mode_of_the_matrix():
     assert MODES == list(MODULE) == list(SERVER)
 
 
+def test_thread_per_request_modes_are_the_ones_whose_threads_bound_their_requests():
+    # What make streams reads to give those modes fewer streams: the thread pools and runserver.
+    threaded = sorted(mode for mode, module in SERVERS.items() if module.THREAD_PER_REQUEST)
+    assert threaded == ["granian-wsgi", "gunicorn-sync", "runserver", "wsgi"]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_each_mode_runs_its_server_with_this_interpreter_on_the_service_s_app(mode):
     cfg = config(mode, service="gateway", host="127.0.0.1", port=9123)

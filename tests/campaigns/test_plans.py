@@ -4,12 +4,14 @@ prints, checked against what the campaign promises."""
 import subprocess
 import sys
 
-from campaigns import CAMPAIGNS, lab
+from asynclab.knobs import KNOBS
+from asynclab.servers import SERVERS
+from campaigns import CAMPAIGNS, edge_nginx, lab
 from campaigns.stack import steps
 from tests.live import ROOT
 
 
-def dry_run(name, **env):
+def dry_run(name, everything=False, **env):
     result = subprocess.run(
         [sys.executable, "-m", "campaigns", name, "--dry-run"],
         cwd=ROOT,
@@ -19,7 +21,7 @@ def dry_run(name, **env):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return [line for line in result.stdout.splitlines() if line.startswith("== ")]
+    return [line for line in result.stdout.splitlines() if everything or line.startswith("== ")]
 
 
 def test_every_campaign_has_help_and_a_plan_ending_in_the_report():
@@ -46,3 +48,76 @@ def test_lab_takes_its_settings_from_the_environment():
     assert lines[0] == "== asgi: make --no-print-directory up SERVER_MODE=asgi GATEWAY_CPUS=0.5 BACKEND_CPUS=0"
     assert any(line.endswith("loadgen sweep --levels 5") for line in lines)
     assert lines[-1] == "== docker compose run --rm --no-deps loadgen report"
+
+
+def loadgen_runs(name):
+    return [s for s in steps(CAMPAIGNS[name].cells()) if s.kind == "loadgen"]
+
+
+def test_servers_runs_the_matrix_on_every_mode_of_the_server_registry():
+    runs = loadgen_runs("servers")
+    assert [s.knobs["SERVER_MODE"] for s in runs] == list(SERVERS)
+    assert all(s.args[0] == "servers" and "--repeat" in s.args for s in runs)
+
+
+def test_versions_runs_every_django_the_knob_offers_in_both_modes_then_the_emulation():
+    runs = loadgen_runs("versions")
+    cells = [(s.knobs["DJANGO"], s.knobs["SERVER_MODE"], s.knobs.get("DJANGO31_THREADS")) for s in runs[::2]]
+    expected = [(v, m, None) for v in KNOBS["DJANGO"].choices for m in ("asgi", "wsgi")]
+    assert cells == [*expected, (KNOBS["DJANGO"].default, "asgi", "true")]
+    assert {s.args[0] for s in runs[0::2]} == {"article"} and {s.args[0] for s in runs[1::2]} == {"versions"}
+
+
+def test_streams_gives_thread_per_request_modes_fewer_streams():
+    lines = dry_run("streams", STREAMS_MODES="wsgi asgi gevent runserver")
+    levels = {line.split(": ")[0][3:]: line.split("--levels ")[1].split()[0] for line in lines if " streams " in line}
+    assert levels == {"wsgi": "10,100", "asgi": "10,100,1000", "gevent": "10,100,1000", "runserver": "10,100"}
+    assert all(s.knobs["GATEWAY_MAX_CALLS"] == "100000" for s in loadgen_runs("streams"))
+
+
+def test_edge_nginx_measures_each_load_bare_and_through_nginx_with_its_cost():
+    runs = loadgen_runs("edge-nginx")
+    assert {s.knobs["EDGE"] for s in runs} == {"nginx"}
+    costed = [s for s in runs if s.wrapper]
+    assert [(s.wrapper[2], s.args[-1].split("/api")[0]) for s in costed[:2]] == [
+        ("", "http://gateway:8000"),
+        ("edge", "http://edge:8080"),
+    ]
+    assert len(costed) == 2 * 2 * 2  # modes x loops x (bare, nginx)
+    assert [s.options for s in runs if s.args[0] == "slowclients"][:2] == [(), edge_nginx.THROUGH_NGINX]
+
+
+def test_db_runs_every_variant_in_both_modes_and_refuses_an_unknown_one():
+    runs = loadgen_runs("db")
+    assert [(s.knobs["DB"], s.knobs["DB_POOL"], s.knobs["SERVER_MODE"]) for s in runs] == [
+        (db, pool, mode)
+        for db, pool in (("sqlite", "false"), ("postgres", "false"), ("postgres", "true"))
+        for mode in ("wsgi", "asgi")
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "campaigns", "db", "--dry-run"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DB_VARIANTS": "oracle"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "unknown variant 'oracle'" in result.stderr
+
+
+def test_pinning_runs_the_same_sweep_unpinned_then_pinned():
+    runs = loadgen_runs("pinning")
+    assert [s.knobs.get("BACKEND_CPUSET") for s in runs] == [None, "0"] and runs[0].args == runs[1].args
+
+
+def test_faults_stops_and_starts_the_backend_while_loadgen_runs():
+    [run] = loadgen_runs("faults")
+    assert run.during == ((15.0, ("compose", "stop", "backend")), (25.0, ("compose", "start", "backend")))
+    lines = dry_run("faults", everything=True, FAULT_AT="5", FAULT_FOR="3", COMPOSE="docker-compose")
+    assert (
+        "   and at 5 s: docker-compose stop backend" in lines and "   and at 8 s: docker-compose start backend" in lines
+    )
+
+
+def test_streams_5k_is_one_lean_uvicorn_worker():
+    [run] = loadgen_runs("streams-5k")
+    assert run.knobs == {"SERVER_MODE": "asgi", "WORKERS": "1", "LEAN": "true"} and "5000" in run.args

@@ -107,3 +107,25 @@ def test_a_dry_run_runs_nothing_and_writes_nothing(ran, tmp_path):
     assert Stack(tmp_path, dry_run=True, echo=lines.append).run("lab", cells()) == 0
     assert ran.log == [] and list(tmp_path.iterdir()) == []
     assert lines[0] == "== wsgi: make --no-print-directory up SERVER_MODE=wsgi"
+
+
+def test_host_actions_run_at_their_time_while_the_step_runs_and_not_after(tmp_path):
+    # Real processes: a step of 1.5 s, one action 0.3 s in, one 60 s in (after it ended).
+    early, late = tmp_path / "early", tmp_path / "late"
+    step = Step(
+        "host",
+        args=("sleep", "1.5"),
+        during=((0.3, ("touch", str(early))), (60.0, ("touch", str(late)))),
+    )
+    lines = []
+    code, _ = stack.run_step(step, ["docker-compose"], lines.append)
+    assert code == 0 and early.exists() and not late.exists()
+    assert any("not run, the step ended first" in line for line in lines)
+
+
+def test_a_host_command_named_compose_runs_the_stacks_compose():
+    assert Step("host", args=("compose", "stop", "backend")).command(["docker-compose"]) == [
+        "docker-compose",
+        "stop",
+        "backend",
+    ]

@@ -1,0 +1,74 @@
+"""`make reference`: `make lab` into docs/reference/ (report, plots, JSON) with the machine
+it ran on, then the docs whose figures come from it rendered again (campaigns/docs.py), so
+the docs quote a run anyone can repeat instead of figures copied by hand.
+
+Run it on a quiet machine: commit it only if no cell of it is `neighbours`.
+Time: make lab's, ~13 min on 2 cores with warm images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from . import docs, lab
+from .stack import Cell
+
+HELP = "make lab into docs/reference/ (report, plots, JSON, machine) and the docs rendered from it (~13 min)"
+RESULTS = "docs/reference"
+
+
+def cells() -> list[Cell]:
+    return lab.cells()
+
+
+def prepare(results: Path) -> None:
+    """An empty folder: a reference is one run, never a mix of two."""
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True)
+
+
+def _output(*argv: str) -> str | None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def machine() -> dict:
+    """What the run ran on, for docs/reference/machine.json and the docs that quote it."""
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
+        None,
+    )
+    compose = os.environ.get("COMPOSE", "docker compose").split()
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory) / 2**20) if memory else None,
+        "kernel": platform.release(),
+        "arch": platform.machine(),
+        "docker": _output("docker", "version", "-f", "{{.Server.Version}}"),
+        "compose": _output(*compose, "version", "--short") or _output(*compose, "version"),
+        "git_commit": os.environ.get("GIT_COMMIT"),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+
+
+def finish(results: Path) -> int:
+    facts = machine()
+    (results / "machine.json").write_text(json.dumps(facts, indent=1) + "\n")
+    (results / "README.md").write_text(
+        "# Reference run\n\n"
+        f"`make reference` on {facts['date']}, commit {facts['git_commit']}: [report.md](report.md), one JSON "
+        "file per experiment and mode, `machine.json` (the machine), and the run's record (`*-campaign-*.json`: "
+        "every step and its time).\n\n"
+        "Settings: `make lab`'s (campaigns/lab.py: each service half a core, WORKERS=1, THREADS=10); the "
+        "versions of every service are in each JSON file's environment.\n"
+    )
+    return docs.main()
