@@ -310,7 +310,8 @@ def test_every_worker_is_warm_before_healthz_says_ok(backend):
     assert healthz[-1] == 200
     if workers > 1:
         # The first worker answered while the other was still warming up: 503, never 500.
-        assert 503 in healthz and set(healthz) <= {503, 200}, healthz
+        # 499 is the poller's own doing, logged when it gave up waiting on a busy machine.
+        assert 503 in healthz and set(healthz) <= {503, 200, 499}, healthz
 
 
 def test_telemetry_reports_every_worker_and_the_master(backend):
