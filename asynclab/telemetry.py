@@ -28,7 +28,7 @@ MASTER_ENV = "ASYNCLAB_SERVER_PID"
 # Paths that are about the service, not load on it: they do not move the counters.
 UNCOUNTED = frozenset({"/healthz", "/telemetry", "/database"})
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class Peak:
@@ -59,7 +59,8 @@ def _fields(text: bytes) -> list[bytes]:
     return text[text.rindex(b")") + 2 :].split()
 
 
-def _stat(pid: int | str) -> list[bytes] | None:
+def stat_fields(pid: int | str) -> list[bytes] | None:
+    """/proc/<pid>/stat's fields after the command name (field n is [n - 3]), None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return _fields(stat.read())
@@ -68,7 +69,7 @@ def _stat(pid: int | str) -> list[bytes] | None:
 
 
 def threads_of(pid: int | str = "self") -> int | None:
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     if fields is None:
         return threading.active_count() if pid == "self" else None
     return int(fields[17])  # num_threads: what listing /proc/<pid>/task counts, in one read
@@ -83,8 +84,8 @@ def rss_of(pid: int | str = "self") -> int | None:
 
 
 def cpu_of(pid: int | str) -> float | None:
-    fields = _stat(pid)
-    return None if fields is None else (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    fields = stat_fields(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 class Sampler:

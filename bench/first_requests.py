@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from asynclab import timing
-from tests.live import ROOT, LiveServer
+from harness.live import ROOT, LiveServer
 
 DELAY = 0.1
 COLD = "from asynclab import warmup\nwarmup.run = lambda: {}\n"

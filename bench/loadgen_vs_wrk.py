@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import ROOT, LiveServer, free_port
+from harness.live import ROOT, LiveServer, free_port
 
 # loadgen's targets against wrk, the same in the README (tests/test_docs.py reads both).
 RPS_WITHIN = 0.10

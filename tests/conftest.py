@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.live import LiveServer
+from harness.live import LiveServer
 
 # loadgen reads its LOADGEN_* twins from the environment, in this process too: a host's
 # (LOADGEN_REPLICAS, say, which sends every run looking for replicas) must not change

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asynclab import api
-from tests.live import LiveServer
+from harness.live import LiveServer
 
 GATEWAY_ENDPOINTS = list(api.STRATEGIES.values())
 ENDPOINTS = [*api.BACKEND_VIEWS.values(), *GATEWAY_ENDPOINTS]

@@ -8,7 +8,7 @@ import pytest
 
 from asynclab.edge import MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET, server_limits
 from asynclab.servers import SERVERS
-from tests.live import LiveServer, raw_exchange, raw_get
+from harness.live import LiveServer, raw_exchange, raw_get
 
 # The modes whose requests gunicorn's own parser reads (its limits and its HTML errors).
 GUNICORN_PARSER = ("wsgi", "gunicorn-sync", "gevent")

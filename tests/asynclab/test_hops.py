@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT
+from harness.live import ROOT
 
 HOOK = ROOT / "bench" / "hops"
 ASEND = "sync_to_async: django.dispatch.dispatcher.Signal.asend.<locals>.sync_send [thread_sensitive]"

@@ -12,7 +12,7 @@ import pytest
 from asynclab import knobs
 from asynclab.config import ConfigError
 from asynclab.knobs import KNOBS, declared, read
-from tests.live import ROOT
+from harness.live import ROOT
 
 PYTHON_SOURCES = [
     path

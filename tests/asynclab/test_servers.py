@@ -13,7 +13,7 @@ import pytest
 from asynclab.config import ConfigError
 from asynclab.edge import server_limits
 from asynclab.servers import SERVERS, ServerConfig, table
-from tests.live import ROOT, LiveServer, serve_env
+from harness.live import ROOT, LiveServer, serve_env
 
 MODES = list(SERVERS)
 # The module `python -m` runs in each mode.

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.live import LiveServer, free_port
+from harness.live import LiveServer, free_port
 
 WORKERS = 2
 
@@ -70,7 +70,7 @@ def test_a_worker_whose_warm_up_fails_never_serves_and_says_why(tmp_path, mode):
         "    raise RuntimeError('warm-up test: broken on purpose')\n"
         "warmup.urlconf = urlconf\n"
     )
-    from tests.live import ROOT
+    from harness.live import ROOT
 
     server = LiveServer("backend", mode, WORKERS=1, PYTHONPATH=f"{tmp_path}:{ROOT}")
     with pytest.raises(RuntimeError) as failed:

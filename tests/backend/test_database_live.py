@@ -106,7 +106,7 @@ def test_a_missing_table_is_a_503_not_a_500(serve, tmp_path):
 
 
 def test_an_unreachable_postgres_stops_the_server_at_start_with_a_message(tmp_path):
-    from tests.live import LiveServer, free_port
+    from harness.live import LiveServer, free_port
 
     server = LiveServer(
         "backend",
@@ -133,7 +133,7 @@ def test_an_unreachable_postgres_stops_the_server_at_start_with_a_message(tmp_pa
     ],
 )
 def test_bad_database_knobs_stop_the_server_naming_them(env, message):
-    from tests.live import LiveServer
+    from harness.live import LiveServer
 
     server = LiveServer("backend", "wsgi", **env)
     with pytest.raises(RuntimeError, match="exited 2") as failure:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from asynclab import api
-from tests.live import get_json
+from harness.live import get_json
 
 
 def read_stream(url: str, timeout: float = 30) -> tuple[list[tuple[str, dict, float]], dict]:

@@ -8,7 +8,7 @@ from asynclab.knobs import KNOBS
 from asynclab.servers import SERVERS
 from campaigns import CAMPAIGNS, edge_nginx, lab
 from campaigns.stack import steps
-from tests.live import ROOT
+from harness.live import ROOT
 
 
 def dry_run(name, everything=False, **env):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.live import ROOT, free_port
+from harness.live import ROOT, free_port
 
 
 def run(*argv, env=None, timeout=600):

@@ -16,8 +16,8 @@ import urllib.request
 
 import pytest
 
+from harness.live import ROOT, free_port, get_json
 from tests.compose.test_stack import compose
-from tests.live import ROOT, free_port, get_json
 
 pytestmark = pytest.mark.compose
 

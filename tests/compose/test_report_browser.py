@@ -25,9 +25,9 @@ import time
 import aiohttp
 import pytest
 
+from harness.live import ROOT, free_port
 from loadgen import html
 from tests.compose.test_stack import compose
-from tests.live import ROOT, free_port
 
 pytestmark = pytest.mark.compose
 

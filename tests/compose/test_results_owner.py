@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.live import ROOT
+from harness.live import ROOT
 
 pytestmark = pytest.mark.compose
 

@@ -14,8 +14,8 @@ from importlib.metadata import version
 import pytest
 
 from asynclab.servers import SERVERS
+from harness.live import get_json
 from tests.compose.project import isolated, run
-from tests.live import get_json
 
 pytestmark = pytest.mark.compose
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port, get_json, raw_get
+from harness.live import ROOT, free_port, get_json, raw_get
 
 pytestmark = pytest.mark.compose
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.live import free_port
 from loadgen.stats import histogram_of
 from tests.compose.project import isolated, run
-from tests.live import free_port
 
 pytestmark = pytest.mark.compose
 

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from asynclab.knobs import KNOBS
+from harness.live import get_json
 from tests.compose import project
 from tests.compose.project import isolated
-from tests.live import get_json
 
 pytestmark = pytest.mark.compose
 

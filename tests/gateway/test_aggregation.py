@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from asynclab.api import STRATEGIES
-from tests.live import LiveServer, free_port
+from harness.live import LiveServer, free_port
 
 N, DELAY = 6, 0.4
 SERIAL = N * DELAY

@@ -11,7 +11,7 @@ import pytest
 
 from asynclab import api
 from gateway import clients, strategies
-from tests.live import ROOT, serve_env
+from harness.live import ROOT, serve_env
 
 ROUTES = """
 import json, django

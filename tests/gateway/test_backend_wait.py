@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.live import LiveServer, free_port
+from harness.live import LiveServer, free_port
 
 
 def test_the_gateway_starts_once_its_backend_answers():

@@ -75,7 +75,7 @@ def test_starting_and_closing_race_without_losing_or_doubling_a_slot():
 
 def test_the_client_knob_offers_exactly_the_client_choices():
     from gateway.clients import AUTO, CLIENTS, pick
-    from tests.live import ROOT, serve_env
+    from harness.live import ROOT, serve_env
 
     refused = subprocess.run(
         [sys.executable, "-c", "import gateway.settings"],

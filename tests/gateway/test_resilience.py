@@ -23,7 +23,7 @@ def aggregate(gateway, strategy, timeout=60, **query):
 
 @pytest.fixture(scope="module")
 def backend():
-    from tests.live import LiveServer
+    from harness.live import LiveServer
 
     # Hanging calls hold on for BACKEND_MAX_DELAY: keep it short so nothing lingers.
     server = LiveServer("backend", "asgi", BACKEND_MAX_DELAY=3).start()
@@ -33,7 +33,7 @@ def backend():
 
 @pytest.fixture(scope="module", params=["wsgi", "asgi"])
 def gateway(request, backend):
-    from tests.live import LiveServer
+    from harness.live import LiveServer
 
     # THREADS only where the server has the knob (docs/servers.md): elsewhere it stops the service.
     threads = {"THREADS": 20} if request.param == "wsgi" else {}

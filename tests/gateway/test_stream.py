@@ -7,8 +7,8 @@ import time
 import pytest
 
 from asynclab import api
+from harness.live import get_json
 from tests.backend.test_streams import read_stream, wait_for
-from tests.live import get_json
 
 
 @pytest.fixture(params=["asgi", "wsgi"])

@@ -10,7 +10,7 @@ import pytest
 
 from asynclab import timing
 from asynclab.api import STRATEGIES
-from tests.live import LiveServer
+from harness.live import LiveServer
 
 
 def request(url, request_id=None):

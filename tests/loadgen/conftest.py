@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.live import ROOT, free_port
+from harness.live import ROOT, free_port
 
 
 class KnownDelay:

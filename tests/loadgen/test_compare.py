@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from harness.live import serve_env
 from loadgen import cli, compare
 from loadgen import comparison as judged
-from tests.live import serve_env
 from tests.loadgen.test_live import loadgen
 
 

@@ -10,10 +10,10 @@ import time
 import aiohttp
 import pytest
 
+from harness.live import ROOT, LiveServer, free_port, serve_env
 from loadgen import probe
 from loadgen.engine import LOCAL
 from loadgen.plan import Plan
-from tests.live import ROOT, LiveServer, free_port, serve_env
 
 
 def loadgen(argv: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:

@@ -13,12 +13,12 @@ import time
 
 import pytest
 
+from harness.live import ROOT, free_port
 from loadgen import replicas
 from loadgen.engine import Replicas as OnReplicas
 from loadgen.plan import Plan
 from loadgen.stats import Recorder, histogram_of
 from loadgen.tally import Tally, snapshot
-from tests.live import ROOT, free_port
 from tests.loadgen.test_live import loadgen
 
 

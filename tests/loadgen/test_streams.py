@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.live import ROOT
+from harness.live import ROOT
 
 
 def loadgen(tmp_path, backend, gateway, *argv):

@@ -1,4 +1,5 @@
-"""Live servers for tests: the real entrypoint, a real server process, real sockets."""
+"""Live servers for tests and benches: the real entrypoint (or a command of the caller's),
+a real server process and its workers, real sockets, and their CPU from /proc."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import urllib.error
 import urllib.request
 from email.message import Message
 from pathlib import Path
+
+from asynclab.telemetry import TICKS, stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,21 +58,28 @@ def raw_get(port: int, target: str, host: str = "127.0.0.1", headers: bytes = b"
     )
 
 
+# The host's own lab knobs that must not leak into a test's or a bench's server (DB=postgres,
+# LEAN=true, WORKERS=2, say): whatever a server needs, it is given.
+HOST_KNOBS = ("BACKEND_", "GATEWAY_", "DJANGO_", "DB", "POSTGRES_", "LEAN", "SERVER_MODE", "WORKERS", "THREADS")
+
+
 def serve_env(**env: object) -> dict[str, str]:
-    # The host's own lab knobs must not leak into a test's server (DB=postgres, say).
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "GATEWAY_", "DJANGO_", "DB", "POSTGRES_"))
-    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_KNOBS)}
     base.update({"BIND_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)})
     base.update({key: str(value) for key, value in env.items()})
     return base
 
 
 class LiveServer:
-    """`python -m asynclab.entrypoint SERVICE` on a free port, stopped with SIGTERM."""
+    """`python -m asynclab.entrypoint SERVICE` on a free port (or `command`, whose server
+    serves `ready` with a 200 once up), stopped with SIGTERM to its whole process group."""
 
-    def __init__(self, service: str, mode: str, **env: object) -> None:
+    def __init__(
+        self, service: str, mode: str, command: list[str] | None = None, ready: str | None = None, **env: object
+    ) -> None:
         self.service, self.mode = service, mode
+        self.command = command or [sys.executable, "-m", "asynclab.entrypoint", service]
+        self.ready = ready
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = tempfile.NamedTemporaryFile(prefix=f"{service}-{mode}-", suffix=".log")
@@ -81,7 +91,7 @@ class LiveServer:
 
     def start(self, timeout: float = 30) -> LiveServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "asynclab.entrypoint", self.service],
+            [part.replace("{port}", str(self.port)) for part in self.command],
             cwd=ROOT,
             env=self.env,
             stdout=self.output,
@@ -93,10 +103,10 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.service} ({self.mode}) exited {self.process.returncode}:\n{self.log()}")
             try:
-                status, body, _ = get_json(self.url + "/healthz", timeout=2)
-                if status == 200 and body.get("status") == "ok":
+                status, body, _ = get_json(self.url + (self.ready or "/healthz"), timeout=2)
+                if status == 200 and (self.ready or body.get("status") == "ok"):
                     return self
-            except OSError:
+            except (OSError, ValueError):
                 pass
             time.sleep(0.1)
         log = self.log()
@@ -108,6 +118,27 @@ class LiveServer:
 
     def log(self) -> str:
         return Path(self.output.name).read_text(errors="replace")
+
+    def pids(self) -> list[int]:
+        """The server process and every descendant (workers, their children)."""
+        parents = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and (fields := stat_fields(entry.name)) is not None:
+                parents[int(entry.name)] = int(fields[1])
+        tree, frontier = [self.process.pid], [self.process.pid]
+        while frontier:
+            frontier = [pid for pid, parent in parents.items() if parent in frontier]
+            tree += frontier
+        return tree
+
+    def cpu(self) -> float:
+        """CPU seconds of the whole tree: utime + stime of each live process, plus cutime +
+        cstime (its children that exited and were waited for)."""
+        ticks = 0
+        for pid in self.pids():
+            if (fields := stat_fields(pid)) is not None:
+                ticks += sum(int(value) for value in fields[11:15])
+        return ticks / TICKS
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
