@@ -84,6 +84,31 @@ def test_loadgen_becomes_replicas_that_know_their_node_and_write_nothing():
     assert all(volume["type"] == "tmpfs" for volume in loadgen["volumes"])
 
 
+def test_the_replicas_get_the_secret_as_a_swarm_secret_and_prove_it_to_be_healthy():
+    out = generated()
+    loadgen = out["services"]["loadgen"]
+    assert loadgen["secrets"] == ["loadgen_secret"]
+    assert out["secrets"]["loadgen_secret"]["file"] == str((stack.ROOT / "build" / "loadgen-secret").resolve())
+    # The healthcheck proves the secret, as a conductor does: a bare connection would be
+    # refused and logged as a stranger's.
+    assert loadgen["healthcheck"]["test"] == ["CMD", "python", "-m", "loadgen.handshake", "127.0.0.1:9100"]
+    # Only loadgen holds it: the services never see the replicas' secret.
+    assert all(
+        "loadgen_secret" not in spec.get("secrets", []) for name, spec in out["services"].items() if name != "loadgen"
+    )
+
+
+def test_the_replicas_allow_list_comes_from_the_knob_and_an_empty_one_is_refused():
+    assert "LOADGEN_REPLICA_TARGETS" not in generated()["services"]["loadgen"]["environment"]
+    widened = generated(LOADGEN_REPLICA_TARGETS="gateway, Backend,edge,other.example")
+    assert (
+        widened["services"]["loadgen"]["environment"]["LOADGEN_REPLICA_TARGETS"] == "gateway,backend,edge,other.example"
+    )
+    for empty in ("", " , "):
+        with pytest.raises(Exception, match="LOADGEN_REPLICA_TARGETS is set but empty"):
+            generated(LOADGEN_REPLICA_TARGETS=empty)
+
+
 def test_replicas_placement_and_registry_come_from_the_knobs():
     out = generated({"backend"}, BACKEND_REPLICAS=2, GATEWAY_REPLICAS=3, REGISTRY="registry.example:5000")
     services = out["services"]
