@@ -28,7 +28,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import sys
@@ -204,37 +203,3 @@ class Log:
         extra = {"also_refused": self.dropped} if self.dropped else {}
         self.dropped = 0
         self.event("replica-refused", peer=who, why=why, **extra)
-
-
-async def check(host: str, port: int, secret: bytes) -> str:
-    """Prove the secret to the replica at host:port and check its proof: "idle", or "busy"
-    when it serves a conductor; ReplicaError otherwise. Leaves with a bye, sending no plan."""
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        try:
-            await prove(reader, writer, secret, HANDSHAKE_TIMEOUT)
-        except Busy:
-            return "busy"
-        writer.write(encode({"type": "bye"}))
-        await writer.drain()
-        return "idle"
-    finally:
-        writer.close()
-
-
-def main(argv: list[str]) -> int:
-    """`python -m loadgen.handshake HOST:PORT`, the stack's healthcheck of a replica: 0 when
-    the replica there takes the secret in LOADGEN_SECRET_FILE and proves it holds it too."""
-    host, _, port = (argv[0] if argv else "127.0.0.1:9100").rpartition(":")
-    try:
-        secret = read_secret(os.environ.get("LOADGEN_SECRET_FILE") or default_secret_file())
-        state = asyncio.run(check(host, int(port), secret))
-    except (OSError, ValueError, ReplicaError) as exc:
-        print(f"replica at {host}:{port}: {exc}", file=sys.stderr)
-        return 1
-    print(f"replica at {host}:{port}: proved, {state}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

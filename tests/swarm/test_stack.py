@@ -4,6 +4,8 @@ it on services, images, knobs, healthchecks and networks, and says what it chang
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -84,18 +86,28 @@ def test_loadgen_becomes_replicas_that_know_their_node_and_write_nothing():
     assert all(volume["type"] == "tmpfs" for volume in loadgen["volumes"])
 
 
-def test_the_replicas_get_the_secret_as_a_swarm_secret_and_prove_it_to_be_healthy():
+def test_the_replicas_get_the_secret_as_a_swarm_secret():
     out = generated()
     loadgen = out["services"]["loadgen"]
     assert loadgen["secrets"] == ["loadgen_secret"]
     assert out["secrets"]["loadgen_secret"]["file"] == str((stack.ROOT / "build" / "loadgen-secret").resolve())
-    # The healthcheck proves the secret, as a conductor does: a bare connection would be
-    # refused and logged as a stranger's.
-    assert loadgen["healthcheck"]["test"] == ["CMD", "python", "-m", "loadgen.handshake", "127.0.0.1:9100"]
     # Only loadgen holds it: the services never see the replicas' secret.
     assert all(
         "loadgen_secret" not in spec.get("secrets", []) for name, spec in out["services"].items() if name != "loadgen"
     )
+
+
+def test_a_replica_is_healthy_when_it_listens_and_the_check_never_connects(tmp_path):
+    test = generated()["services"]["loadgen"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"] and "connect" not in test[3]
+    table = tmp_path / "tcp"
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    listening = "   0: 00000000:238C 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001\n"
+    elsewhere = "   1: 0100007F:238C 0100007F:D431 01 00000000:00000000 00:00000000 00000000 10001\n"
+    for rows, healthy in (([listening], True), ([elsewhere], False), ([], False)):
+        table.write_text(header + "".join(rows))
+        code = test[3].replace("/proc/net/tcp", str(table))
+        assert (subprocess.run([sys.executable, "-c", code]).returncode == 0) is healthy, rows
 
 
 def test_the_replicas_allow_list_comes_from_the_knob_and_an_empty_one_is_refused():
