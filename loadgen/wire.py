@@ -63,7 +63,7 @@ async def receive(reader: asyncio.StreamReader, timeout: float | None = None, li
         raise ReplicaError("the connection closed")
     try:
         message = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         raise ReplicaError("a message that is not JSON") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ReplicaError("a message without a type")

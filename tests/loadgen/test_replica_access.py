@@ -306,6 +306,14 @@ def test_a_flood_of_connections_is_refused_and_the_conductor_still_served(one, k
     assert served(conductor_runs(one, known))
 
 
+def test_json_nested_past_pythons_stack_is_refused_like_any_nonsense(one, known):
+    with socket.create_connection(("127.0.0.1", one.ports[0]), timeout=30) as sock:
+        sock.sendall(b"[" * 200_000 + b"\n")
+        assert [m["type"] for m in lines(sock)] == ["challenge", "refused"]
+    assert refusals(one)[-1]["why"] == "no proof: a message that is not JSON"
+    assert served(conductor_runs(one, known))
+
+
 def test_a_line_longer_than_a_plan_is_refused_before_the_proof(one, known):
     with socket.create_connection(("127.0.0.1", one.ports[0]), timeout=30) as sock:
         try:
