@@ -105,15 +105,23 @@ down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume 
 clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
 	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
 
-# The PostgreSQL password: random, written once, git-ignored (build/), never in the repo.
-# 0644 because the containers read it as their own users; the postgres image sets it again
-# at every start, so a new one works with an existing volume.
+# The secrets: random, written once, git-ignored (build/), never in the repo: the PostgreSQL
+# password, and the one loadgen's replicas demand of their conductor (docs/swarm.md).
+# 0644 because the containers read them as their own users; the postgres image sets its
+# password again at every start, so a new one works with an existing volume. (A folder in
+# a secret's place is what docker leaves when the file was missing: it goes.)
+LOADGEN_SECRET_FILE ?= ./build/loadgen-secret
+export LOADGEN_SECRET_FILE
+define write_secret
+	@mkdir -p $(dir $(1))
+	@if [ -d $(1) ]; then rmdir $(1); fi
+	@if [ ! -s $(1) ]; then \
+		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(1); \
+		chmod 0644 $(1); echo "wrote a new $(2) to $(1)"; fi
+endef
 secrets:
-	@mkdir -p $(dir $(POSTGRES_SECRET_FILE))
-	@if [ -d $(POSTGRES_SECRET_FILE) ]; then rmdir $(POSTGRES_SECRET_FILE); fi
-	@if [ ! -s $(POSTGRES_SECRET_FILE) ]; then \
-		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(POSTGRES_SECRET_FILE); \
-		chmod 0644 $(POSTGRES_SECRET_FILE); echo "wrote a new PostgreSQL password to $(POSTGRES_SECRET_FILE)"; fi
+	$(call write_secret,$(POSTGRES_SECRET_FILE),PostgreSQL password)
+	$(call write_secret,$(LOADGEN_SECRET_FILE),loadgen replicas' secret)
 
 logs: ## Follow the services' logs
 	$(COMPOSE) logs -f --tail=100

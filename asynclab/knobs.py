@@ -46,6 +46,22 @@ def base_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def normal_host(name: str) -> str:
+    """A host as compared: lower case, no brackets round an IPv6 address, no trailing dot."""
+    return name.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+
+
+def hosts(text: str) -> str:
+    """Host names or addresses, comma- or space-separated, at least one; normalised, joined by commas."""
+    names = [normal_host(word) for word in text.replace(",", " ").split()]
+    if not names:
+        raise ValueError("name at least one host")
+    for name in names:
+        if not name or not all(char.isascii() and (char.isalnum() or char in ".-_:") for char in name):
+            raise ValueError(f"{name!r} is not a host name or address")
+    return ",".join(dict.fromkeys(names))
+
+
 def _lazy(module: str, attribute: str, transform: Callable[[Any], Iterable[Any]] = tuple) -> Callable[[], tuple]:
     """Choices owned by a module that itself reads knobs (imported when first needed)."""
     return lambda: tuple(transform(getattr(importlib.import_module(module), attribute)))
@@ -570,6 +586,25 @@ _KNOBS: list[Knob] = [
         ("swarm", "make"),
         low=1,
         high=64,
+    ),
+    Knob(
+        "LOADGEN_SECRET_FILE",
+        "./build/loadgen-secret",
+        "host file holding the secret loadgen replicas and their conductor share (a compose and Swarm secret, "
+        "which loadgen reads at /run/secrets/loadgen_secret in its containers); make writes a random one if it is "
+        "missing; a replica without one refuses to start (docs/swarm.md)",
+        SWARM,
+        ("compose", "make"),
+        compose=True,
+    ),
+    Knob(
+        "LOADGEN_REPLICA_TARGETS",
+        "gateway,backend,edge",
+        "hosts a loadgen replica may send requests to, comma-separated: it refuses a plan naming any other and a "
+        "redirect elsewhere; set but empty stops the replica at start",
+        SWARM,
+        ("loadgen", "swarm"),
+        hosts,
     ),
     Knob(
         "SWARM_ENDPOINT_MODE",

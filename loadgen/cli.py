@@ -15,10 +15,12 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from . import compare, engine, replicas, report, results, thresholds
+from asynclab.knobs import hosts
+
+from . import compare, engine, handshake, replica, replicas, report, results, targets, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
-from .options import common, option
+from .options import common, duration, option
 from .probe import BrokenTarget
 from .sections import ORDER as SECTIONS
 
@@ -44,6 +46,7 @@ async def render_report(args, lab: Lab) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     shared = common()
+    secret_file(shared)
     # Options belong to the commands (argparse lets a subcommand's defaults overwrite
     # options given before it): `loadgen run -c 5 URL`, `loadgen --quiet` = `loadgen article --quiet`.
     parser = argparse.ArgumentParser(
@@ -62,17 +65,59 @@ def build_parser() -> argparse.ArgumentParser:
     compare.options(comparing)
     comparing.set_defaults(handler=None)
     # A replica measures what a conductor sends it (docs/swarm.md): nothing else applies.
-    replica = commands.add_parser("replica", help="serve as a loadgen replica for a conductor run with --replicas")
+    serving = commands.add_parser("replica", help="serve as a loadgen replica for a conductor run with --replicas")
     option(
-        replica,
+        serving,
         "--listen",
         env="LOADGEN_REPLICA_LISTEN",
         default=f"0.0.0.0:{replicas.PORT}",
         type=listen_address,
         help="HOST:PORT to take conductors' plans on",
     )
-    replica.set_defaults(handler=None)
+    secret_file(serving)
+    option(
+        serving,
+        "--targets",
+        env=targets.ENV,
+        default=targets.DEFAULT,
+        type=host_list,
+        help="the only hosts a plan may load, comma-separated (the stack's own services)",
+    )
+    option(
+        serving,
+        "--idle-limit",
+        env="LOADGEN_REPLICA_IDLE_LIMIT",
+        default=replicas.IDLE_LIMIT,
+        type=idle_limit,
+        help="close a proved conductor silent this long between plans (1s to 1h; a live one pings)",
+    )
+    serving.set_defaults(handler=None)
     return parser
+
+
+def secret_file(parser: argparse.ArgumentParser) -> None:
+    option(
+        parser,
+        "--secret-file",
+        env="LOADGEN_SECRET_FILE",
+        default=handshake.default_secret_file(),
+        help="file holding the secret loadgen replicas and their conductor share (docs/swarm.md); "
+        f"default: {handshake.MOUNTED} where compose or Swarm mounts it, else {handshake.WRITTEN}",
+    )
+
+
+def host_list(text: str) -> frozenset[str]:
+    try:
+        return targets.allowed(hosts(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}: {text!r}") from None
+
+
+def idle_limit(text: str) -> float:
+    value = duration(text)
+    if not 1.0 <= value <= 3600.0:
+        raise argparse.ArgumentTypeError(f"from 1s to 1h: {text!r}")
+    return value
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -80,6 +125,22 @@ def listen_address(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"HOST:PORT, e.g. 0.0.0.0:{replicas.PORT}: {text!r}")
     return host, int(port)
+
+
+def serve_replica(args) -> int:
+    """A replica starts only with a secret and a non-empty allow-list (docs/swarm.md)."""
+    try:
+        secret = handshake.read_secret(args.secret_file)
+        if targets.blank(os.environ):
+            raise ValueError(f"{targets.ENV} is set but empty: name the hosts a replica may load")
+    except ValueError as exc:
+        print(f"loadgen replica: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(replica.serve(*args.listen, secret, args.targets, args.idle_limit))
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 def lab_from(args, runs: engine.Engine = engine.LOCAL) -> Lab:
@@ -107,7 +168,8 @@ async def dispatch(args) -> int:
     if not args.replicas or args.command == "report":
         return await args.handler(args, lab_from(args))
     # The engine is chosen here, once: every measurement of the command runs on the replicas.
-    async with replicas.pool(args.replicas_at, args.replicas) as pool:
+    secret = handshake.read_secret(args.secret_file)
+    async with replicas.pool(args.replicas_at, args.replicas, secret) as pool:
         print(
             f"loadgen: {len(pool.connections)} replicas: "
             + ", ".join(f"{r['host']} on {r['node']}" for r in pool.describe()),
@@ -158,11 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             return 0
     if args.command == "replica":
-        try:
-            asyncio.run(replicas.serve(*args.listen))
-        except KeyboardInterrupt:
-            return 130
-        return 0
+        return serve_replica(args)
     problem = preflight(args.results)
     if problem:
         print(problem, file=sys.stderr)
@@ -172,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenTarget as exc:
         print(f"loadgen: refusing to measure: {exc}", file=sys.stderr)
         return 2
-    except replicas.ReplicaError as exc:
+    except (replicas.ReplicaError, handshake.SecretError) as exc:
         print(f"loadgen: replicas: {exc}", file=sys.stderr)
         return 2
     except PermissionError as exc:

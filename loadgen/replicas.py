@@ -3,270 +3,49 @@
 When one machine cannot generate the load, or must not share its cores with the servers,
 the load comes from replicas (Swarm tasks of the stack's loadgen service, each on its own
 node if the swarm has them). A replica only measures: it listens on a port and runs its
-share of whatever plan a conductor sends. The conductor is any experiment run with
+share of the plans its conductor sends. The conductor is any experiment run with
 `--replicas N`: it finds the replicas by DNS (Swarm's `tasks.<service>` names every task),
 and runs each measurement through them as workers.py runs one through local processes:
 every replica opens its session, a barrier, one start, then each sends back its tally with
 its histograms in HdrHistogram's encoding, which tally.merge adds exactly. The rest of an
 experiment (drain, verify, the services' telemetry, the result file) stays in the conductor.
 
+A replica obeys only its conductor: a connection proves it holds the replicas' secret
+before anything else (handshake.py), a plan may load only the hosts of the replica's
+allow-list (targets.py), and time is bounded on both sides of the proof: an unproved
+connection gets a few seconds, a proved conductor silent beyond the replica's idle limit
+between plans is closed (a live one pings while it works between plans). A replica serves
+one conductor at a time.
+
 Two machines' monotonic clocks have nothing in common, so a replica sends its times
 relative to the moment it got the start, and the conductor puts them on its own clock.
-The wire is one JSON object per line, each at most MAX_LINE; a replica takes only a plan
-it can check field by field, and serves one conductor at a time.
+This module is the conductor's side; a replica's server is replica.py, the wire (one JSON
+object a line, plans and parts) wire.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
-import sys
 import time
 from contextlib import asynccontextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 
-from . import runner
-from .plan import READY_TIMEOUT, START_MARGIN, Plan, Share, processes_for
-from .tally import RECORDERS, snapshot
+from . import handshake
+from .plan import READY_TIMEOUT, Plan, processes_for
+from .wire import PART_LINE, ReplicaError, encode, part_from_wire, plan_to_wire, receive, shift
+
+__all__ = ["PORT", "Pool", "ReplicaError", "pool"]
 
 PORT = 9100
-PROTOCOL = 1
-# A part holds two encoded histograms and, for a timeline plan, every request: bounded, but large.
-MAX_LINE = 64 * 1024 * 1024
 # Resolving and connecting to every replica, on a swarm that is still starting tasks.
 CONNECT_TIMEOUT = 120.0
-# The most a plan may ask of a replica: the CLI's own limits, so a conductor can send
-# nothing its flags could not.
-LIMITS = {
-    "concurrency": 100_000,
-    "rate": 100_000.0,
-    "duration": 3600.0,
-    "max_duration": 6 * 3600.0,
-    "warmup": 3600.0,
-    "timeout": 3600.0,
-    "requests": 10_000_000,
-    "max_inflight": 100_000,
-    "workers": 16,
-    "urls": 64,
-}
-
-
-class ReplicaError(RuntimeError):
-    """A replica refused, failed or went away."""
-
-
-# ---------------------------------------------------------------- the wire
-
-
-def encode(message: dict) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
-
-
-async def receive(reader: asyncio.StreamReader, timeout: float | None = None) -> dict:
-    try:
-        line = await asyncio.wait_for(reader.readline(), timeout)
-    except TimeoutError:
-        raise ReplicaError(f"nothing received within {timeout:g} s") from None
-    except (ValueError, asyncio.LimitOverrunError):
-        raise ReplicaError(f"a message longer than {MAX_LINE} bytes") from None
-    if not line:
-        raise ReplicaError("the connection closed")
-    try:
-        message = json.loads(line)
-    except ValueError:
-        raise ReplicaError("a message that is not JSON") from None
-    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        raise ReplicaError("a message without a type")
-    if message["type"] == "error":
-        raise ReplicaError(str(message.get("error")))
-    return message
-
-
-def plan_to_wire(plan: Plan) -> dict:
-    return {field.name: getattr(plan, field.name) for field in fields(Plan)}
-
-
-def plan_from_wire(data: object) -> Plan:
-    """A Plan from a conductor's JSON, refusing anything a Plan does not hold or the CLI
-    would not allow: a replica measures only what it can check."""
-    if not isinstance(data, dict):
-        raise ValueError("plan: not an object")
-    known = {field.name: field for field in fields(Plan)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"plan: unknown fields {', '.join(unknown)}")
-    values: dict = {}
-    for name, value in data.items():
-        default = known[name].default
-        if name == "urls":
-            if not isinstance(value, list | tuple) or not value or len(value) > LIMITS["urls"]:
-                raise ValueError(f"plan: urls must be 1 to {LIMITS['urls']} URLs")
-            if not all(isinstance(url, str) and url.startswith(("http://", "https://")) for url in value):
-                raise ValueError("plan: every url must be an http(s) URL")
-            values[name] = tuple(value)
-            continue
-        if value is None:
-            if default is not None and name != "duration":
-                raise ValueError(f"plan: {name} may not be null")
-            values[name] = None
-            continue
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ValueError(f"plan: {name} must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"plan: {name} must be a number")
-        elif value < 0 or value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"plan: {name} must be a finite number, at least 0")
-        elif name in LIMITS and value > LIMITS[name]:
-            raise ValueError(f"plan: {name} is {value}; at most {LIMITS[name]}")
-        elif isinstance(default, int) and not isinstance(default, bool) and name != "rate":
-            if value != int(value):
-                raise ValueError(f"plan: {name} must be a whole number")
-            value = int(value)
-        values[name] = value
-    if "urls" not in values:
-        raise ValueError("plan: urls missing")
-    plan = Plan(**values)
-    if plan.concurrency < 1:
-        raise ValueError("plan: concurrency must be at least 1")
-    return plan
-
-
-def shift(part: dict, offset: float) -> dict:
-    """A part with its times moved by `offset` seconds: onto the start (a replica sends
-    times relative to when it got it) and back onto the conductor's clock."""
-    moved = dict(part)
-    for name in ("started", "window_end", "last_done"):
-        moved[name] = part[name] + offset
-    if part.get("timeline") is not None:
-        moved["timeline"] = [(intended + offset, latency, outcome) for intended, latency, outcome in part["timeline"]]
-    return moved
-
-
-def wire_part(part: dict) -> dict:
-    """A tally.snapshot made JSON-safe: the histograms' encodings are bytes."""
-    safe = dict(part)
-    for name in RECORDERS:
-        safe[name] = {**part[name], "histogram": part[name]["histogram"].decode("ascii")}
-    safe["slowest"] = [list(entry) for entry in part["slowest"]]
-    return safe
-
-
-def part_from_wire(safe: dict) -> dict:
-    part = dict(safe)
-    for name in RECORDERS:
-        part[name] = {**safe[name], "histogram": safe[name]["histogram"].encode("ascii")}
-    part["slowest"] = [tuple(entry) for entry in safe["slowest"]]
-    if safe.get("timeline") is not None:
-        part["timeline"] = [tuple(entry) for entry in safe["timeline"]]
-    for name in ("cpu_start", "cpu_end"):
-        part[name] = tuple(safe[name]) if safe.get(name) else None
-    return part
-
-
-# ---------------------------------------------------------------- the replica
-
-
-def identity() -> dict:
-    """What a replica says of itself: Swarm's node name (LOADGEN_NODE, from the stack's
-    {{.Node.Hostname}}), its task slot, its container's host name and its cores."""
-    return {
-        "node": os.environ.get("LOADGEN_NODE", "").strip() or socket.gethostname(),
-        "slot": os.environ.get("LOADGEN_SLOT", "").strip() or None,
-        "host": socket.gethostname(),
-        "cores": os.cpu_count(),
-    }
-
-
-class Replica:
-    """`loadgen replica`: serves one conductor at a time, a plan at a time."""
-
-    def __init__(self) -> None:
-        self.busy = asyncio.Lock()
-        self.me = identity()
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            if self.busy.locked():
-                writer.write(encode({"type": "error", "error": f"replica {self.me['host']} serves another conductor"}))
-                return
-            async with self.busy:
-                writer.write(encode({"type": "hello", "protocol": PROTOCOL, **self.me}))
-                await writer.drain()
-                await self.serve(reader, writer)
-        except ReplicaError as exc:
-            # Nonsense or a plan that failed: say why, unless refuse() has already.
-            if not getattr(exc, "told", False):
-                writer.write(encode({"type": "error", "error": str(exc)}))
-        except ConnectionError:
-            pass  # the conductor left: nobody to tell
-        finally:
-            try:
-                await writer.drain()
-            except ConnectionError:
-                pass
-            writer.close()
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            # Between plans a conductor may be draining or sampling for minutes: no timeout.
-            message = await receive(reader)
-            if message["type"] == "bye":
-                return
-            if message["type"] != "plan":
-                raise await self.refuse(writer, f"expected a plan, got {message['type']!r}")
-            try:
-                plan = plan_from_wire(message.get("plan"))
-                index, of = message.get("share", [0, 1])
-                if not (isinstance(index, int) and isinstance(of, int) and 0 <= index < of <= 1024):
-                    raise ValueError("share: must be [index, of] with 0 <= index < of <= 1024")
-                run_id = str(message.get("run_id") or "")[:32] or None
-            except (ValueError, TypeError) as exc:
-                raise await self.refuse(writer, str(exc)) from None
-            origin = {}
-
-            async def ready(origin: dict = origin) -> None:
-                writer.write(encode({"type": "ready"}))
-                await writer.drain()
-                go = await receive(reader, READY_TIMEOUT)
-                if go["type"] != "go":
-                    raise ReplicaError(f"expected go, got {go['type']!r}")
-                origin["at"] = time.perf_counter()
-                await asyncio.sleep(START_MARGIN)
-
-            try:
-                tally, cpu, wall = await runner.measure(plan, "", False, Share(index, of), ready, run_id)
-            except ReplicaError:
-                raise
-            except Exception as exc:  # the plan's own failure: the conductor must hear of it
-                raise await self.refuse(writer, f"{type(exc).__name__}: {exc}") from None
-            part = shift(snapshot(tally, cpu, wall), -origin["at"])
-            writer.write(encode({"type": "part", "part": {**wire_part(part), **self.me}}))
-            await writer.drain()
-
-    async def refuse(self, writer: asyncio.StreamWriter, why: str) -> ReplicaError:
-        writer.write(encode({"type": "error", "error": why}))
-        await writer.drain()
-        error = ReplicaError(why)
-        error.told = True
-        return error
-
-
-async def serve(host: str, port: int) -> None:
-    replica = Replica()
-    server = await asyncio.start_server(replica.handle, host, port, limit=MAX_LINE)
-    print(
-        json.dumps({"event": "replica", "listen": f"{host}:{port}", "protocol": PROTOCOL, **replica.me}),
-        file=sys.stderr,
-        flush=True,
-    )
-    async with server:
-        await server.serve_forever()
-
-
-# ---------------------------------------------------------------- the conductor
+# A proved conductor silent for longer than this between plans is closed, which frees the
+# replica for another. A conductor may spend minutes between plans (draining, sampling),
+# so it pings four times per idle limit meanwhile (the replica states its limit in its hello).
+IDLE_LIMIT = 120.0
+PINGS_PER_IDLE_LIMIT = 4
 
 
 def address(text: str) -> tuple[str, int]:
@@ -308,15 +87,17 @@ class Connection:
 
 
 class Pool:
-    """The conductor's connections to its replicas."""
+    """The conductor's connections to its replicas, each proved both ways."""
 
     def __init__(self, connections: list[Connection]) -> None:
         self.connections = connections
+        self.running = False
+        self.heartbeat: asyncio.Task | None = None
 
     @classmethod
-    async def connect(cls, at: str, count: int, timeout: float = CONNECT_TIMEOUT) -> Pool:
+    async def connect(cls, at: str, count: int, secret: bytes, timeout: float = CONNECT_TIMEOUT) -> Pool:
         """Wait until `at` (HOST[:PORT], comma-separated) names `count` replicas (Swarm adds
-        a task's address once it runs), then connect to each."""
+        a task's address once it runs), then connect to each and prove the secret."""
         deadline = time.monotonic() + timeout
         while True:
             found = await endpoints(at)
@@ -331,37 +112,63 @@ class Pool:
         connections = []
         try:
             for ip, port in found[:count]:
-                connections.append(await cls.open(ip, port, deadline))
+                connections.append(await cls.open(ip, port, secret, deadline))
         except BaseException:
             await Pool(connections).close()
             raise
-        return cls(connections)
+        pool = cls(connections)
+        pool.heartbeat = asyncio.get_running_loop().create_task(pool.beat())
+        return pool
 
     @staticmethod
-    async def open(ip: str, port: int, deadline: float) -> Connection:
+    async def open(ip: str, port: int, secret: bytes, deadline: float) -> Connection:
+        """A proved connection to one replica, trying again until `deadline` while it is not
+        up yet or serves another conductor; never again once it refused the proof."""
         while True:
+            writer = None
             try:
-                reader, writer = await asyncio.open_connection(ip, port, limit=MAX_LINE)
-                hello = await receive(reader, 10.0)
-                break
+                reader, writer = await asyncio.open_connection(ip, port, limit=PART_LINE)
+                hello = await handshake.prove(reader, writer, secret, 10.0)
+                return Connection(reader, writer, hello, f"{ip}:{port}")
+            except handshake.Refused as exc:
+                writer.close()
+                raise ReplicaError(f"replica at {ip}:{port}: {exc}") from None
             except (OSError, ReplicaError) as exc:
+                if writer is not None:
+                    writer.close()
                 if time.monotonic() > deadline:
                     raise ReplicaError(f"replica at {ip}:{port}: {exc}") from None
                 await asyncio.sleep(1.0)
-        if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
-            writer.close()
-            raise ReplicaError(f"replica at {ip}:{port} speaks protocol {hello.get('protocol')}, not {PROTOCOL}")
-        return Connection(reader, writer, hello, f"{ip}:{port}")
+
+    async def beat(self) -> None:
+        """A ping to every replica, several times per idle limit, while no plan runs: a
+        conductor draining or sampling for minutes between plans keeps its replicas."""
+        limits = [c.hello.get("idle_limit") for c in self.connections]
+        shortest = min((x for x in limits if isinstance(x, int | float) and x > 0), default=IDLE_LIMIT)
+        interval = max(0.2, shortest / PINGS_PER_IDLE_LIMIT)
+        while True:
+            await asyncio.sleep(interval)
+            if not self.running:
+                for connection in self.connections:
+                    # A whole line at once, and run() writes none meanwhile: never interleaved.
+                    connection.writer.write(encode({"type": "ping"}))
 
     def describe(self) -> list[dict]:
         return [
-            {**{k: v for k, v in c.hello.items() if k not in ("type", "protocol")}, "address": c.peer}
+            {**{k: v for k, v in c.hello.items() if k not in ("type", "protocol", "idle_limit")}, "address": c.peer}
             for c in self.connections
         ]
 
     async def parts(self, plan: Plan) -> list[dict]:
         """One measurement on the replicas, the same plan shared out as among local
-        processes: each replica's snapshot, on this machine's clock."""
+        processes: each replica's snapshot, on this machine's clock (engine.Replicas adds them)."""
+        self.running = True
+        try:
+            return await self._parts(plan)
+        finally:
+            self.running = False
+
+    async def _parts(self, plan: Plan) -> list[dict]:
         count = processes_for(plan, len(self.connections))
         used = self.connections[:count]
         run_id = os.urandom(3).hex()
@@ -384,6 +191,8 @@ class Pool:
         return message
 
     async def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
         for connection in self.connections:
             try:
                 await connection.send({"type": "bye"})
@@ -400,9 +209,9 @@ def _bound(plan: Plan) -> float:
 
 
 @asynccontextmanager
-async def pool(at: str, count: int):
+async def pool(at: str, count: int, secret: bytes):
     """`count` replicas at `at`, connected for the block (engine.Replicas runs on them)."""
-    connected = await Pool.connect(at, count)
+    connected = await Pool.connect(at, count, secret)
     try:
         yield connected
     finally:

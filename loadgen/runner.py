@@ -195,15 +195,24 @@ async def _measured(session, plan: Plan, warmup: float, progress: Progress | Non
 
 
 async def measure(
-    plan: Plan, label: str, progress: bool | None, share: Share | None = None, ready=None, run_id: str | None = None
+    plan: Plan,
+    label: str,
+    progress: bool | None,
+    share: Share | None = None,
+    ready=None,
+    run_id: str | None = None,
+    guard: aiohttp.TraceConfig | None = None,
 ) -> tuple[Tally, float, float]:
     """Run this process's share of the plan: (tally, CPU seconds, wall seconds) of the
     measured phase. `ready`, awaited once the session is up and before any request (the
-    warm-up included), holds the start until every process has come that far."""
+    warm-up included), holds the start until every process has come that far. `guard`: a
+    replica's trace that stops a redirect to a host it may not load (loadgen/targets.py)."""
     share = share or Share()
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    traces = [guard] if guard is not None else None
     # No total timeout on the session: each request has its own (plan.timeout).
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=traces) as session:
         if ready is not None:
             await ready()
         warmup = plan.warmup

@@ -8,7 +8,8 @@ resolve them (the shell's environment over `.env`, over the compose file's defau
 - the same services, images, knobs, healthchecks and hardening; `depends_on` becomes each
   service waiting for what it needs (the gateway: GATEWAY_BACKEND_WAIT; the backend: DB_WAIT);
 - the same networks as attachable overlays, so `make swarm-lab`'s conductor joins them;
-- loadgen as a pool of `loadgen replica` tasks (LOADGEN_REPLICAS), each told its node;
+- loadgen as a pool of `loadgen replica` tasks (LOADGEN_REPLICAS), each told its node, with
+  the replicas' secret as a Swarm secret (compose's) and the hosts it may load;
 - per-role placement: a node labelled `asynclab.backend=true` (or gateway, loadgen) takes
   that role when any node has the label, and any node does otherwise;
 - images from REGISTRY when it is set; nothing published (the conductor is on the overlay).
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from asynclab.config import ConfigError
 from asynclab.knobs import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +66,11 @@ KEPT = (
 # Compose services the stack has no form for.
 LEFT_OUT = {"netem": "network_mode: service:backend has no Swarm form"}
 REPLICA_PORT = 9100
+# Exit 0 when something in the container listens on TCP port {port} (state 0A in /proc/net/tcp).
+LISTENING = (
+    "import sys; port = ':%04X' % {port}; rows = [r.split() for r in open('/proc/net/tcp').readlines()[1:]]; "
+    "sys.exit(not any(r[1].endswith(port) and r[3] == '0A' for r in rows))"
+)
 # Where nothing orders the start, the gateway waits this long for the backend unless told.
 BACKEND_WAIT = 120.0
 
@@ -191,11 +198,22 @@ def replica(out: dict, env: Mapping[str, str]) -> dict:
     out["volumes"] = [v for v in out.get("volumes", []) if isinstance(v, dict) and v.get("type") == "tmpfs"]
     out["entrypoint"] = ["python", "-m", "loadgen"]
     out["command"] = ["replica", "--listen", f"0.0.0.0:{REPLICA_PORT}"]
-    # Swarm's templates: each task says where it runs, in the merged result.
+    # Swarm's templates: each task says where it runs, in the merged result. Its secret is
+    # compose's (a Swarm secret here, at /run/secrets/loadgen_secret, where loadgen reads
+    # it); the hosts it may load come as compose passes them, checked here already.
     out["environment"] = {"LOADGEN_NODE": "{{.Node.Hostname}}", "LOADGEN_SLOT": "{{.Task.Slot}}"}
-    probe = f"import socket; socket.create_connection(('127.0.0.1', {REPLICA_PORT}), 2).close()"
+    targets = env.get("LOADGEN_REPLICA_TARGETS")
+    if targets is not None:
+        if not targets.replace(",", " ").strip():
+            raise ConfigError("LOADGEN_REPLICA_TARGETS is set but empty: name the hosts a replica may load")
+        out["environment"]["LOADGEN_REPLICA_TARGETS"] = read("LOADGEN_REPLICA_TARGETS", environ=env)
+    # Healthy: listening, as the kernel's socket table says. Not a connection, which the
+    # replica would refuse and log as a stranger's; not a proof, whose imports cost a
+    # healthcheck ten times the CPU on the cores being measured.
+    probe = ["CMD", "python", "-c", LISTENING.format(port=REPLICA_PORT)]
     interval = interpolate("${HEALTHCHECK_INTERVAL:-5s}", env)
-    out["healthcheck"] = {"test": ["CMD", "python", "-c", probe], "interval": interval, "timeout": "3s", "retries": 3}
+    # Its start (Python and loadgen's imports) takes seconds on a busy node: not a failure.
+    out["healthcheck"] = {"test": probe, "interval": interval, "timeout": "3s", "retries": 3, "start_period": "30s"}
     return out
 
 

@@ -1,5 +1,7 @@
 """Compose tier: EDGE=nginx puts nginx in front of the gateway; it comes up healthy as a
-non-root, read-only container and proxies, and it keeps slow clients off gunicorn's threads.
+non-root, read-only container and proxies, it keeps slow clients off gunicorn's threads,
+and every error a client gets through it is the lab's JSON: nginx's own, and the gateway's
+passed on unchanged, never a server's HTML page.
 
 The timing checks are properties of buffering, not of this machine's speed: behind nginx no
 gunicorn thread ever waits on a half-sent request, so an ordinary request is answered as
@@ -7,7 +9,9 @@ if the slow clients were not there (1 s is far above its few ms); without nginx 
 hold all 10 gthread threads for as long as they stay, so the request gets no answer at all.
 """
 
+import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -16,6 +20,7 @@ import urllib.request
 
 import pytest
 
+from asynclab.edge import MAX_TARGET, server_limits
 from harness.live import ROOT, free_port, get_json
 from tests.compose.test_stack import compose
 
@@ -145,3 +150,132 @@ def test_cost_scripts_read_nginxs_cpu_and_requests_from_this_engine(stack):
     assert requests1 - requests0 - 1 >= sent
     assert requests1 - requests0 - 1 <= sent + 10
     assert cpu1 > cpu0
+
+
+# ---------------------------------------------------------------- every error JSON
+
+HEAD = "Host: 127.0.0.1\r\nConnection: close\r\n"
+LIMITS = server_limits()
+
+
+def head(line: str, *headers: str) -> bytes:
+    return (line + "\r\n" + HEAD + "".join(f"{h}\r\n" for h in headers) + "\r\n").encode("latin-1")
+
+
+# (what, request, nginx's status and error; whether the wsgi gateway bare answers it in
+# its server's own HTML, which is what makes the case worth its place here)
+REFUSED = [
+    (
+        "request line past gunicorn's",
+        head(f"GET /healthz?{'x' * (LIMITS['request_line'] + 100)} HTTP/1.1"),
+        414,
+        "uri_too_long",
+        True,
+    ),
+    (
+        "header past gunicorn's field",
+        head("GET /healthz HTTP/1.1", "X-Big: " + "a" * (LIMITS["header_field_bytes"] + 100)),
+        431,
+        "headers_too_large",
+        True,
+    ),
+    ("control byte in X-Request-ID", head("GET /healthz HTTP/1.1", "X-Request-ID: a\x01b"), 400, "bad_request", True),
+    (
+        "control byte in Host",
+        b"GET /healthz HTTP/1.1\r\nHost: a\x01b\r\nConnection: close\r\n\r\n",
+        400,
+        "bad_request",
+        True,
+    ),
+    ("non-ASCII byte in the target", head("GET /h\xe9althz HTTP/1.1"), 400, "bad_request", True),
+    ("not HTTP", b"NOT HTTP\r\n\r\n", 400, "bad_request", True),
+    (
+        "a body over nginx's limit",
+        head("POST /healthz HTTP/1.1", "Content-Length: 100000") + b"a" * 100000,
+        413,
+        "body_too_large",
+        False,
+    ),
+    ("HTTP/2.0 in the request line", head("GET /healthz HTTP/2.0"), 505, "http_version_not_supported", True),
+]
+
+
+def answer(port: int, request: bytes) -> tuple[int, str, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before it had all: the answer is still there to read
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    fields, _, body = rest.partition(b"\r\n\r\n")
+    content_type = next(
+        (
+            line.split(b":", 1)[1].strip().decode()
+            for line in fields.split(b"\r\n")
+            if line.lower().startswith(b"content-type:")
+        ),
+        "",
+    )
+    return int(status_line.split()[1]), content_type, body
+
+
+@pytest.mark.parametrize("what, sent, status, error, bare_html", REFUSED, ids=[case[0] for case in REFUSED])
+def test_what_nginx_refuses_itself_is_the_labs_json(stack, what, sent, status, error, bare_html):
+    got, content_type, body = answer(int(stack["EDGE_PORT"]), sent)
+    assert (got, content_type) == (status, "application/json"), body[:300]
+    shaped = json.loads(body)
+    assert shaped["error"] == error and shaped["message"] and shaped["by"] == "nginx", shaped
+    if bare_html:  # without nginx the same request gets the server's own page
+        bare = answer(int(stack["GATEWAY_PORT"]), sent)
+        assert bare[1].startswith("text/html"), bare
+
+
+def test_header_lines_past_gunicorns_count_never_reach_it_behind_nginx(stack):
+    # nginx passes on only the headers the services read: the count the gateway's server
+    # refuses in HTML bare (128 lines) is never reached, and the request is served.
+    many = head("GET /healthz HTTP/1.1", *(f"X-Filler-{i}: v" for i in range(LIMITS["header_fields"] + 2)))
+    assert answer(int(stack["GATEWAY_PORT"]), many)[1].startswith("text/html")
+    status, content_type, body = answer(int(stack["EDGE_PORT"]), many)
+    assert (status, content_type) == (200, "application/json") and json.loads(body)["status"] == "ok"
+    # X-Request-ID still reaches the gateway, which echoes it.
+    status, _, headers = get_json(
+        f"http://127.0.0.1:{stack['EDGE_PORT']}/healthz", headers={"X-Request-ID": "edge-id-7"}
+    )
+    assert status == 200 and headers["X-Request-ID"] == "edge-id-7"
+
+
+def test_the_gateways_own_json_errors_pass_through_nginx_unchanged(stack):
+    port = int(stack["EDGE_PORT"])
+    status, _, body = answer(port, head(f"GET /healthz?{'x' * (MAX_TARGET + 10)} HTTP/1.1"))
+    assert status == 414 and json.loads(body)["message"].startswith("the path and query are")
+    status, _, body = answer(port, head("GET /api/aggregated/?n=1&n=2 HTTP/1.1"))
+    shaped = json.loads(body)
+    assert (status, shaped["error"], shaped["parameter"]) == (400, "repeated_parameter", "n")
+    assert "by" not in shaped
+
+
+def test_nginx_reads_no_request_line_longer_than_the_gateways_server_takes():
+    conf = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    count, size = re.search(r"large_client_header_buffers (\d+) (\d+)k;", conf).groups()
+    assert int(size) * 1024 <= LIMITS["request_line"]
+
+
+def test_when_the_gateway_is_down_nginxs_own_5xx_is_json(stack):
+    """Last in this module: it stops the gateway, and starts it again for nothing after.
+    A stopped container's address answers nothing: nginx gives up connecting after its
+    proxy_connect_timeout (504), or is refused at once (502)."""
+    port = int(stack["EDGE_PORT"])
+    assert run(*compose(stack), "stop", "gateway", env=stack).returncode == 0
+    try:
+        status, content_type, body = answer(port, head("GET /healthz HTTP/1.1"))
+        assert status in (502, 504) and content_type == "application/json", (status, body)
+        assert json.loads(body)["error"] == {502: "bad_gateway", 504: "gateway_timeout"}[status]
+    finally:
+        assert run(*compose(stack), "start", "gateway", env=stack).returncode == 0
+    deadline = time.monotonic() + 120
+    while answer(port, head("GET /healthz HTTP/1.1"))[0] != 200:
+        assert time.monotonic() < deadline, "nginx did not reach the gateway again"
+        time.sleep(1)

@@ -7,7 +7,9 @@ afterwards; a swarm that was already there is left as it was."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from tests.compose.project import isolated, run
 pytestmark = pytest.mark.compose
 
 STACK = f"asynclabtest{secrets.token_hex(3)}"
+# The image this run built (make's LAB_IMAGE), never a tag another checkout may be building.
+IMAGE = os.environ.get("LAB_IMAGE") or "asynclab:latest"
 HOST_KNOBS = ("SERVER_MODE", "WORKERS", "THREADS", "DB", "EDGE", "LEAN", "DJANGO", "REGISTRY", "LOADGEN_REPLICAS")
 
 
@@ -69,7 +73,7 @@ def swarm():
     assert run("docker", "network", "create", network).returncode == 0
     started = run(
         *("docker", "run", "-d", "--rm", "--network", network, "--network-alias", "survivor"),
-        *("--entrypoint", "sleep", "asynclab:latest", "900"),
+        *("--entrypoint", "sleep", IMAGE, "900"),
     )
     assert started.returncode == 0, started.stderr
     probe = started.stdout.strip()
@@ -154,6 +158,79 @@ def test_the_stack_runs_every_service_of_the_compose_lab_on_the_registrys_images
         }
         assert "node.labels.asynclab.loadgen == true" in constraints["loadgen"]
         assert "Constraints" not in constraints["backend"]
+
+
+STRANGER = """
+import json, socket
+found = []
+for address in sorted({info[4][0] for info in socket.getaddrinfo("tasks.loadgen", 9100, type=socket.SOCK_STREAM)}):
+    with socket.create_connection((address, 9100), timeout=60) as sock:
+        plan = {"type": "plan", "plan": {"urls": ["http://example.invalid/"], "concurrency": 1000}}
+        sock.sendall(json.dumps(plan).encode() + b"\\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        found.append({"me": sock.getsockname()[0], "got": [json.loads(line)["type"] for line in data.splitlines()]})
+print(json.dumps(found))
+"""
+
+
+def test_a_stranger_on_the_overlay_is_refused_by_every_replica_and_logged(stack):
+    """Anything attached to the stack's attachable networks reaches the replicas: without
+    the secret, each one refuses it and logs its address; the real conductor is served
+    right after (the tests below)."""
+    env, _ = stack
+    # The replicas hold the secret as a Swarm secret, at /run/secrets/loadgen_secret.
+    spec = run(
+        "docker",
+        "service",
+        "inspect",
+        "--format",
+        "{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}",
+        f"{STACK}_loadgen",
+    )
+    assert f'"SecretName":"{STACK}_loadgen_secret"' in spec.stdout and '"Name":"loadgen_secret"' in spec.stdout, (
+        spec.stdout
+    )
+    done = run(
+        *("docker", "run", "--rm", "--network", f"{STACK}_edge", "--entrypoint", "python"),
+        *(IMAGE, "-c", STRANGER),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(done.stdout)
+    assert len(found) == 2 and all(entry["got"] == ["challenge", "refused"] for entry in found), found
+    # Each replica logged it, with the stranger's address (the service's log gathers the tasks').
+    deadline = time.monotonic() + 60
+    while True:
+        logs = run("docker", "service", "logs", "--raw", f"{STACK}_loadgen", timeout=120)
+        lines = (logs.stdout + logs.stderr).splitlines()
+        refused = [json.loads(line) for line in lines if '"replica-refused"' in line]
+        peers = [event["peer"].rsplit(":", 1)[0] for event in refused]
+        if peers.count(found[0]["me"]) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert peers.count(found[0]["me"]) == 2 and all("expected a proof" in e["why"] for e in refused), refused
+
+
+def test_a_conductor_with_another_secret_is_refused(stack, tmp_path):
+    env, results = stack
+    other = tmp_path / "other-secret"
+    other.write_text(secrets.token_urlsafe(32) + "\n")
+    done = run(
+        "docker/conductor.sh",
+        STACK,
+        str(tmp_path),
+        "run",
+        "--replicas",
+        "2",
+        "--no-drain",
+        "http://gateway:8000/healthz",
+        env={**env, "LOADGEN_SECRET_FILE": str(other)},
+        timeout=600,
+    )
+    assert done.returncode == 2 and "refused our proof" in done.stderr, done.stdout + done.stderr
+    assert not list(tmp_path.glob("*.json"))
 
 
 def test_the_articles_gather_cell_runs_on_one_replica_and_matches(stack):

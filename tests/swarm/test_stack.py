@@ -4,6 +4,8 @@ it on services, images, knobs, healthchecks and networks, and says what it chang
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -82,6 +84,44 @@ def test_loadgen_becomes_replicas_that_know_their_node_and_write_nothing():
     assert loadgen["environment"] == {"LOADGEN_NODE": "{{.Node.Hostname}}", "LOADGEN_SLOT": "{{.Task.Slot}}"}
     assert "user" not in loadgen and "cap_add" not in loadgen
     assert all(volume["type"] == "tmpfs" for volume in loadgen["volumes"])
+
+
+def test_the_replicas_get_the_secret_as_a_swarm_secret():
+    out = generated()
+    loadgen = out["services"]["loadgen"]
+    assert loadgen["secrets"] == ["loadgen_secret"]
+    assert out["secrets"]["loadgen_secret"]["file"] == str((stack.ROOT / "build" / "loadgen-secret").resolve())
+    # Only loadgen holds it: the services never see the replicas' secret.
+    assert all(
+        "loadgen_secret" not in spec.get("secrets", []) for name, spec in out["services"].items() if name != "loadgen"
+    )
+
+
+def test_a_replica_is_healthy_when_it_listens_and_the_check_never_connects(tmp_path):
+    check = generated()["services"]["loadgen"]["healthcheck"]
+    test = check["test"]
+    assert test[:3] == ["CMD", "python", "-c"] and "connect" not in test[3]
+    # The seconds a replica takes to start on a busy node are not failures.
+    assert check["start_period"] == "30s"
+    table = tmp_path / "tcp"
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    listening = "   0: 00000000:238C 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001\n"
+    elsewhere = "   1: 0100007F:238C 0100007F:D431 01 00000000:00000000 00:00000000 00000000 10001\n"
+    for rows, healthy in (([listening], True), ([elsewhere], False), ([], False)):
+        table.write_text(header + "".join(rows))
+        code = test[3].replace("/proc/net/tcp", str(table))
+        assert (subprocess.run([sys.executable, "-c", code]).returncode == 0) is healthy, rows
+
+
+def test_the_replicas_allow_list_comes_from_the_knob_and_an_empty_one_is_refused():
+    assert "LOADGEN_REPLICA_TARGETS" not in generated()["services"]["loadgen"]["environment"]
+    widened = generated(LOADGEN_REPLICA_TARGETS="gateway, Backend,edge,other.example")
+    assert (
+        widened["services"]["loadgen"]["environment"]["LOADGEN_REPLICA_TARGETS"] == "gateway,backend,edge,other.example"
+    )
+    for empty in ("", " , "):
+        with pytest.raises(Exception, match="LOADGEN_REPLICA_TARGETS is set but empty"):
+            generated(LOADGEN_REPLICA_TARGETS=empty)
 
 
 def test_replicas_placement_and_registry_come_from_the_knobs():
