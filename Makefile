@@ -53,7 +53,7 @@ django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(
 DJANGO_IMAGE = $(call django_image,$(DJANGO))
 export DJANGO DJANGO_IMAGE
 
-.PHONY: help swarm-check swarm-stack swarm-up swarm-down swarm-lab swarm-push swarm-registry images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -71,12 +71,18 @@ $(CAMPAIGNS): venv build results secrets
 	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@
 
 # nginx for EDGE=nginx: the official image's base when a registry is reachable, else Debian's nginx.
+# A side image (nginx, netem, PostgreSQL, the registry): its base found, or made from Debian's
+# packages when no registry is reachable (docker/base-image.sh with the settings in $(2)),
+# then its Dockerfile $(3) in the context $(4), tagged $(1); the build's log in build/$(5)-build.log.
+define side_image
+@mkdir -p build
+@base=$$($(2) docker/base-image.sh); \
+	docker build --build-arg BASE_IMAGE=$$base --tag $(1) -f $(3) $(4) > build/$(5)-build.log 2>&1 \
+	|| { tail -n 20 build/$(5)-build.log; exit 1; }
+endef
+
 edge-image: ## Build the nginx image EDGE=nginx puts in front of the gateway (from Debian packages offline)
-	@mkdir -p build
-	@base=$$(BASE_IMAGE=nginx:1.26-bookworm LOCAL_BASE_IMAGE=asynclab-nginx-base:bookworm BASE_PACKAGES=nginx \
-		BASE_WORKDIR=build/base-nginx docker/base-image.sh); \
-	docker build --build-arg BASE_IMAGE=$$base --tag $(EDGE_IMAGE) -f docker/nginx/Dockerfile docker/nginx \
-		> build/edge-build.log 2>&1 || { tail -n 20 build/edge-build.log; exit 1; }
+	$(call side_image,$(EDGE_IMAGE),BASE_IMAGE=nginx:1.26-bookworm LOCAL_BASE_IMAGE=asynclab-nginx-base:bookworm BASE_PACKAGES=nginx BASE_WORKDIR=build/base-nginx,docker/nginx/Dockerfile,docker/nginx,edge)
 
 # DB=postgres: the backend's database is the postgres service (its profile), not SQLite.
 DB ?= sqlite
@@ -133,86 +139,25 @@ loadgen: build results secrets ## Run loadgen against the running stack: make lo
 	$(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen $(ARGS)
 
 # --- Docker Swarm (docs/swarm.md) ----------------------------------------------------------
-# The same lab as a stack: generated from docker-compose.yml (swarm/stack.py), loadgen as
-# LOADGEN_REPLICAS replica tasks that a conductor on this node (docker/conductor.sh) runs
-# every measurement on and merges. Never initialises or leaves a swarm: that is yours to do.
-SWARM_STACK ?= asynclab
-LOADGEN_REPLICAS ?= 2
+# The same lab as a stack generated from docker-compose.yml, with loadgen as replica tasks
+# a conductor on this node runs every measurement on: swarm/ (python -m swarm COMMAND) does
+# the rest. It never initialises or leaves a swarm: that is yours to do.
 REGISTRY ?=
-REGISTRY_PORT ?= 5000
-SWARM_RESULTS_DIR ?= ./results/swarm
-SWARM_STACK_FILE = build/stack-$(SWARM_STACK).yml
-# make swarm-lab's sweep: gather with the tuned and the article's client at c = 20, each cell twice.
-SWARM_SWEEP ?= --strategies gather --clients article,auto --levels 20 --repeat 2 --duration 3s --warmup 1s
 REGISTRY_IMAGE ?= asynclab-registry:latest
-# Passed to what reads them, never exported: loadgen reads LOADGEN_REPLICAS as its
-# --replicas, so an exported default would send every host loadgen run (make test's too)
-# looking for replicas.
-# Without a registry the stack runs this node's images, which only a single-node swarm has.
-SWARM_IMAGES = $(DJANGO_IMAGE) $(LAB_IMAGE) $(if $(filter postgres,$(DB)),$(POSTGRES_IMAGE)) $(if $(filter nginx,$(EDGE)),$(EDGE_IMAGE))
-
-swarm-check:
-	@state=$$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || echo none); \
-	case "$$state" in \
-		"active true") ;; \
-		"active false") echo "make: this node is a swarm worker: run the swarm targets on a manager (docker node ls there)"; exit 1;; \
-		*) echo "make: this Docker engine is in no swarm (docs/swarm.md). Start a single-node one with"; \
-			echo "  docker swarm init --advertise-addr 127.0.0.1"; \
-			echo "or join the nodes of yours; make never starts or leaves a swarm itself."; exit 1;; \
-	esac
-
-swarm-stack: venv secrets swarm-check ## Write the swarm stack file from docker-compose.yml and the knobs (build/stack-SWARM_STACK.yml)
-	@LOADGEN_REPLICAS=$(LOADGEN_REPLICAS) REGISTRY=$(REGISTRY) $(VENV)/bin/python -m swarm.stack --out $(SWARM_STACK_FILE)
-
-swarm-up: swarm-check build secrets $(SERVICE_IMAGES) swarm-stack $(if $(REGISTRY),swarm-push) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
-	@nodes=$$(docker node ls -q | wc -l); if [ -z "$(REGISTRY)" ] && [ "$$nodes" -gt 1 ]; then \
-		echo "make swarm-up: $$nodes nodes and no REGISTRY: the other nodes cannot pull this node's images (make swarm-push; docs/swarm.md)"; exit 1; fi
-	docker stack deploy --prune $(if $(REGISTRY),,--resolve-image never) -c $(SWARM_STACK_FILE) $(SWARM_STACK)
-	@docker/swarm-wait.sh $(SWARM_STACK)
-
-swarm-down: swarm-check ## Remove the stack and wait until its networks are gone (the swarm itself stays)
-	docker stack rm $(SWARM_STACK)
-	@for i in $$(seq 60); do [ -z "$$(docker network ls -q --filter label=com.docker.stack.namespace=$(SWARM_STACK))" ] && exit 0; sleep 1; done; \
-		echo "make swarm-down: the stack's networks are still there after 60 s" >&2; exit 1
-
-# make swarm-lab: the article's table and a short sweep, every measurement on LOADGEN_REPLICAS
-# replicas merged into one result, into SWARM_RESULTS_DIR with its report (~2.5 min on one node, warm).
+export REGISTRY_IMAGE
+SWARM_TARGETS := swarm-stack swarm-up swarm-down swarm-push swarm-lab
+.PHONY: $(SWARM_TARGETS) registry-image
+swarm-stack: venv secrets ## Write the swarm stack file from docker-compose.yml and the knobs (build/stack-SWARM_STACK.yml)
+swarm-up: venv build secrets $(SERVICE_IMAGES) ## Deploy the lab as a swarm stack (needs an active swarm) and wait until every task is healthy
+swarm-down: venv ## Remove the stack and wait until its networks are gone (the swarm itself stays)
+swarm-push: venv build $(SERVICE_IMAGES) $(if $(REGISTRY),,registry-image) ## Push the stack's images to REGISTRY (or a local registry on 127.0.0.1:REGISTRY_PORT)
 swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LOADGEN_REPLICAS loadgen replicas merged (~2.5 min)
-	@start=$$(date +%s); \
-	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) article --replicas $(LOADGEN_REPLICAS); \
-	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) sweep --replicas $(LOADGEN_REPLICAS) $(SWARM_SWEEP); \
-	docker/conductor.sh $(SWARM_STACK) $(SWARM_RESULTS_DIR) report; \
-	if ls $(RESULTS_DIR)/*-article-*.json >/dev/null 2>&1; then \
-		echo "== the compose run in $(RESULTS_DIR) beside this one (loadgen compare)"; \
-		$(VENV)/bin/python -m loadgen compare $(RESULTS_DIR) $(SWARM_RESULTS_DIR) || true; fi; \
-	echo "swarm-lab done in $$(( $$(date +%s) - start )) s: open $(SWARM_RESULTS_DIR)/report.md"
+$(SWARM_TARGETS):
+	@$(VENV)/bin/python -m swarm $(patsubst swarm-%,%,$@)
 
-# The images the stack runs, into REGISTRY; with none, into a local one on 127.0.0.1
-# (docker-registry from Debian's packages when no registry is reachable).
-swarm-push: build $(SERVICE_IMAGES) $(if $(REGISTRY),,swarm-registry) ## Push the stack's images to REGISTRY (or a local registry on 127.0.0.1:REGISTRY_PORT)
-	@registry=$(or $(REGISTRY),127.0.0.1:$(REGISTRY_PORT)); \
-	for image in $(sort $(SWARM_IMAGES)); do \
-		docker tag $$image $$registry/$$image; \
-		docker push $$registry/$$image > build/swarm-push.log 2>&1 || { tail -n 20 build/swarm-push.log; exit 1; }; \
-		echo "pushed $$registry/$$image"; \
-	done; \
-	[ -n "$(REGISTRY)" ] || echo "make swarm-up REGISTRY=$$registry deploys from it"
-
-swarm-registry:
-	@if [ -n "$$(docker ps -q --filter label=asynclab.registry=$(REGISTRY_PORT))" ]; then exit 0; fi; \
-	mkdir -p build; \
-	base=$$(BASE_IMAGE=registry:2 LOCAL_BASE_IMAGE=asynclab-registry-base:bookworm BASE_PACKAGES=docker-registry \
-		BASE_WORKDIR=build/base-registry docker/base-image.sh); \
-	docker build --build-arg BASE_IMAGE=$$base --tag $(REGISTRY_IMAGE) -f docker/registry/Dockerfile docker/registry \
-		> build/registry-build.log 2>&1 || { tail -n 20 build/registry-build.log; exit 1; }; \
-	docker run -d --rm --label asynclab.registry=$(REGISTRY_PORT) --read-only --tmpfs /tmp --cap-drop ALL \
-		--security-opt no-new-privileges:true -p 127.0.0.1:$(REGISTRY_PORT):5000 $(REGISTRY_IMAGE) >/dev/null; \
-	for i in $$(seq 150); do \
-		$(PYTHON) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-			http://127.0.0.1:$(REGISTRY_PORT)/v2/ 2>/dev/null && break; \
-		[ $$i -lt 150 ] || { echo "make swarm-registry: no registry answers on 127.0.0.1:$(REGISTRY_PORT)"; exit 1; }; sleep 0.2; \
-	done; \
-	echo "local registry on 127.0.0.1:$(REGISTRY_PORT) (docker ps --filter label=asynclab.registry)"
+# The local registry swarm-push starts when no REGISTRY is given: Debian's docker-registry.
+registry-image:
+	$(call side_image,$(REGISTRY_IMAGE),BASE_IMAGE=registry:2 LOCAL_BASE_IMAGE=asynclab-registry-base:bookworm BASE_PACKAGES=docker-registry BASE_WORKDIR=build/base-registry,docker/registry/Dockerfile,docker/registry,registry)
 
 NETEM_IMAGE ?= asynclab-netem:latest
 export NETEM_IMAGE
@@ -225,21 +170,13 @@ netem-off: ## Remove the latency make netem added
 	$(COMPOSE) --profile netem rm --stop --force netem
 
 netem-image:
-	@mkdir -p build
-	@base=$$(BASE_IMAGE=debian:bookworm-slim LOCAL_BASE_IMAGE=asynclab-netem-base:bookworm BASE_PACKAGES=iproute2 \
-		docker/base-image.sh); \
-	docker build --build-arg BASE_IMAGE=$$base --tag $(NETEM_IMAGE) -f docker/netem.Dockerfile docker \
-		> build/netem-build.log 2>&1 || { tail -n 20 build/netem-build.log; exit 1; }
+	$(call side_image,$(NETEM_IMAGE),BASE_IMAGE=debian:bookworm-slim LOCAL_BASE_IMAGE=asynclab-netem-base:bookworm BASE_PACKAGES=iproute2,docker/netem.Dockerfile,docker,netem)
 
 POSTGRES_IMAGE ?= asynclab-postgres:latest
 export POSTGRES_IMAGE
 # Debian's postgresql-15 creates a cluster on install (39 MB) that the image never uses.
 postgres-image: ## Build the PostgreSQL image (from Debian packages when no registry is reachable)
-	@mkdir -p build
-	@base=$$(BASE_IMAGE=postgres:15-bookworm LOCAL_BASE_IMAGE=asynclab-postgres-base:bookworm BASE_PACKAGES=postgresql-15 \
-		BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15' docker/base-image.sh); \
-	docker build --build-arg BASE_IMAGE=$$base --tag $(POSTGRES_IMAGE) -f docker/postgres.Dockerfile docker \
-		> build/postgres-build.log 2>&1 || { tail -n 20 build/postgres-build.log; exit 1; }
+	$(call side_image,$(POSTGRES_IMAGE),BASE_IMAGE=postgres:15-bookworm LOCAL_BASE_IMAGE=asynclab-postgres-base:bookworm BASE_PACKAGES=postgresql-15 BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15',docker/postgres.Dockerfile,docker,postgres)
 
 report: results ## Render results/ to results/report.md and results/report.html (self-contained, opens offline)
 	@$(COMPOSE) run --rm --no-deps loadgen report

@@ -574,7 +574,7 @@ _KNOBS: list[Knob] = [
     ),
     Knob("GIT_COMMIT", "", "recorded with every result; make sets it from git rev-parse", LOADGEN, ("loadgen", "make")),
     # --- swarm -------------------------------------------------------------------------
-    Knob("SWARM_STACK", "asynclab", "the stack's name (docker stack deploy ... NAME)", SWARM, ("make",)),
+    Knob("SWARM_STACK", "asynclab", "the stack's name (docker stack deploy ... NAME)", SWARM, ("swarm",)),
     Knob("BACKEND_REPLICAS", 1, "backend tasks, behind Swarm's virtual IP", SWARM, ("swarm",), low=1, high=64),
     Knob("GATEWAY_REPLICAS", 1, "gateway tasks, behind Swarm's virtual IP", SWARM, ("swarm",), low=1, high=64),
     Knob(
@@ -583,7 +583,7 @@ _KNOBS: list[Knob] = [
         "loadgen replica tasks (`loadgen replica`); make swarm-lab runs every measurement on all of them "
         "and merges their histograms (loadgen --replicas)",
         SWARM,
-        ("swarm", "make"),
+        ("swarm",),
         low=1,
         high=64,
     ),
@@ -629,7 +629,7 @@ _KNOBS: list[Knob] = [
         5000,
         "port of the local registry make swarm-push starts when REGISTRY is empty (127.0.0.1 only)",
         SWARM,
-        ("make",),
+        ("swarm",),
         low=1,
         high=65535,
     ),
@@ -638,7 +638,7 @@ _KNOBS: list[Knob] = [
         "./results/swarm",
         "host folder make swarm-lab writes its results and report to, apart from the compose runs'",
         SWARM,
-        ("make",),
+        ("swarm",),
     ),
     # --- image -------------------------------------------------------------------------
     Knob(

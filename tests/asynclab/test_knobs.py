@@ -103,7 +103,7 @@ def test_every_declared_knob_is_read():
     compose = compose_text()
     environments = compose_environments()
     makefile = (ROOT / "Makefile").read_text()
-    swarm_stack = (ROOT / "swarm" / "stack.py").read_text()
+    swarm_stack = "".join(path.read_text() for path in sorted((ROOT / "swarm").glob("*.py")))
     readers = {
         "postgres": (ROOT / "docker" / "postgres.sh").read_text(),
         "netem": (ROOT / "docker" / "netem.sh").read_text(),
