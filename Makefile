@@ -462,7 +462,8 @@ define build_image
 endef
 
 # The image of PYTHON=$(1) (3.14 or 3.14t): its interpreter base (docker/python/base.sh
-# builds it from source when it is not here, ~N min), the one lock, the wheels of its ABI.
+# compiles it when it is not here: the CPU minutes are in docs/versions.md), the one lock,
+# the wheels of its ABI.
 define build_python_image
 @mkdir -p build/versions; \
 	base=$$(HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(1)); \
