@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 
 from asynclab import gil
 from asynclab.http import ApiResponse
@@ -31,6 +32,12 @@ MAX_MS = 1000
 ITERATIONS_PER_MS = 6_000
 
 
+# trace=true: the thread notes the time every CHECK iterations (~0.2 ms of work); a gap
+# longer than GAP means it was not running (waiting for the GIL, or for a core).
+CHECK = 1000
+GAP = 0.001
+
+
 def work(iterations: int) -> int:
     value = 0
     for step in range(iterations):
@@ -38,15 +45,40 @@ def work(iterations: int) -> int:
     return value
 
 
-def parse(query: Query) -> int:
-    return query.integer("ms", DEFAULT_MS, 0, MAX_MS)
+def traced(iterations: int) -> tuple[int, list[list[float]]]:
+    """The same work, and the stretches of time this thread spent running it: [start,
+    end] on the monotonic clock. Two threads' stretches overlap only if they computed at
+    the same moment, which the GIL never lets them do."""
+    value, runs, clock = 0, [], time.monotonic
+    start = last = clock()
+    for block in range(0, iterations, CHECK):
+        for step in range(block, min(block + CHECK, iterations)):
+            value = (value * 31 + step) & 0xFFFFFFFF
+        now = clock()
+        if now - last > GAP:
+            runs.append([round(start, 6), round(last, 6)])
+            start = now
+        last = now
+    runs.append([round(start, 6), round(last, 6)])
+    return value, runs
+
+
+@dataclass(frozen=True)
+class CpuParams:
+    ms: int
+    trace: bool
+
+
+def parse(query: Query) -> CpuParams:
+    return CpuParams(ms=query.integer("ms", DEFAULT_MS, 0, MAX_MS), trace=query.boolean("trace", False))
 
 
 @endpoint(parse)
-def cpu(request, ms: int):
+def cpu(request, params: CpuParams):
+    ms = params.ms
     iterations = ms * ITERATIONS_PER_MS
     started, own = time.monotonic(), time.thread_time()
-    checksum = work(iterations)
+    checksum, runs = traced(iterations) if params.trace else (work(iterations), None)
     own, ended = time.thread_time() - own, time.monotonic()
     response = ApiResponse(
         {
@@ -62,6 +94,7 @@ def cpu(request, ms: int):
             "thread": threading.current_thread().name,
             "pid": os.getpid(),
             "gil_enabled": gil.enabled(),
+            **({"runs": runs} if runs is not None else {}),
         }
     )
     response.timings = {"cpu": own}

@@ -25,7 +25,8 @@ def test_ms_outside_the_grammar_or_its_bounds_is_a_400_naming_it(client, raw):
 def test_a_repeated_or_unknown_parameter_is_refused(client):
     assert client.get("/api/cpu/?ms=1&ms=2").json()["error"] == "repeated_parameter"
     body = client.get("/api/cpu/?delay=1").json()
-    assert (body["error"], body["parameter"], body["parameters"]) == ("unknown_parameter", "delay", ["ms"])
+    assert (body["error"], body["parameter"], body["parameters"]) == ("unknown_parameter", "delay", ["ms", "trace"])
+    assert client.get("/api/cpu/?trace=yes").json()["parameter"] == "trace"
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
@@ -44,6 +45,16 @@ def test_the_work_is_fixed_by_ms_and_the_answer_says_what_it_cost(client):
     assert body["cpu_ms"] <= body["wall_ms"] + 1
     assert body["thread"] and body["pid"]
     assert body["ended"] >= body["started"]
+
+
+def test_a_trace_is_the_same_work_and_the_stretches_the_thread_ran_it(client):
+    body = client.get("/api/cpu/", {"ms": "20", "trace": "true"}).json()
+    assert body["checksum"] == cpu.work(20 * cpu.ITERATIONS_PER_MS)
+    runs = body["runs"]
+    assert runs and all(start <= end for start, end in runs)
+    assert all(earlier[1] < later[0] for earlier, later in zip(runs, runs[1:], strict=False))  # apart
+    assert body["started"] <= runs[0][0] and runs[-1][1] <= body["ended"]
+    assert "runs" not in client.get("/api/cpu/", {"ms": "1"}).json()
 
 
 def test_no_ms_is_the_default_and_zero_is_no_work(client):
