@@ -10,7 +10,8 @@ SHELL := /bin/bash
 
 # docker compose v2 when the plugin is there, else Debian's docker-compose 1.29.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
-PYTHON ?= python3
+# The host's Python, for the venv and make's own small scripts (PYTHON is a knob, below).
+HOST_PYTHON ?= python3
 VENV := .venv
 WHEELS := build/wheels
 LAB_IMAGE ?= asynclab:latest
@@ -48,9 +49,28 @@ django_requirements = $(if $(filter $(DJANGO_DEFAULT),$(1)),requirements.txt,req
 django_wheels = $(if $(filter 3.11,$(call django_python,$(1))),$(WHEELS),build/wheels-cp$(subst .,,$(call django_python,$(1))))
 django_wheels_stamp = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(WHEELS)/.stamp,build/versions/wheels-$(1).stamp)
 django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(subst :, ,$(LAB_IMAGE))):django-$(1))
+# PYTHON: the backend's and gateway's interpreter when it is not DJANGO's own
+# (docs/versions.md): 3.14 or 3.14t, CPython built here from one source with the same flags,
+# with the GIL and without it (docker/python/), running PYTHON_DJANGO, the newest Django
+# that supports 3.14, from one lock. Unset: DJANGO's image. loadgen keeps the default image.
+PYTHON ?=
+PYTHON_VERSIONS := 3.14 3.14t
+PYTHON_DJANGO := 6.1
+ifneq ($(strip $(PYTHON)),)
+ifneq ($(words $(PYTHON))$(filter $(PYTHON),$(PYTHON_VERSIONS)),1$(strip $(PYTHON)))
+$(error PYTHON=$(PYTHON): choose one of $(PYTHON_VERSIONS), or leave it unset for DJANGO's own Python)
+endif
+ifeq ($(origin DJANGO)$(filter $(PYTHON_DJANGO),$(DJANGO)),command line)
+$(error PYTHON=$(PYTHON) runs Django $(PYTHON_DJANGO): DJANGO=$(DJANGO) cannot go with it (docs/versions.md))
+endif
+override DJANGO := $(PYTHON_DJANGO)
+endif
+python_image = $(firstword $(subst :, ,$(LAB_IMAGE))):py$(1)
+python_wheels = build/wheels-cp314$(if $(filter %t,$(1)),t)
+PY314_PLATFORMS := $(foreach n,41 40 39 38 37,--platform manylinux_2_$(n)_$(ARCH)) $(PLATFORMS)
 # Derived, never taken from the environment: an outer make's value must not leak into
 # `make up DJANGO=3.2` run inside it.
-DJANGO_IMAGE = $(call django_image,$(DJANGO))
+DJANGO_IMAGE = $(if $(strip $(PYTHON)),$(call python_image,$(PYTHON)),$(call django_image,$(DJANGO)))
 export DJANGO DJANGO_IMAGE
 
 .PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
@@ -59,7 +79,7 @@ help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Campaigns (campaigns/: python -m campaigns NAME --dry-run shows what one runs):"
-	@$(PYTHON) -m campaigns --list | awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@$(HOST_PYTHON) -m campaigns --list | awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
 # The lab's campaigns: each one module in campaigns/ that declares what it runs (its cells:
@@ -122,7 +142,7 @@ define write_secret
 	@mkdir -p $(dir $(1))
 	@if [ -d $(1) ]; then rmdir $(1); fi
 	@if [ ! -s $(1) ]; then \
-		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(1); \
+		$(HOST_PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(1); \
 		chmod 0644 $(1); echo "wrote a new $(2) to $(1)"; fi
 endef
 secrets:
@@ -209,22 +229,43 @@ define build_image
 	echo "built $(call django_image,$(1)) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(call django_image,$(1)) | awk '{printf "%d MB", $$1/1e6}'))"
 endef
 
-# The services' image for DJANGO, and loadgen's (the default) when that is another one.
-build: $(call django_wheels_stamp,$(DJANGO)) $(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,$(WHEELS)/.stamp) ## Build the lab image (DJANGO=3.1|3.2|4.2|5.2|6.1; makes a Debian base first if no registry)
+# The image of PYTHON=$(1) (3.14 or 3.14t): its interpreter base (docker/python/base.sh
+# compiles it when it is not here: the CPU minutes are in docs/versions.md), the one lock,
+# the wheels of its ABI.
+define build_python_image
+@mkdir -p build/versions; \
+	base=$$(HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(1)); \
+	echo "base image: $$base (CPython $(1), Django $(PYTHON_DJANGO))"; start=$$(date +%s); \
+	log=build/docker-build-py$(1).log; \
+	docker build --build-arg BASE_IMAGE=$$base --build-arg REQUIREMENTS=requirements/python-3.14.txt \
+		--build-arg WHEELS=$(call python_wheels,$(1)) --tag $(call python_image,$(1)) . > $$log 2>&1 \
+		|| { tail -n 30 $$log; echo "docker build failed: full log in $$log"; exit 1; }; \
+	echo "built $(call python_image,$(1)) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(call python_image,$(1)) | awk '{printf "%d MB", $$1/1e6}'))"
+endef
+
+# The services' image for DJANGO (or PYTHON), and loadgen's (the default) when that is another one.
+ifeq ($(strip $(PYTHON)),)
+build: $(call django_wheels_stamp,$(DJANGO)) $(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,$(WHEELS)/.stamp) ## Build the lab image (DJANGO=3.1|3.2|4.2|5.2|6.1 or PYTHON=3.14|3.14t; makes a Debian base first if no registry)
 	$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,$(call build_image,$(DJANGO_DEFAULT)))
 	$(call build_image,$(DJANGO))
+else
+build: build/versions/wheels-py$(PYTHON).stamp $(WHEELS)/.stamp
+	$(call build_image,$(DJANGO_DEFAULT))
+	$(call build_python_image,$(PYTHON))
+endif
 
 # The services' image for DJANGO, for scripts and tests: `make -s print-django-image DJANGO=3.1`.
 print-django-image:
 	@echo $(DJANGO_IMAGE)
 
-images: ## Build the image of every Django version (docs/versions.md)
+images: ## Build the image of every Django version and of every PYTHON (docs/versions.md)
 	@for version in $(DJANGO_VERSIONS); do $(MAKE) --no-print-directory build DJANGO=$$version; done
+	@for python in $(PYTHON_VERSIONS); do $(MAKE) --no-print-directory build PYTHON=$$python; done
 
-base: ## Only find or make the base image (of DJANGO's Debian suite), and print its name
-	@$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(DJANGO))
+base: ## Only find or make the base image (of DJANGO's Debian suite, or PYTHON's interpreter), and print its name
+	@$(if $(strip $(PYTHON)),HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(PYTHON),$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(DJANGO)))
 
-wheels: $(call django_wheels_stamp,$(DJANGO)) ## Download the image's Python wheels on the host (for DJANGO's Python)
+wheels: $(if $(strip $(PYTHON)),build/versions/wheels-py$(PYTHON).stamp,$(call django_wheels_stamp,$(DJANGO))) ## Download the image's Python wheels on the host (for DJANGO's Python, or PYTHON's ABI)
 
 $(WHEELS)/.stamp: requirements.txt $(VENV)/.stamp
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
@@ -243,10 +284,17 @@ build/versions/wheels-%.stamp: requirements/django-%.txt $(VENV)/.stamp
 		$(OLD_PLATFORMS) -r $< 2>&1 | { grep -v '^DEPRECATION: pip has selected' || true; }
 	touch $@
 
+# PYTHON's wheels: one lock, the wheels of its ABI (cp314, or cp314t without the GIL).
+build/versions/wheels-py%.stamp: requirements/python-3.14.txt $(VENV)/.stamp
+	rm -rf $(call python_wheels,$*) && mkdir -p build/versions $(call python_wheels,$*)
+	$(VENV)/bin/pip download --quiet --no-deps --only-binary=:all: --dest $(call python_wheels,$*) \
+		--python-version 3.14 --implementation cp --abi cp314$(if $(filter %t,$*),t) $(PY314_PLATFORMS) -r $<
+	touch $@
+
 venv: $(VENV)/.stamp ## Make the host venv the tests run in
 
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	$(HOST_PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -282,8 +330,9 @@ bench-tax: venv ## Django's ASGI tax: thread hops and CPU per request, lab and L
 
 clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
 	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
-	-docker image rm $(LAB_IMAGE) $(foreach v,$(filter-out $(DJANGO_DEFAULT),$(DJANGO_VERSIONS)),$(call django_image,$(v))) $(POSTGRES_IMAGE) $(NETEM_IMAGE) $(EDGE_IMAGE)
+	-docker image rm $(LAB_IMAGE) $(foreach v,$(filter-out $(DJANGO_DEFAULT),$(DJANGO_VERSIONS)),$(call django_image,$(v))) $(foreach p,$(PYTHON_VERSIONS),$(call python_image,$(p))) $(POSTGRES_IMAGE) $(NETEM_IMAGE) $(EDGE_IMAGE)
 	rm -rf $(VENV) build .pytest_cache
 
-clean-base: ## Remove the local Debian base images too
+clean-base: ## Remove the local Debian base images too (the interpreters of PYTHON with them)
+	-docker image rm asynclab-python:3.14 asynclab-python:3.14t asynclab-python-build:trixie asynclab-python-runtime:trixie
 	-docker image rm asynclab-base:bookworm asynclab-base:bullseye asynclab-base:trixie asynclab-postgres-base:bookworm asynclab-netem-base:bookworm asynclab-nginx-base:bookworm

@@ -25,6 +25,10 @@ BACKEND_VIEWS: dict[str, str] = {
     "db-adapter": "/api/db/adapter/",
 }
 
+# Backend: pure-Python CPU work on a server thread, `?ms=` (backend/cpu.py). Not a gateway
+# target: it takes `ms`, not the slow views' `delay`.
+BACKEND_CPU = "/api/cpu/"
+
 # Gateway `target=`: which backend view every call hits, and any query it always gets. The
 # base URL is never the client's (no SSRF).
 TARGETS: dict[str, tuple[str, dict[str, str]]] = {

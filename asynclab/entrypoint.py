@@ -63,7 +63,9 @@ def main(argv: list[str]) -> int:
     os.environ[telemetry.DIR_ENV] = str(telemetry_folder(service))
     os.environ[telemetry.MASTER_ENV] = str(os.getpid())
     command = server.command()
-    startup = {"event": "startup", **server.describe(), "command": shlex.join(command[1:])}
+    # The interpreter too: 3.14t is the free-threaded build (each worker's warm line then
+    # says whether its GIL stayed off, asynclab/gil.py).
+    startup = {"event": "startup", **server.describe(), "python": features.python(), "command": shlex.join(command[1:])}
     print(json.dumps(startup), flush=True)
     os.execv(command[0], command)
     return 1  # not reached

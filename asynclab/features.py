@@ -75,11 +75,23 @@ def series(text: str | None = None) -> str:
     return "{}.{}".format(*line(text))
 
 
+def python() -> str:
+    """This interpreter as PYTHON names it: '3.14', or '3.14t' for a free-threaded build."""
+    import sys
+
+    from .gil import free_threaded_build
+
+    return "{}.{}{}".format(*sys.version_info[:2], "t" if free_threaded_build() else "")
+
+
 def runtime() -> str:
-    """'Django 3.1.14 on Python 3.9.2': what a message names."""
+    """'Django 3.1.14 on Python 3.9.2': what a message names (a free-threaded build says so)."""
     import platform
 
-    return f"Django {django_version()} on Python {platform.python_version()}"
+    from .gil import free_threaded_build
+
+    build = " (free-threaded)" if free_threaded_build() else ""
+    return f"Django {django_version()} on Python {platform.python_version()}{build}"
 
 
 def lacks(name: str, django: str | None = None) -> str | None:
@@ -150,6 +162,13 @@ def check(service: str, environ: Mapping[str, str] | None = None) -> None:
         raise ConfigError(
             f"DJANGO={wanted}, but this image runs {runtime()}: run the image of Django {wanted} "
             f"(make up DJANGO={wanted} builds and runs it; docs/versions.md)"
+        )
+    # The same for PYTHON (a free-threaded build is another interpreter than its GIL twin).
+    interpreter = read("PYTHON", environ=environ) if environ.get("PYTHON", "").strip() else None
+    if interpreter and interpreter != python():
+        raise ConfigError(
+            f"PYTHON={interpreter}, but this image runs {runtime()}: run the image of PYTHON={interpreter} "
+            f"(make up PYTHON={interpreter} builds and runs it; docs/versions.md)"
         )
     for knob, (value, feature) in KNOBS.items():
         # Only the services that read the knob: the gateway has no database.

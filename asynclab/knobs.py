@@ -677,10 +677,21 @@ _KNOBS: list[Knob] = [
         choices=("3.1", "3.2", "4.2", "5.2", "6.1"),
     ),
     Knob(
+        "PYTHON",
+        "",
+        "the backend's and gateway's interpreter when not DJANGO's own (docs/versions.md): CPython 3.14 built "
+        "from one source with the GIL (3.14) and without it (3.14t), running Django 6.1; empty = DJANGO's image; "
+        "loadgen keeps the default image; a service whose image runs another interpreter stops at start",
+        IMAGE,
+        ("backend", "gateway", "make"),
+        str,
+        choices=("3.14", "3.14t"),
+    ),
+    Knob(
         "DJANGO_IMAGE",
         "asynclab:latest",
         "the backend's and gateway's image; make sets it from DJANGO: LAB_IMAGE on the default Django, "
-        "<LAB_IMAGE's name>:django-<version> otherwise",
+        "<LAB_IMAGE's name>:django-<version> otherwise, <LAB_IMAGE's name>:py<PYTHON> with PYTHON",
         IMAGE,
         ("compose", "make"),
         compose=True,

@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
-from . import cpu, dbsignals
+from . import cpu, dbsignals, gil
 from . import telemetry as telemetry_
 from .http import ApiResponse
 from .query import endpoint
@@ -55,15 +55,35 @@ def _limits() -> dict:
     return {"calls": getattr(settings, "GATEWAY_MAX_CALLS", None)}
 
 
-def _warm_workers() -> int:
-    return sum(1 for worker in telemetry_.workers() if worker.get("warm_ms") is not None)
+# Fixed when the interpreter was built: --disable-gil or not.
+FREE_THREADED_BUILD = gil.free_threaded_build()
+
+
+def _gil(workers: list[dict]) -> dict:
+    """The service's GIL from every worker's own report (asynclab/gil.py): `gil_enabled`,
+    and `gil` with the build, each worker's value by pid, why a free-threaded build runs
+    with it, and `free_threaded`, false unless the build is and no worker runs with it."""
+    values = [worker.get("gil_enabled") for worker in workers]
+    reasons = [worker["gil_reenabled_by"] for worker in workers if worker.get("gil_reenabled_by")]
+    found = gil.verdict(FREE_THREADED_BUILD, values)
+    return {
+        "gil_enabled": found["gil_enabled"],
+        "gil": {
+            "free_threaded_build": FREE_THREADED_BUILD,
+            "free_threaded": found["free_threaded"],
+            "workers": {str(worker["pid"]): worker.get("gil_enabled") for worker in workers},
+            "reenabled_by": reasons[0] if reasons else None,
+        },
+    }
 
 
 @endpoint(lambda query: None)
 def healthz(request, params):
     # Healthy once every worker has paid its first-request costs (asynclab/warmup.py), so
     # no measurement starts while a worker is still importing its views.
-    warm, workers = _warm_workers(), settings.SERVER.describe()["workers"]
+    found = telemetry_.workers()
+    warm = sum(1 for worker in found if worker.get("warm_ms") is not None)
+    workers = settings.SERVER.describe()["workers"]
     if warm < workers:
         # Not json_error(): its first parameter is already named `status`.
         return ApiResponse(
@@ -91,6 +111,7 @@ def healthz(request, params):
             "versions": VERSIONS,
             "cpu": CPU,
             "limits": _limits(),
+            **_gil(found),
         }
     )
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import collector
+from . import collector, gil
 
 SAMPLE = 0.05  # seconds between thread/RSS samples and event-loop ticks
 PUBLISH = 0.25  # seconds between writes of this worker's file
@@ -127,6 +127,8 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Set by asynclab.warmup once this process has paid its first-request costs.
         self.warm_ms: float | None = None
+        # Set by asynclab.warmup too: why a free-threaded build runs with the GIL (gil.py).
+        self.gil_reenabled_by: str | list[str] | None = None
         # Opened here, by this process: an inherited descriptor would read the parent's stat.
         self._own = Sampler()
         # A full collection stops the whole process: loadgen sets its time beside each run.
@@ -190,6 +192,9 @@ class Worker:
             "in_flight": {"now": in_flight, "peak": int(in_flight_ever), "recent_peak": int(in_flight_recent)},
             "requests": requests,
             "warm_ms": self.warm_ms,
+            # Read at every snapshot: an import after the start can still turn the GIL on.
+            "gil_enabled": gil.enabled(),
+            "gil_reenabled_by": self.gil_reenabled_by,
             "gc": self.collector.snapshot(),
             "loop_lag_ms": None
             if self._loop is None

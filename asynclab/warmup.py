@@ -53,7 +53,7 @@ def run() -> dict[str, float]:
 
 def warm(application: App) -> App:
     """Warm this process up, log it, and hand the application back unchanged."""
-    from . import logs, telemetry
+    from . import gil, logs, telemetry
 
     start = time.perf_counter()
     try:
@@ -64,9 +64,20 @@ def warm(application: App) -> App:
         raise
     ms = round((time.perf_counter() - start) * 1000, 3)
     worker = telemetry.worker()
+    # After every import the worker makes at start: a free-threaded build that finds the
+    # GIL on says so now, and why, before it serves (asynclab/gil.py).
+    found = gil.state(find_culprits=True)
+    worker.gil_reenabled_by = found["reenabled_by"]
     worker.warm_ms = ms
     # Published now: the sampler's first file, written as it started, still says "not
     # warm", and /healthz in another worker would read that for up to PUBLISH seconds.
     telemetry.publish(worker.snapshot())
-    logs.event("warm", ms=ms, steps=steps)
+    logs.event("warm", ms=ms, steps=steps, gil_enabled=found["gil_enabled"])
+    if found["reenabled_by"]:
+        logs.event(
+            "gil_reenabled",
+            level="WARNING",
+            reenabled_by=found["reenabled_by"],
+            message="a free-threaded build running WITH the GIL: this worker's results are not free-threaded",
+        )
     return application

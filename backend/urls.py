@@ -1,6 +1,7 @@
 from django.urls import path
 
 from asynclab import api, status, streams
+from backend import cpu as cpu_views
 from backend import streams as stream_views
 from backend import views
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path(_at("db"), views.sync_db),
     path(_at("db-async"), views.async_db),
     path(_at("db-adapter"), views.adapter_db),
+    path(api.BACKEND_CPU.removeprefix("/"), cpu_views.cpu),
     path(api.BACKEND_STREAMS["async"].removeprefix("/"), stream_views.async_stream),
     path(api.BACKEND_STREAMS["sync"].removeprefix("/"), stream_views.sync_stream),
     path("database", views.database_stats),

@@ -40,9 +40,12 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if have "$want"; then echo "$want"; exit 0; fi
 if have "$local_base"; then echo "$local_base"; exit 0; fi
-if timeout "${PULL_TIMEOUT:-120}" docker pull "$want" >&2; then echo "$want"; exit 0; fi
+# A base only ever made here (BASE_IMAGE = LOCAL_BASE_IMAGE: the interpreter's build and
+# runtime bases, docker/python/) is in no registry: never ask one for it.
+if [ "$want" != "$local_base" ] && timeout "${PULL_TIMEOUT:-120}" docker pull "$want" >&2; then echo "$want"; exit 0; fi
 
-log "cannot pull $want; building $local_base from Debian $suite packages"
+if [ "$want" = "$local_base" ]; then log "building $local_base from Debian $suite packages"
+else log "cannot pull $want; building $local_base from Debian $suite packages"; fi
 if [ "$(id -u)" != 0 ]; then
     log "building a base from Debian packages needs root (mmdebstrap); run as root or make $want pullable"
     exit 1

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import platform
+import sys
 import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -114,16 +115,39 @@ def _version(package: str) -> str | None:
         return None
 
 
+def free_threaded(health: dict | None) -> bool | None:
+    """Whether a result may call this service free-threaded, from its /healthz: only a
+    free-threaded build whose every worker reports the GIL off (asynclab/gil.py). A build
+    whose imports turned the GIL back on is not, whatever PYTHON it was started with. None:
+    no health, or a service too old to say."""
+    gil = (health or {}).get("gil")
+    if not isinstance(gil, dict) or not isinstance(gil.get("workers"), dict):
+        return None
+    workers = list(gil["workers"].values())
+    return bool(gil.get("free_threaded_build")) and bool(workers) and all(value is False for value in workers)
+
+
+def _warn_gil(name: str, health: dict | None) -> None:
+    gil = (health or {}).get("gil") or {}
+    if gil.get("free_threaded_build") and not free_threaded(health):
+        why = gil.get("reenabled_by") or "unknown"
+        print(f"loadgen: the {name} is a free-threaded build running WITH the GIL ({why})", file=sys.stderr)
+
+
 async def environment(lab) -> dict:
     """What every result records: both services' mode, workers, threads and versions (from
     their /healthz), loadgen's own side (and its replicas when lab.engine has them), and
     the machine's cores, CPU, kernel and memory."""
     gateway_health, backend_health = await asyncio.gather(health(lab.gateway), health(lab.backend))
+    for name, found in (("gateway", gateway_health), ("backend", backend_health)):
+        _warn_gil(name, found)
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "server_mode": (gateway_health or {}).get("server_mode"),
         "gateway": gateway_health,
         "backend": backend_health,
+        # Judged here from each worker's own report, never from the PYTHON a run asked for.
+        "free_threaded": {"gateway": free_threaded(gateway_health), "backend": free_threaded(backend_health)},
         "loadgen": {
             "python": platform.python_version(),
             "aiohttp": _version("aiohttp"),

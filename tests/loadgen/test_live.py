@@ -157,6 +157,9 @@ def test_fail_if_and_results_file(backend, tmp_path):
     assert saved["figures"]["requests"] == 20
     assert saved["environment"]["backend"]["server"]["server"] == "uvicorn"
     assert saved["environment"]["loadgen"]["cpu_count"] >= 1
+    # The host's Python has a GIL: the result says so from the workers' own reports.
+    assert saved["environment"]["free_threaded"] == {"gateway": False, "backend": False}
+    assert saved["environment"]["backend"]["gil"]["workers"]
     assert saved["scenario"]["concurrency"] == 2
 
 
