@@ -23,10 +23,10 @@ import time
 import pytest
 
 from asynclab.knobs import KNOBS
+from harness.live import free_port, get_json
 from loadgen.probe import free_threaded
 from tests.compose import project
 from tests.compose.project import isolated
-from harness.live import free_port, get_json
 
 # Four stacks and the images' builds: more than the tier's default per test.
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1800)]
