@@ -32,6 +32,8 @@ async def run_experiment(experiment, args, lab: Lab) -> int:
     if path is not None:
         print(f"results: {path}")
     status = check(args.fail_if, results.measured(result))
+    # An experiment may have its own reason to fail a run it saved (capacity: none found).
+    status = max(status, getattr(experiment, "exit_status", lambda _: 0)(result))
     # Not saved: the figures are on stdout, but a script must not take this run for done.
     return 2 if path is None else status
 

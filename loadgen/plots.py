@@ -276,3 +276,57 @@ def servers(rows: list[dict], out: Path) -> Plot | None:
     path = save(fig, out / "servers.png", [("servers", r["mode"]) for r in measured])
     plt.close(fig)
     return path
+
+
+def capacity(panels: list[tuple[str, dict]], out: Path, sources) -> Plot | None:
+    """capacity.png: each capacity result's steps as latency against offered load (the
+    "hockey stick"), one panel per configuration: every latency objective's percentile of
+    every step (filled where the step met every objective, crossed where it did not), the
+    objective's limit dashed across, and the found rate dotted down."""
+    drawn = [(title, result) for title, result in panels if result.get("steps")]
+    if not drawn:
+        return None
+    plt, ticker = _pyplot()
+    columns = min(len(drawn), 2)
+    rows = math.ceil(len(drawn) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.2 * rows), squeeze=False)
+    for ax, (title, result) in zip(axes.flat, drawn, strict=False):
+        objectives = [o for o in result["scenario"]["objectives"] if o["name"] != "errors"]
+        for colour, objective in enumerate(objectives):
+            name = objective["name"]
+            for met, marker in ((True, "o"), (False, "x")):
+                points = [
+                    (s["rate"], s["figures"][name])
+                    for s in result["steps"]
+                    if s["met"] is met and s["figures"].get(name) is not None
+                ]
+                if points:
+                    ax.scatter(
+                        [x for x, _ in points],
+                        [y * 1e3 for _, y in points],
+                        marker=marker,
+                        color=f"C{colour}",
+                        label=f"{name} ({'met' if met else 'failed'})",
+                    )
+            ax.axhline(objective["limit"] * 1e3, color=f"C{colour}", linestyle="--", linewidth=1)
+        offered = result["capacity"].get("offered")
+        if offered:
+            ax.axvline(offered, color="0.4", linestyle=":", linewidth=1, label=f"capacity {offered:g}/s offered")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        # Plain numbers on both log axes (30, 60, 100), not 3 x 10^1.
+        plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(plain)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("offered load (aggregations / s, open loop)")
+        ax.set_ylabel("latency (ms); objectives dashed")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(drawn) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    plot = save(fig, out / "capacity.png", sources)
+    plt.close(fig)
+    return plot

@@ -67,7 +67,10 @@ def save(lab: Lab, result: dict) -> Path | None:
 
 def measured(result: dict) -> list[dict]:
     """Every measurement's figures in a result: its rows', its cells' or its own; for an
-    experiment made of others' parts (servers: article rows, sweep cells), theirs."""
+    experiment made of others' parts (servers: article rows, sweep cells), theirs; for a
+    capacity search, its confirmations of the found rate (its steps above it fail by design)."""
+    if "capacity" in result:
+        return [run["figures"] for run in confirmations(result)]
     if "rows" in result:
         return [row["figures"] for row in result["rows"]]
     if "cells" in result:
@@ -123,6 +126,23 @@ def experiment_of(result: dict) -> str:
     return name + (f"{VERSION_MARK}{version}" if version else "")
 
 
+def confirmations(result: dict) -> list[dict]:
+    """A capacity search's runs of the rate it found (loadgen/search.py), in order."""
+    offered = (result.get("capacity") or {}).get("offered")
+    return [s for s in result.get("steps") or [] if s["phase"] == "confirm" and s["rate"] == offered]
+
+
+def _capacity_items(result: dict) -> list[dict]:
+    """A capacity result as one measurement: its confirmations, the one with the median
+    carried rate shown (the capacity itself), at no stated rate, so two searches that found
+    different rates still meet in `loadgen compare`."""
+    runs = [run["figures"] for run in confirmations(result)]
+    if not runs:
+        return []
+    shown = sorted(runs, key=lambda f: f.get("rps") or 0.0)[(len(runs) - 1) // 2]
+    return [{"figures": shown, "repeats": runs, "rate": None}]
+
+
 def measurements(result: dict) -> list[dict]:
     """Every measurement of a result, each with FIELDS (None where the experiment has no such
     thing), its `figures` and its runs (`repeats`: the sweep's repeated runs, else the one).
@@ -130,6 +150,8 @@ def measurements(result: dict) -> list[dict]:
     the sweep's older cells name no client, a db cell no strategy, a run no target."""
     scenario = result.get("scenario") or {}
     items = result.get("rows") or result.get("cells") or ([result] if result.get("figures") else [])
+    if "capacity" in result:
+        items = _capacity_items(result)
     found = []
     for item in items:
         if not item.get("figures"):

@@ -5,6 +5,7 @@ NAMES = (
     "campaign",
     "article",
     "sweep",
+    "capacity",
     "servers",
     "versions",
     "breakdown",
