@@ -259,8 +259,22 @@ async def run(
     }
     if aggregated:
         # One result per configuration in a folder: the report and compare keep each.
-        result["variant"] = f"{strategy}-{client}"
+        result["variant"] = variant(strategy, client, env)
     return result
+
+
+def quotas(env: dict) -> tuple[float | None, float | None]:
+    """The gateway's and the backend's CPU quotas in cores, from their /healthz (None: none)."""
+    return tuple(((env.get(service) or {}).get("cpu") or {}).get("quota") for service in ("gateway", "backend"))
+
+
+def variant(strategy: str, client: str, env: dict) -> str:
+    """gather-auto, or gather-auto-cpu0.5-0.5 under CPU quotas: each configuration and budget
+    a result of its own, so `make capacity`'s cells all reach the report."""
+    found = quotas(env)
+    if not any(found):
+        return f"{strategy}-{client}"
+    return f"{strategy}-{client}-cpu" + "-".join("all" if q is None else f"{q:g}" for q in found)
 
 
 def exit_status(result: dict) -> int:

@@ -5,6 +5,7 @@ and latency against offered load (the "hockey stick") with the objectives drawn 
 from __future__ import annotations
 
 from .. import display, markdown, plots, search, slo
+from ..experiments.capacity import quotas
 from ..results import mode_order
 from . import Section
 
@@ -17,9 +18,13 @@ def _percent(value: float | None) -> str:
 
 def configuration(result: dict) -> str:
     s = result["scenario"]
-    if s.get("strategy"):
-        return f"{s['strategy']}/{s['client']}, {s['target']} view, n={s['n']}, delay {s['delay']:g} s"
-    return s["url"]
+    if not s.get("strategy"):
+        return s["url"]
+    text = f"{s['strategy']}/{s['client']}, {s['target']} view, n={s['n']}, delay {s['delay']:g} s"
+    gateway, backend = quotas(result["environment"])
+    if gateway or backend:
+        text += ", CPU " + " / ".join("-" if q is None else f"{q:g}" for q in (gateway, backend))
+    return text
 
 
 def headline(capacity: dict) -> str:
@@ -123,7 +128,8 @@ def section(latest: dict, folder) -> Section:
             "`loadgen capacity` (docs/capacity.md): a geometric ramp until an objective failed, a bisection to the "
             "stated resolution, then the found rate run again. *capacity* is the median of those runs' successful "
             "(2xx) aggregations a second, *spread* their (highest - lowest) / median, *runs* how many met every "
-            "objective, *above* the lowest failed rate above it and the objective it missed by the most. Each step "
+            "objective, *above* the lowest failed rate above it and the objective it missed by the most; *CPU* the "
+            "gateway's / backend's quota in cores. Each step "
             "ran long enough for its percentile (100 / (100 - q) samples) after a warm-up, on idle services.",
             "",
             *markdown.table(header, rows),

@@ -1,0 +1,46 @@
+"""`make capacity`: how many aggregations a second each configuration users choose between
+carries within p99 <= 500 ms and errors <= 0.1 % (`loadgen capacity`, docs/capacity.md):
+wsgi (gunicorn gthread), asgi (uvicorn), gevent and granian, each with the article's client
+and the lab's tuned one, gather, at fixed CPU budgets that leave loadgen its own core
+(half a core for each service by default, as `make lab`).
+
+Each cell is a mode at a budget; each budget gives both services the same quota
+(GATEWAY_CPUS, BACKEND_CPUS). CAPACITY_CPUS="0.25 0.5" runs every mode at both budgets.
+
+Time (2 cores, warm images): ~15 min at one budget (4 modes x 2 clients, ~90 s a search:
+about 11 steps of 3 s windows, or longer where a low rate needs them for 120 samples of
+p99, each drained and warmed up first).
+"""
+
+from __future__ import annotations
+
+from .settings import words
+from .stack import Cell
+
+HELP = "each server mode's capacity within p99 <= 500 ms, errors <= 0.1 %, article and tuned client (~15 min)"
+MODES = ("wsgi", "asgi", "gevent", "granian")
+CLIENTS = ("article", "auto")
+# Cores for each service, one budget a cell: 0.5 + 0.5 leaves loadgen a core of two.
+CPUS = "0.5"
+# gather of 10 calls to the backend's async view, 0.1 s each. From 5/s (wsgi's 10 backend
+# threads carry about 10/s), doubling, then bisected to 15 %, confirmed 3 times; every
+# search bounded to 20 steps and 4 min of ramp and bisection.
+ARGS = (
+    "--strategy gather --target async --fanout 10 --delay 0.1 --slo p99=500ms --slo errors=0.1% "
+    "--start-rate 5 --max-rate 1000 --resolution 15% --confirm 3 --duration 3s --warmup 1s "
+    "--max-steps 20 --budget 240s"
+)
+
+
+def cells() -> list[Cell]:
+    args = words("CAPACITY_ARGS", ARGS)
+    clients = words("CAPACITY_CLIENTS", " ".join(CLIENTS))
+    return [
+        Cell(
+            {"SERVER_MODE": mode, "GATEWAY_CPUS": cpus, "BACKEND_CPUS": cpus},
+            tuple(("capacity", *args, "--client", client) for client in clients),
+            label=f"{mode}, {cpus} CPU each",
+        )
+        for cpus in words("CAPACITY_CPUS", CPUS)
+        for mode in words("CAPACITY_MODES", " ".join(MODES))
+    ]
