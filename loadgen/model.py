@@ -1,0 +1,127 @@
+"""The cost model: what each component of the lab spends per aggregation, measured at low
+load, and from it the capacity a budget (cores, workers, threads per service) would carry,
+with the component that binds first. Pure arithmetic; `loadgen capacity` measures what it
+predicts (docs/capacity.md).
+
+Each component (gateway, backend, loadgen) has two kinds of limit:
+- CPU: `cpu` seconds per aggregation against the cores it may use, which for a Python
+  service with the GIL is at most one per worker process; run only up to `UTILISATION` of
+  them, as queueing past that lifts the tail over any latency objective;
+- slots: a pool of `pool` threads (or connections, or the gateway's call budget) each held
+  `hold` seconds per aggregation (a wsgi backend: a thread per call for the delay, n calls;
+  a wsgi gateway: a thread for the aggregation's latency): Little's law lets a full pool
+  carry pool / hold aggregations a second. An event loop holds no thread: no such limit.
+- memory: `memory` bytes per aggregation in flight against what is left of its limit,
+  in flight being throughput x latency (Little's law again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+# The share of its cores a component may be kept busy and still meet a p99 objective of a
+# few service times: an M/M/1 queue's p99 wait is ln(100) / (1 - rho) service times, so
+# past 0.85 it grows faster than any latency target tolerates.
+UTILISATION = 0.85
+COMPONENTS = ("gateway", "backend", "loadgen")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one aggregation costs a component, measured (calibrate)."""
+
+    cpu: float  # CPU seconds per aggregation
+    hold: float = 0.0  # slot-seconds (thread, connection, call) held per aggregation
+    memory: float = 0.0  # bytes per aggregation in flight
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a component is given: cores (its CPU quota), worker processes, and its pool of
+    slots (workers x threads for a thread pool; None: no pool, an event loop), and memory."""
+
+    cores: float
+    workers: int | None = None  # None: not a GIL-bound Python service (or free-threaded)
+    pool: int | None = None
+    memory: float | None = None  # bytes it may use beyond its idle footprint
+
+    @property
+    def usable_cores(self) -> float:
+        """With the GIL each worker runs on one core at a time: min(cores, workers)."""
+        return self.cores if self.workers is None else min(self.cores, float(self.workers))
+
+
+def limits(cost: Cost, budget: Budget, latency: float) -> dict[str, float]:
+    """Aggregations a second each of the component's limits allows (those it has)."""
+    found = {}
+    if cost.cpu > 0:
+        found["CPU"] = UTILISATION * budget.usable_cores / cost.cpu
+    if budget.pool is not None and cost.hold > 0:
+        found["slots"] = budget.pool / cost.hold
+    if budget.memory is not None and cost.memory > 0 and latency > 0:
+        found["memory"] = budget.memory / (cost.memory * latency)
+    return found
+
+
+def predict(costs: dict[str, Cost], budgets: dict[str, Budget], latency: float) -> dict:
+    """The predicted capacity: {"rate", "binding" (component and limit), "limits" (every
+    component's every limit, aggregations a second)}. `latency`: an aggregation's time at
+    low load, for the memory that requests in flight hold."""
+    every = {name: limits(costs[name], budgets[name], latency) for name in costs if name in budgets}
+    candidates = [(rate, name, kind) for name, found in every.items() for kind, rate in found.items()]
+    if not candidates:
+        raise ValueError("no component has a limit: give each a CPU cost")
+    rate, name, kind = min(candidates)
+    return {"rate": rate, "binding": f"{name} {kind}", "limits": every}
+
+
+def project(costs: dict[str, Cost], budgets: dict[str, Budget], latency: float, cores: float) -> dict:
+    """The same configuration with `cores` per service (gateway and backend; loadgen keeps
+    its own): a worker per core where the service has workers, each with its threads, so
+    the pools grow with the workers. A projection, marked as one in every table."""
+    scaled = {}
+    for name, budget in budgets.items():
+        if name == "loadgen":
+            scaled[name] = budget
+            continue
+        workers = None if budget.workers is None else max(1, round(cores))
+        pool = None
+        if budget.pool is not None:
+            per_worker = budget.pool / (budget.workers or 1)
+            pool = round(per_worker * (workers or 1))
+        scaled[name] = replace(budget, cores=cores, workers=workers, pool=pool)
+    return {**predict(costs, scaled, latency), "cores": cores, "projection": True}
+
+
+def calibrate(figures: dict, n: int, delay: float, threads_held: dict[str, bool]) -> dict[str, Cost]:
+    """Each component's cost per aggregation from one low-load measurement's figures: its
+    CPU seconds over the window (the services' telemetry, loadgen's own) per successful
+    aggregation; slot-seconds where `threads_held[name]` (a thread per request: wsgi) from
+    the scenario (backend: n calls of `delay`; gateway: the aggregation's median latency);
+    memory per request in flight from the peak RSS over idle and the peak in flight."""
+    ok = figures.get("ok") or 0
+    if not ok:
+        raise ValueError("a calibration needs successful aggregations")
+    services = figures.get("services") or {}
+    costs = {}
+    for name in ("gateway", "backend"):
+        seen = services.get(name) or {}
+        if seen.get("cpu_seconds") is None:
+            continue
+        hold = 0.0
+        if threads_held.get(name):
+            hold = n * delay if name == "backend" else (figures.get("p50") or delay)
+        in_flight = seen.get("in_flight_peak") or 0
+        grew = (seen.get("rss_peak_bytes") or 0) - (seen.get("rss_idle_bytes") or 0)
+        costs[name] = Cost(
+            cpu=seen["cpu_seconds"] / ok, hold=hold, memory=max(0.0, grew) / in_flight if in_flight else 0.0
+        )
+    own = (figures.get("loadgen") or {}).get("window_cpu_seconds")
+    if own is not None:
+        costs["loadgen"] = Cost(cpu=own / ok)
+    return costs
+
+
+def ratio(measured: float, predicted: float) -> float:
+    """measured / predicted: the check the model is held to (within 15 % is 0.85 to 1.15)."""
+    return measured / predicted

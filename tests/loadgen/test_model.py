@@ -1,0 +1,94 @@
+"""The cost model's arithmetic: capacity from per-aggregation costs and a budget, the
+component that binds first, projections to more cores, and calibration from figures."""
+
+import pytest
+
+from loadgen import model
+from loadgen.model import Budget, Cost
+
+# A wsgi lab: a gateway thread per aggregation (0.1 s), a backend thread per call (10 x 0.1 s).
+COSTS = {
+    "gateway": Cost(cpu=0.004, hold=0.1),
+    "backend": Cost(cpu=0.002, hold=1.0),
+    "loadgen": Cost(cpu=0.0005),
+}
+
+
+def wsgi(cores=0.5, threads=10):
+    return {
+        "gateway": Budget(cores=cores, workers=1, pool=threads),
+        "backend": Budget(cores=cores, workers=1, pool=threads),
+        "loadgen": Budget(cores=1.0, workers=1),
+    }
+
+
+def test_the_binding_component_is_the_lowest_of_every_limit():
+    found = model.predict(COSTS, wsgi(), latency=0.12)
+    # Backend threads: 10 threads each held 1 s an aggregation -> 10/s; gateway CPU 0.85 x 0.5 / 0.004 = 106/s.
+    assert found["rate"] == pytest.approx(10.0) and found["binding"] == "backend slots"
+    assert found["limits"]["gateway"]["CPU"] == pytest.approx(106.25)
+    assert found["limits"]["loadgen"] == {"CPU": pytest.approx(1700.0)}
+    # Enough threads, and the gateway's CPU binds.
+    roomy = model.predict(COSTS, wsgi(threads=500), latency=0.12)
+    assert roomy["binding"] == "gateway CPU" and roomy["rate"] == pytest.approx(106.25)
+
+
+def test_an_event_loop_holds_no_thread_and_a_gil_caps_a_worker_at_one_core():
+    asgi = {"gateway": Cost(cpu=0.004), "backend": Cost(cpu=0.002)}
+    budgets = {"gateway": Budget(cores=4.0, workers=2), "backend": Budget(cores=4.0, workers=2)}
+    found = model.predict(asgi, budgets, latency=0.1)
+    # Two workers use two of the four cores: 0.85 x 2 / 0.004.
+    assert found["rate"] == pytest.approx(425.0) and found["binding"] == "gateway CPU"
+    assert "slots" not in found["limits"]["gateway"]
+    free = {name: Budget(cores=4.0) for name in budgets}
+    assert model.predict(asgi, free, latency=0.1)["rate"] == pytest.approx(850.0)
+
+
+def test_memory_in_flight_binds_by_littles_law():
+    costs = {"gateway": Cost(cpu=0.0001, memory=1_000_000.0)}
+    budgets = {"gateway": Budget(cores=1.0, memory=50_000_000.0)}
+    # 50 requests in flight fit; at 0.5 s each that is 100 a second.
+    found = model.predict(costs, budgets, latency=0.5)
+    assert found["binding"] == "gateway memory" and found["rate"] == pytest.approx(100.0)
+
+
+def test_a_projection_grows_workers_and_pools_with_the_cores_and_keeps_loadgen_its_own():
+    projected = model.project(COSTS, wsgi(cores=0.5, threads=10), latency=0.12, cores=8)
+    assert projected["projection"] is True and projected["cores"] == 8
+    # 8 workers of 10 threads each: the backend's 80 threads carry 80/s, still the first to bind.
+    assert projected["limits"]["backend"]["slots"] == pytest.approx(80.0)
+    assert projected["binding"] == "backend slots"
+    assert projected["limits"]["loadgen"]["CPU"] == pytest.approx(1700.0)
+    at_16 = model.project(COSTS, wsgi(threads=500), latency=0.12, cores=16)
+    assert at_16["binding"] == "loadgen CPU"
+
+
+def test_calibration_divides_each_components_cpu_by_the_aggregations_it_served():
+    figures = {
+        "ok": 200,
+        "p50": 0.11,
+        "services": {
+            "gateway": {
+                "cpu_seconds": 0.8,
+                "in_flight_peak": 4,
+                "rss_peak_bytes": 60_000_000,
+                "rss_idle_bytes": 52_000_000,
+            },
+            "backend": {"cpu_seconds": 0.4, "in_flight_peak": 40, "rss_peak_bytes": 1, "rss_idle_bytes": 2},
+        },
+        "loadgen": {"window_cpu_seconds": 0.1},
+    }
+    costs = model.calibrate(figures, n=10, delay=0.1, threads_held={"gateway": True, "backend": True})
+    assert costs["gateway"] == Cost(cpu=0.004, hold=0.11, memory=2_000_000.0)
+    assert costs["backend"] == Cost(cpu=0.002, hold=pytest.approx(1.0), memory=0.0)
+    assert costs["loadgen"] == Cost(cpu=0.0005)
+    looped = model.calibrate(figures, n=10, delay=0.1, threads_held={})
+    assert looped["gateway"].hold == 0.0 and looped["backend"].hold == 0.0
+    with pytest.raises(ValueError, match="successful aggregations"):
+        model.calibrate({"ok": 0}, n=10, delay=0.1, threads_held={})
+
+
+def test_a_model_without_any_limit_is_refused_and_the_check_is_a_ratio():
+    with pytest.raises(ValueError, match="no component has a limit"):
+        model.predict({"gateway": Cost(cpu=0.0)}, {"gateway": Budget(cores=1.0)}, latency=0.1)
+    assert model.ratio(92.0, 100.0) == pytest.approx(0.92)
