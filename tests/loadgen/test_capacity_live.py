@@ -10,6 +10,7 @@ import pytest
 
 from harness.live import ROOT, LiveServer, get_json
 from loadgen.report import render
+from loadgen.stats import histogram_of
 
 SERVICE = 0.01  # s: 100 requests a second at the very most
 LIMIT = 0.1  # the p99 objective: ten service times, well clear of a busy machine's jitter
@@ -147,3 +148,32 @@ def test_bad_input_is_refused_with_exit_2_before_any_load(queue, tmp_path, flags
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_with_two_workers_every_steps_histogram_is_the_exact_sum_of_theirs(queue, tmp_path):
+    # A coarse search (50 %): ramp past the ceiling, one bisection, one confirmation, one above.
+    done = capacity(
+        queue,
+        tmp_path,
+        f"--slo=p99={LIMIT * 1000:g}ms",
+        "--start-rate=30",
+        "--resolution=50%",
+        "--confirm=1",
+        "--workers=2",
+        "--warmup=0.5",
+        "--duration=1",
+        "--max-steps=8",
+    )
+    assert done.returncode == 0, done.stderr
+    (path,) = tmp_path.glob("*-capacity-*.json")
+    result = json.loads(path.read_text())
+    for step in result["steps"]:
+        figures = step["figures"]
+        processes = figures["loadgen"]["processes"]
+        assert figures["loadgen"]["workers"] == 2 and len(processes) == 2
+        counts = [histogram_of(p["histogram"]).get_total_count() for p in processes]
+        assert sum(counts) == histogram_of(figures["histogram"]).get_total_count() == figures["latency"]["count"]
+        assert all(counts)
+    ceiling = (1 + LIMIT / (0.5 + 0.99 * 1.0)) / SERVICE
+    assert not any(s["met"] for s in result["steps"] if s["rate"] > ceiling)
+    assert result["capacity"]["status"] == "found" and result["capacity"]["offered"] <= ceiling
