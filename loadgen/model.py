@@ -125,3 +125,65 @@ def calibrate(figures: dict, n: int, delay: float, threads_held: dict[str, bool]
 def ratio(measured: float, predicted: float) -> float:
     """measured / predicted: the check the model is held to (within 15 % is 0.85 to 1.15)."""
     return measured / predicted
+
+
+# The cores a projection gives each service (issue: 4, 8 and 16 per service).
+PROJECTIONS = (4.0, 8.0, 16.0)
+
+
+def budget_of(health: dict | None) -> Budget | None:
+    """A service's budget from its /healthz: its CPU (quota, else cores it may run on), its
+    workers (GIL-bound unless every worker runs free-threaded) and, where its server has a
+    pool (threads, or gevent's greenlets), workers x that pool."""
+    if not health or not health.get("server"):
+        return None
+    server, cpu = health["server"], health.get("cpu") or {}
+    cores = cpu.get("cores")
+    if not cores:
+        return None
+    workers = server.get("workers") or 1
+    gil = health.get("gil") or {}
+    seen = gil.get("workers") or {}
+    free = bool(gil.get("free_threaded_build")) and bool(seen) and not any(seen.values())
+    threads = server.get("threads")
+    return Budget(cores=float(cores), workers=None if free else workers, pool=workers * threads if threads else None)
+
+
+def check(result: dict) -> dict | None:
+    """The model against a capacity search (loadgen/experiments/capacity.py): calibrated on
+    its lowest step that met every objective (low load), the budgets from the services'
+    /healthz, the prediction beside the measured capacity (their ratio) and the projections
+    to PROJECTIONS cores per service. None, with nothing to say, where the services gave no
+    telemetry or no budget (any URL that is not the lab's gateway)."""
+    scenario, environment = result["scenario"], result["environment"]
+    capacity = result["capacity"]
+    if not scenario.get("strategy") or capacity.get("rate") is None:
+        return None
+    met = [s for s in result["steps"] if s["met"]]
+    if not met:
+        return None
+    calibration = min(met, key=lambda s: s["rate"])
+    budgets = {name: budget_of(environment.get(name)) for name in ("gateway", "backend")}
+    if not all(budgets.values()):
+        return None
+    held = {name: budgets[name].pool is not None for name in budgets}
+    try:
+        costs = calibrate(calibration["figures"], scenario["n"], scenario["delay"], held)
+    except ValueError:
+        return None
+    if "gateway" not in costs or "backend" not in costs:
+        return None
+    loadgen_cores = float((environment.get("loadgen") or {}).get("cpu_count") or 1)
+    workers = scenario.get("workers") or 1
+    budgets["loadgen"] = Budget(cores=min(loadgen_cores, float(workers)), workers=workers)
+    latency = calibration["figures"].get("p50") or scenario["delay"]
+    predicted = predict(costs, budgets, latency)
+    return {
+        "calibrated_at": calibration["rate"],
+        "costs": {name: {"cpu": c.cpu, "hold": c.hold, "memory": c.memory} for name, c in costs.items()},
+        "budgets": {name: {"cores": b.cores, "workers": b.workers, "pool": b.pool} for name, b in budgets.items()},
+        "utilisation": UTILISATION,
+        "predicted": predicted,
+        "ratio": ratio(capacity["rate"], predicted["rate"]),
+        "projections": [project(costs, budgets, latency, cores) for cores in PROJECTIONS],
+    }

@@ -12,7 +12,7 @@ import time
 
 from asynclab.api import ARTICLE_TARGETS, CLIENT_CHOICES, STRATEGIES
 
-from .. import search, slo
+from .. import model, search, slo
 from ..lab import Lab, aggregation_url, measure, open_loop
 from ..options import aggregation, arguments, duration, option, positive, workers
 from ..probe import environment
@@ -257,6 +257,8 @@ async def run(
         "capacity": found["capacity"],
         "steps": found["steps"],
     }
+    # What the cost model predicted from the lowest step, beside what was measured.
+    result["model"] = model.check(result)
     if aggregated:
         # One result per configuration in a folder: the report and compare keep each.
         result["variant"] = variant(strategy, client, env)

@@ -4,7 +4,7 @@ and latency against offered load (the "hockey stick") with the objectives drawn 
 
 from __future__ import annotations
 
-from .. import display, markdown, plots, search, slo
+from .. import display, markdown, model, plots, search, slo
 from ..experiments.capacity import quotas
 from ..results import mode_order
 from . import Section
@@ -119,6 +119,7 @@ def section(latest: dict, folder) -> Section:
                 above(capacity),
             ]
         )
+    modelled = model_rows(latest, found)
     drawn = plots.capacity([(f"{key[1]}: {configuration(latest[key])}", latest[key]) for key in found], folder, found)
     return Section(
         [
@@ -135,6 +136,58 @@ def section(latest: dict, folder) -> Section:
             *markdown.table(header, rows),
             "",
             *([drawn.markdown, ""] if drawn else []),
+            *modelled,
         ],
         [drawn] if drawn else [],
     )
+
+
+def _predicted(found: dict) -> str:
+    return f"{found['rate']:.1f} ({found['binding']})"
+
+
+def model_rows(latest: dict, found: list[tuple[str, str]]) -> list[str]:
+    """The cost model (loadgen/model.py) beside each measured capacity, and its projections."""
+    rows = []
+    for key in found:
+        checked = latest[key].get("model")
+        if not checked:
+            continue
+        rows.append(
+            [
+                key[1],
+                configuration(latest[key]),
+                f"{latest[key]['capacity']['rate']:.1f}",
+                _predicted(checked["predicted"]),
+                f"{checked['ratio']:.2f}",
+                f"{checked['calibrated_at']:g}/s",
+                *(_predicted(p) for p in checked["projections"]),
+            ]
+        )
+    if not rows:
+        return []
+    cores = [
+        f"{p['cores']:g} cores each (projection)"
+        for p in next(latest[k]["model"] for k in found if latest[k].get("model"))["projections"]
+    ]
+    header = (
+        "mode",
+        "configuration",
+        "measured",
+        "predicted (binds first)",
+        "measured / predicted",
+        "calibrated at",
+        *cores,
+    )
+    return [
+        "### The cost model against measurement",
+        "",
+        "Each component's CPU seconds per aggregation, measured at the search's lowest step, against the cores "
+        f"it may use (one per worker with the GIL, kept {_percent(model.UTILISATION)} busy at most), and each "
+        "thread pool against the thread-seconds an aggregation holds (Little's law): the lowest is the "
+        "predicted capacity, and what binds first. The projections give each service more cores (a worker "
+        "per core, each with its threads): they are arithmetic, not measurements.",
+        "",
+        *markdown.table(header, rows),
+        "",
+    ]

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from loadgen import comparison, search, slo
+from loadgen import comparison, model, search, slo
 from loadgen.results import measured
 from loadgen.sections import capacity as shown
+from tests.loadgen.test_model import health, searched
 from tests.loadgen.test_search import Queue
 
 
@@ -79,3 +80,13 @@ def test_the_report_section_has_a_row_per_configuration_and_the_hockey_stick(tmp
     (plot,) = section.plots
     assert plot.path == tmp_path / "capacity.png" and plot.path.exists()
     assert shown.section({}, tmp_path).lines == []
+
+
+def test_the_report_sets_the_models_prediction_beside_the_measured_capacity(tmp_path):
+    found = result(Queue(saturation=200.0))
+    found["model"] = model.check(searched(health(1, 10, 0.5), health(1, 10, 0.5), capacity=found["capacity"]["rate"]))
+    lines = shown.section({("capacity/gather-auto", "asgi"): found}, tmp_path).lines
+    assert "### The cost model against measurement" in lines
+    (row,) = [line for line in lines if line.startswith("| asgi |") and "backend slots" in line]
+    assert "10.0 (backend slots)" in row and f"{found['capacity']['rate'] / 10.0:.2f}" in row
+    assert "16 cores each (projection)" in "\n".join(lines)

@@ -92,3 +92,66 @@ def test_a_model_without_any_limit_is_refused_and_the_check_is_a_ratio():
     with pytest.raises(ValueError, match="no component has a limit"):
         model.predict({"gateway": Cost(cpu=0.0)}, {"gateway": Budget(cores=1.0)}, latency=0.1)
     assert model.ratio(92.0, 100.0) == pytest.approx(0.92)
+
+
+def health(workers, threads, cores, free=None):
+    found = {"server": {"workers": workers, "threads": threads}, "cpu": {"cores": cores, "quota": cores}}
+    if free is not None:
+        found["gil"] = {"free_threaded_build": True, "workers": {"1": not free}}
+    return found
+
+
+def searched(gateway, backend, capacity=9.0):
+    """A capacity result as loadgen/experiments/capacity.py writes it, its lowest met step at 5/s."""
+    step = {
+        "ok": 100,
+        "p50": 0.11,
+        "services": {
+            "gateway": {"cpu_seconds": 0.4, "in_flight_peak": 1, "rss_peak_bytes": 1, "rss_idle_bytes": 1},
+            "backend": {"cpu_seconds": 0.2, "in_flight_peak": 5, "rss_peak_bytes": 1, "rss_idle_bytes": 1},
+        },
+        "loadgen": {"window_cpu_seconds": 0.05},
+    }
+    return {
+        "scenario": {"strategy": "gather", "n": 10, "delay": 0.1, "workers": 1},
+        "environment": {"gateway": gateway, "backend": backend, "loadgen": {"cpu_count": 2}},
+        "capacity": {"rate": capacity},
+        "steps": [
+            {"rate": 10.0, "met": False, "figures": {}},
+            {"rate": 5.0, "met": True, "figures": step},
+            {"rate": 7.0, "met": True, "figures": {**step, "ok": 1}},
+        ],
+    }
+
+
+def test_the_check_calibrates_at_the_lowest_met_step_and_sets_prediction_beside_measurement():
+    # wsgi: 1 worker x 10 threads each; half a core each.
+    checked = model.check(searched(health(1, 10, 0.5), health(1, 10, 0.5)))
+    assert checked["calibrated_at"] == 5.0
+    assert checked["costs"]["gateway"]["cpu"] == pytest.approx(0.004)
+    # The backend's 10 threads, each call holding one 0.1 s, 10 calls an aggregation: 10/s.
+    assert checked["predicted"]["binding"] == "backend slots"
+    assert checked["predicted"]["rate"] == pytest.approx(10.0)
+    assert checked["ratio"] == pytest.approx(0.9)
+    assert [p["cores"] for p in checked["projections"]] == [4.0, 8.0, 16.0]
+    assert all(p["projection"] for p in checked["projections"])
+    # asgi: no pool; the gateway's CPU binds, 0.85 x 0.5 / 0.004.
+    looped = model.check(searched(health(1, None, 0.5), health(1, None, 0.5)))
+    assert looped["predicted"]["binding"] == "gateway CPU"
+    assert looped["predicted"]["rate"] == pytest.approx(106.25)
+
+
+def test_a_free_threaded_worker_may_use_every_core_it_is_given():
+    assert model.budget_of(health(1, None, 2.0)).usable_cores == 1.0
+    assert model.budget_of(health(1, None, 2.0, free=True)).usable_cores == 2.0
+    assert model.budget_of(health(1, None, 2.0, free=False)).usable_cores == 1.0
+
+
+def test_no_check_without_the_services_budgets_or_telemetry():
+    assert model.check(searched(None, health(1, 10, 0.5))) is None
+    bare = searched(health(1, 10, 0.5), health(1, 10, 0.5))
+    for step in bare["steps"]:
+        step["figures"].pop("services", None)
+    assert model.check(bare) is None
+    bare["scenario"]["strategy"] = None
+    assert model.check(bare) is None
