@@ -73,7 +73,7 @@ PY314_PLATFORMS := $(foreach n,41 40 39 38 37,--platform manylinux_2_$(n)_$(ARCH
 DJANGO_IMAGE = $(if $(strip $(PYTHON)),$(call python_image,$(PYTHON)),$(call django_image,$(DJANGO)))
 export DJANGO DJANGO_IMAGE
 
-.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-capacity bench-edge bench-first bench-tax clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -321,6 +321,9 @@ bench: venv ## Benchmark loadgen against wrk (and an httpx engine) on the same t
 
 bench-edge: venv ## CPU per request of the Host/size checks and the strict query parser, beside a whole request (~1 min)
 	$(VENV)/bin/python -m bench.edge
+
+bench-capacity: venv ## Does hey (Debian's, not the lab's) agree with loadgen capacity at 90 % and 130 % of the rate it found? (~2 min)
+	$(VENV)/bin/python -m bench.capacity_check $(ARGS)
 
 bench-first: venv ## A fresh worker's first requests with the warm-up on and off (~1 min)
 	$(VENV)/bin/python -m bench.first_requests
