@@ -177,7 +177,10 @@ def check(result: dict) -> dict | None:
     workers = scenario.get("workers") or 1
     budgets["loadgen"] = Budget(cores=min(loadgen_cores, float(workers)), workers=workers)
     latency = calibration["figures"].get("p50") or scenario["delay"]
-    predicted = predict(costs, budgets, latency)
+    try:
+        predicted = predict(costs, budgets, latency)
+    except ValueError:  # nothing measured a cost (an idle window): no prediction, not a crash
+        return None
     return {
         "calibrated_at": calibration["rate"],
         "costs": {name: {"cpu": c.cpu, "hold": c.hold, "memory": c.memory} for name, c in costs.items()},

@@ -14,7 +14,10 @@ capacity.py gives it the lab's open loop; the tests give it a system of known ca
 The capacity is the median run's carried rate (2xx answers a second: what the configuration
 carried within its objectives) over the confirmations, with their spread ((highest - lowest)
 / median), and the objective that failed first above it: at the lowest failed rate above the
-capacity, the objective it missed by the most. Every step counts against `max_steps`; the
+capacity, the objective it missed by the most. Its status: found; at max rate (every step
+up to `max_rate` met: at least that); at least (the ramp ran out of steps or time first);
+unconfirmed (most confirmations kept failing); unreachable (the first step failed). Every
+step counts against `max_steps`; the
 ramp and the bisection stop at `budget` seconds of steps (each step reports its own in
 figures["elapsed"]) and leave the confirmation its steps.
 """

@@ -155,3 +155,13 @@ def test_no_check_without_the_services_budgets_or_telemetry():
     assert model.check(bare) is None
     bare["scenario"]["strategy"] = None
     assert model.check(bare) is None
+
+
+def test_a_calibration_that_measured_no_cost_predicts_nothing_rather_than_failing():
+    idle = searched(health(1, None, 0.5), health(1, None, 0.5))
+    for step in idle["steps"]:
+        for seen in (step["figures"].get("services") or {}).values():
+            seen["cpu_seconds"] = 0.0
+        if step["figures"].get("loadgen"):
+            step["figures"]["loadgen"]["window_cpu_seconds"] = 0.0
+    assert model.check(idle) is None
