@@ -40,6 +40,9 @@ async def app(scope, receive, send):
         return await _respond(send, 200, {"status": "ok", "server_mode": "queue", "server": server})
     if scope["path"] == "/stats":
         return await _respond(send, 200, {"served": _served, "held": _held, "service_time": SERVICE})
+    if scope["path"] == "/fail":
+        # A URL that errors at every rate, for what a search of one says.
+        return await _respond(send, 503, {"error": "unavailable"})
     _lock = _lock or asyncio.Lock()
     async with _lock:
         began = time.perf_counter()

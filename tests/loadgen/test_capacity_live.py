@@ -177,3 +177,12 @@ def test_with_two_workers_every_steps_histogram_is_the_exact_sum_of_theirs(queue
     ceiling = (1 + LIMIT / (0.5 + 0.99 * 1.0)) / SERVICE
     assert not any(s["met"] for s in result["steps"] if s["rate"] > ceiling)
     assert result["capacity"]["status"] == "found" and result["capacity"]["offered"] <= ceiling
+
+
+def test_a_url_that_errors_at_every_rate_is_refused_with_exit_2_and_no_result(queue, tmp_path):
+    command = [sys.executable, "-m", "loadgen", "capacity", queue.url + "/fail", "--gateway", queue.url]
+    command += ["--backend", queue.url, "--results", str(tmp_path), "--quiet"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "refusing to measure" in done.stderr and "HTTP 503" in done.stderr
+    assert not list(tmp_path.glob("*.json"))
