@@ -89,6 +89,10 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+# How the report's capacity column marks a capacity that is not simply found.
+MARKS = {search.AT_MAX: " (at least)", search.AT_LEAST: " (at least)", search.UNCONFIRMED: " (unconfirmed)"}
+
+
 def keys(latest: dict) -> list[tuple[str, str]]:
     """Every capacity result: one per configuration (capacity/<strategy>-<client>) and mode;
     another Django's results (capacity@3.1) are the versions section's."""
@@ -111,7 +115,7 @@ def section(latest: dict, folder) -> Section:
                 key[1],
                 configuration(result),
                 ", ".join(result["scenario"]["slo"]),
-                "-" if rate is None else f"{rate:.1f}" + (" (at least)" if capacity["status"] != search.FOUND else ""),
+                "-" if rate is None else f"{rate:.1f}" + MARKS.get(capacity["status"], ""),
                 "-" if capacity["offered"] is None else f"{capacity['offered']:g}/s",
                 _percent(capacity["spread"]),
                 f"{capacity['confirmed']} of {len(capacity['runs'])} met" if capacity["runs"] else "-",
