@@ -11,6 +11,7 @@ import pytest
 from harness.live import ROOT, LiveServer, get_json
 from loadgen.report import render
 from loadgen.stats import histogram_of
+from tests.loadgen.conftest import Replicas
 
 SERVICE = 0.01  # s: 100 requests a second at the very most
 LIMIT = 0.1  # the p99 objective: ten service times, well clear of a busy machine's jitter
@@ -186,3 +187,37 @@ def test_a_url_that_errors_at_every_rate_is_refused_with_exit_2_and_no_result(qu
     assert done.returncode == 2
     assert "refusing to measure" in done.stderr and "HTTP 503" in done.stderr
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_on_two_replicas_every_step_is_both_replicas_histograms_added(queue, secret, tmp_path):
+    pool = Replicas(2, secret)
+    try:
+        done = capacity(
+            queue,
+            tmp_path,
+            f"--slo=p99={LIMIT * 1000:g}ms",
+            "--start-rate=30",
+            "--resolution=50%",
+            "--confirm=1",
+            "--warmup=0.5",
+            "--duration=1",
+            "--max-steps=8",
+            "--replicas=2",
+            f"--replicas-at={pool.at}",
+            f"--secret-file={secret}",
+        )
+    finally:
+        pool.stop()
+    assert done.returncode == 0, done.stderr
+    (path,) = tmp_path.glob("*-capacity-*.json")
+    result = json.loads(path.read_text())
+    assert sorted(r["node"] for r in result["environment"]["loadgen"]["replicas"]) == ["node-0", "node-1"]
+    for step in result["steps"]:
+        figures = step["figures"]
+        processes = figures["loadgen"]["processes"]
+        assert figures["loadgen"]["replicas"] == 2 and sorted(p["node"] for p in processes) == ["node-0", "node-1"]
+        counts = [histogram_of(p["histogram"]).get_total_count() for p in processes]
+        assert sum(counts) == histogram_of(figures["histogram"]).get_total_count() == figures["latency"]["count"]
+    ceiling = (1 + LIMIT / (0.5 + 0.99 * 1.0)) / SERVICE
+    assert not any(s["met"] for s in result["steps"] if s["rate"] > ceiling)
+    assert result["capacity"]["status"] == "found"
