@@ -77,8 +77,9 @@ def test_the_capacity_of_a_one_request_server_is_under_its_service_rate_and_the_
     # r s <= 1 + LIMIT / (w + 0.99 d). No step above that rate may have met the objective.
     ceiling = (1 + LIMIT / (WARMUP + 0.99 * WINDOW)) / SERVICE
     above_ceiling = [s for s in steps if s["rate"] > ceiling]
-    # The ramp (30, 60, 120/s) went past it, and every such step failed, on its p99.
-    assert above_ceiling and not any(s["met"] for s in above_ceiling), ceiling
+    # Every step past it failed (the ramp's 120/s is, unless neighbours slowed the server
+    # enough to fail 60/s first).
+    assert not any(s["met"] for s in above_ceiling), ceiling
     assert found["offered"] <= ceiling
     assert found["failed_first"]["name"] == "p99" and found["failed_first"]["rate"] > found["offered"]
     # It carries no more than one request per service time (one more at the window's edge).
