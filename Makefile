@@ -298,7 +298,7 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-knobs: venv ## Write .env.example and docs/knobs.md from the knob registry (asynclab/knobs.py)
+knobs: venv ## Write .env.example, docs/knobs.md and docs/servers.md's servers table from the registries (asynclab/knobs/)
 	$(VENV)/bin/python -m asynclab.knobs
 
 # images: tests/compose/test_versions.py runs every Django's image (~7 min more from nothing).
