@@ -1,12 +1,8 @@
-# asynclab: `make help` lists the targets. Every knob in .env.example can be given on the
-# command line (make up SERVER_MODE=asgi) or in the environment (SERVER_MODE=asgi make up).
-
+# asynclab: `make help` lists the targets. A knob (.env.example) given on the command line
+# reaches compose through the environment (make exports it); unset, .env's value applies.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-# Knobs given on the command line (make up SERVER_MODE=asgi) reach compose through the
-# environment, as make exports command-line variables; unset ones stay unset, so a value
-# in .env still applies.
 
 # docker compose v2 when the plugin is there, else Debian's docker-compose 1.29.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
@@ -16,26 +12,21 @@ VENV := .venv
 WHEELS := build/wheels
 LAB_IMAGE ?= asynclab:latest
 export LAB_IMAGE
-# loadgen records the commit it measured. Its files belong to the owner of RESULTS_DIR
-# (loadgen/entry.py), so the `results` target only has to make it as you.
-# A tree with changes not committed is marked: its results measured something no commit has.
+# loadgen records the commit it measured, -dirty when the tree has changes no commit has.
 GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 # A path compose reads as a folder: it must start with ./ or /.
 RESULTS_DIR ?= ./results
 export GIT_COMMIT RESULTS_DIR
 BASE_IMAGE ?= python:3.11-slim-bookworm
-# The wheelhouse is for the image's Python (3.11 in both the official and the Debian
-# base), not the host's. pip does not widen manylinux_2_36 to older tags: list them all.
+# The wheelhouse is for the image's Python, not the host's; pip does not widen manylinux tags.
 IMAGE_PYTHON := 3.11
 ARCH := $(shell uname -m)
 PLATFORMS := $(foreach n,36 35 34 33 32 31 30 29 28 27 26 25 24 23 22 21 20 19 18 17,--platform manylinux_2_$(n)_$(ARCH)) --platform manylinux2014_$(ARCH)
 # Wheels of 2020-21 (uvloop 0.15, httptools 0.1) carry only the older manylinux tags.
 OLD_PLATFORMS := $(PLATFORMS) $(foreach tag,manylinux2010 manylinux1 manylinux_2_12 manylinux_2_5,--platform $(tag)_$(ARCH))
 
-# DJANGO: the Django the backend and gateway run (docs/versions.md). Each version has its
-# own lock on a Python it supports, its Debian suite (the official image of that Python
-# when a registry is reachable) and its image; the default, 5.2, is requirements.txt in
-# LAB_IMAGE, which loadgen runs whatever DJANGO is.
+# DJANGO (docs/versions.md): each version its lock, Python, Debian suite and image; the
+# default's is LAB_IMAGE, which loadgen runs whatever DJANGO is.
 DJANGO ?= 5.2
 DJANGO_DEFAULT := 5.2
 DJANGO_VERSIONS := 3.1 3.2 4.2 5.2 6.1
@@ -49,10 +40,8 @@ django_requirements = $(if $(filter $(DJANGO_DEFAULT),$(1)),requirements.txt,req
 django_wheels = $(if $(filter 3.11,$(call django_python,$(1))),$(WHEELS),build/wheels-cp$(subst .,,$(call django_python,$(1))))
 django_wheels_stamp = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(WHEELS)/.stamp,build/versions/wheels-$(1).stamp)
 django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(subst :, ,$(LAB_IMAGE))):django-$(1))
-# PYTHON: the backend's and gateway's interpreter when it is not DJANGO's own
-# (docs/versions.md): 3.14 or 3.14t, CPython built here from one source with the same flags,
-# with the GIL and without it (docker/python/), running PYTHON_DJANGO, the newest Django
-# that supports 3.14, from one lock. Unset: DJANGO's image. loadgen keeps the default image.
+# PYTHON (docs/versions.md): CPython 3.14 built here with and without the GIL
+# (docker/python/), running PYTHON_DJANGO from one lock. Unset: DJANGO's image.
 PYTHON ?=
 PYTHON_VERSIONS := 3.14 3.14t
 PYTHON_DJANGO := 6.1
@@ -68,8 +57,7 @@ endif
 python_image = $(firstword $(subst :, ,$(LAB_IMAGE))):py$(1)
 python_wheels = build/wheels-cp314$(if $(filter %t,$(1)),t)
 PY314_PLATFORMS := $(foreach n,41 40 39 38 37,--platform manylinux_2_$(n)_$(ARCH)) $(PLATFORMS)
-# Derived, never taken from the environment: an outer make's value must not leak into
-# `make up DJANGO=3.2` run inside it.
+# Derived, never from the environment: an outer make's value must not leak into a sub-make.
 DJANGO_IMAGE = $(if $(strip $(PYTHON)),$(call python_image,$(PYTHON)),$(call django_image,$(DJANGO)))
 export DJANGO DJANGO_IMAGE
 
@@ -82,18 +70,14 @@ help: ## List the targets
 	@$(HOST_PYTHON) -m campaigns --list | awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
-# The lab's campaigns: each one module in campaigns/ that declares what it runs (its cells:
-# the stack's knobs and loadgen's commands), run by campaigns/stack.py. make puts the venv,
-# the image, the results folder and the secrets in place and hands it over.
+# The campaigns (campaigns/): make puts the venv, image, results folder and secrets in place.
 CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults
 .PHONY: $(CAMPAIGNS)
 $(CAMPAIGNS): venv build results secrets
 	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@
 
-# nginx for EDGE=nginx: the official image's base when a registry is reachable, else Debian's nginx.
-# A side image (nginx, netem, PostgreSQL, the registry): its base found, or made from Debian's
-# packages when no registry is reachable (docker/base-image.sh with the settings in $(2)),
-# then its Dockerfile $(3) in the context $(4), tagged $(1); the build's log in build/$(5)-build.log.
+# A side image $(1): its base (docker/base-image.sh with the settings $(2): made from Debian's
+# packages when no registry is reachable), Dockerfile $(3), context $(4), log build/$(5)-build.log.
 define side_image
 @mkdir -p build
 @base=$$($(2) docker/base-image.sh); \
@@ -109,8 +93,7 @@ DB ?= sqlite
 POSTGRES_SECRET_FILE ?= ./build/postgres-password
 export DB POSTGRES_SECRET_FILE
 PROFILES := $(if $(filter postgres,$(DB)),--profile postgres)
-# EDGE=nginx: nginx in front of the gateway (the edge service's profile); loadgen then
-# loads the gateway through it.
+# EDGE=nginx: nginx in front of the gateway (its profile); loadgen loads the gateway through it.
 EDGE ?= none
 EDGE_IMAGE ?= asynclab-nginx:latest
 export EDGE_IMAGE
@@ -131,23 +114,11 @@ down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume 
 clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
 	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
 
-# The secrets: random, written once, git-ignored (build/), never in the repo: the PostgreSQL
-# password, and the one loadgen's replicas demand of their conductor (docs/swarm.md).
-# 0644 because the containers read them as their own users; the postgres image sets its
-# password again at every start, so a new one works with an existing volume. (A folder in
-# a secret's place is what docker leaves when the file was missing: it goes.)
+# The secrets, written once, never in the repo (campaigns/secrets.py).
 LOADGEN_SECRET_FILE ?= ./build/loadgen-secret
 export LOADGEN_SECRET_FILE
-define write_secret
-	@mkdir -p $(dir $(1))
-	@if [ -d $(1) ]; then rmdir $(1); fi
-	@if [ ! -s $(1) ]; then \
-		$(HOST_PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(1); \
-		chmod 0644 $(1); echo "wrote a new $(2) to $(1)"; fi
-endef
 secrets:
-	$(call write_secret,$(POSTGRES_SECRET_FILE),PostgreSQL password)
-	$(call write_secret,$(LOADGEN_SECRET_FILE),loadgen replicas' secret)
+	@$(HOST_PYTHON) -m campaigns.secrets "PostgreSQL password=$(POSTGRES_SECRET_FILE)" "loadgen replicas' secret=$(LOADGEN_SECRET_FILE)"
 
 logs: ## Follow the services' logs
 	$(COMPOSE) logs -f --tail=100
@@ -158,10 +129,7 @@ ps: ## Show the services and their health
 loadgen: build results secrets ## Run loadgen against the running stack: make loadgen ARGS="sweep --levels 1,10"
 	$(COMPOSE) run --rm --no-deps $(LOADGEN_EDGE) loadgen $(ARGS)
 
-# --- Docker Swarm (docs/swarm.md) ----------------------------------------------------------
-# The same lab as a stack generated from docker-compose.yml, with loadgen as replica tasks
-# a conductor on this node runs every measurement on: swarm/ (python -m swarm COMMAND) does
-# the rest. It never initialises or leaves a swarm: that is yours to do.
+# --- Docker Swarm (docs/swarm.md): swarm/ (python -m swarm COMMAND) does the rest.
 REGISTRY ?=
 REGISTRY_IMAGE ?= asynclab-registry:latest
 export REGISTRY_IMAGE
@@ -175,7 +143,7 @@ swarm-lab: swarm-up ## The article table and a short sweep on the swarm, with LO
 $(SWARM_TARGETS):
 	@$(VENV)/bin/python -m swarm $(patsubst swarm-%,%,$@)
 
-# The local registry swarm-push starts when no REGISTRY is given: Debian's docker-registry.
+# The local registry swarm-push starts when no REGISTRY is given.
 registry-image:
 	$(call side_image,$(REGISTRY_IMAGE),BASE_IMAGE=registry:2 LOCAL_BASE_IMAGE=asynclab-registry-base:bookworm BASE_PACKAGES=docker-registry BASE_WORKDIR=build/base-registry,docker/registry/Dockerfile,docker/registry,registry)
 
@@ -202,46 +170,28 @@ report: results ## Render results/ to results/report.md and results/report.html 
 	@$(COMPOSE) run --rm --no-deps loadgen report
 	@echo "report: $(RESULTS_DIR)/report.md (PNG plots beside it) and $(RESULTS_DIR)/report.html (one file: open it in a browser)"
 
-# The compose tier opens report.html in a real headless browser: Debian's chromium.
 browser: ## Install Chromium for the report's browser test (apt, as root), unless it is on PATH
-	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "make browser: installing chromium (the report's browser test needs it)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	else \
-		echo "make browser: the report's browser test needs Chromium; install it with:"; \
-		echo "  sudo apt-get install -y --no-install-recommends chromium"; exit 1; \
-	fi
+	@$(HOST_PYTHON) -m campaigns.browser
 
 results:
 	@mkdir -p $(RESULTS_DIR)
 
-# The image of Django version $(1): its Debian suite's base (BASE_IMAGE is the default's
-# only), its lock and wheelhouse; the build's log in build/, its time and size on stdout.
-define build_image
+comma := ,
+# Image $(1): its base from the command $(2) (what it runs: $(3)), the lock $(5), the
+# wheelhouse $(6); the build's log in $(4), its time and size on stdout.
+define docker_build
 @mkdir -p build/versions; \
-	base=$$($(if $(filter $(DJANGO_DEFAULT),$(1)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(1))); \
-	echo "base image: $$base (Django $(1), Python $(call django_python,$(1)))"; start=$$(date +%s); \
-	log=build/docker-build$(if $(filter $(DJANGO_DEFAULT),$(1)),,-django-$(1)).log; \
-	docker build --build-arg BASE_IMAGE=$$base --build-arg REQUIREMENTS=$(call django_requirements,$(1)) \
-		--build-arg WHEELS=$(call django_wheels,$(1)) --tag $(call django_image,$(1)) . > $$log 2>&1 \
+	base=$$($(2)); \
+	echo "base image: $$base ($(3))"; start=$$(date +%s); \
+	log=$(4); \
+	docker build --build-arg BASE_IMAGE=$$base --build-arg REQUIREMENTS=$(5) \
+		--build-arg WHEELS=$(6) --tag $(1) . > $$log 2>&1 \
 		|| { tail -n 30 $$log; echo "docker build failed: full log in $$log"; exit 1; }; \
-	echo "built $(call django_image,$(1)) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(call django_image,$(1)) | awk '{printf "%d MB", $$1/1e6}'))"
+	echo "built $(1) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(1) | awk '{printf "%d MB", $$1/1e6}'))"
 endef
-
-# The image of PYTHON=$(1) (3.14 or 3.14t): its interpreter base (docker/python/base.sh
-# compiles it when it is not here: the CPU minutes are in docs/versions.md), the one lock,
-# the wheels of its ABI.
-define build_python_image
-@mkdir -p build/versions; \
-	base=$$(HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(1)); \
-	echo "base image: $$base (CPython $(1), Django $(PYTHON_DJANGO))"; start=$$(date +%s); \
-	log=build/docker-build-py$(1).log; \
-	docker build --build-arg BASE_IMAGE=$$base --build-arg REQUIREMENTS=requirements/python-3.14.txt \
-		--build-arg WHEELS=$(call python_wheels,$(1)) --tag $(call python_image,$(1)) . > $$log 2>&1 \
-		|| { tail -n 30 $$log; echo "docker build failed: full log in $$log"; exit 1; }; \
-	echo "built $(call python_image,$(1)) in $$(( $$(date +%s) - start )) s ($$(docker image inspect -f '{{.Size}}' $(call python_image,$(1)) | awk '{printf "%d MB", $$1/1e6}'))"
-endef
+# Django $(1)'s image (BASE_IMAGE is the default's only), and PYTHON=$(1)'s (base.sh compiles it).
+build_image = $(call docker_build,$(call django_image,$(1)),$(if $(filter $(DJANGO_DEFAULT),$(1)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(1)),Django $(1)$(comma) Python $(call django_python,$(1)),build/docker-build$(if $(filter $(DJANGO_DEFAULT),$(1)),,-django-$(1)).log,$(call django_requirements,$(1)),$(call django_wheels,$(1)))
+build_python_image = $(call docker_build,$(call python_image,$(1)),HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(1),CPython $(1)$(comma) Django $(PYTHON_DJANGO),build/docker-build-py$(1).log,requirements/python-3.14.txt,$(call python_wheels,$(1)))
 
 # The services' image for DJANGO (or PYTHON), and loadgen's (the default) when that is another one.
 ifeq ($(strip $(PYTHON)),)
