@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCS = ROOT / "docs" / "knobs.md"
 SERVERS_MD = ROOT / "docs" / "servers.md"
-GENERATED = "Generated from asynclab/knobs.py by `make knobs`: edit the registry, not this file."
+GENERATED = "Generated from asynclab/knobs/ by `make knobs`: edit the registry, not this file."
 # The servers table's bounds in docs/servers.md; the prose round it is written by hand.
 TABLE_START = "<!-- The servers table: generated from asynclab/servers/ by `make knobs`; edit the modules. -->"
 TABLE_END = "<!-- End of the servers table. -->"
@@ -78,7 +78,7 @@ def knobs_md() -> str:
         "in the environment (`SERVER_MODE=asgi make up`) or in `.env` (copy `.env.example`). Empty means",
         "the default. A bad value stops the service at start with a message naming the variable.",
         "",
-        "*Read by*: `backend`, `gateway` (the Django services, through `asynclab/knobs.py`), `postgres`,",
+        "*Read by*: `backend`, `gateway` (the Django services, through `asynclab/knobs/`), `postgres`,",
         "`netem`, `loadgen` (those containers), `compose` (docker-compose.yml interpolates it), `make`.",
         "docker-compose.yml passes the services' knobs through by name, so their defaults are only here;",
         "the values compose interpolates keep their `${NAME:-default}` there too, and a test keeps the",
