@@ -1,4 +1,7 @@
-"""The entrypoint: SERVER_MODE -> server command, loud failures, and each mode really serving."""
+"""The entrypoint: SERVER_MODE -> server command, loud failures, and each mode really serving.
+
+Over 250 lines: the ten modes' commands, their refusals and the entrypoint serving each for
+real share the same helpers."""
 
 import json
 import re

@@ -2,26 +2,25 @@
 
 Required: with no Docker engine these tests fail, they never skip. Each run uses its own
 compose project and free host ports, so it does not touch a lab the user has running.
+
+Over 250 lines: each test brings the real stack up and checks one behaviour end to end
+through docker (PostgreSQL's: test_stack_database.py).
 """
 
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from harness.live import ROOT, free_port, get_json, raw_get
+from harness.live import free_port, get_json, raw_get
+from tests.compose.project import run
 
 pytestmark = pytest.mark.compose
 
 PROJECT = f"asynclabtest{os.getpid()}"
-
-
-def run(*argv, env=None, timeout=600):
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

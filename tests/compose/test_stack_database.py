@@ -12,7 +12,8 @@ import pytest
 
 from harness.live import get_json
 from tests.compose import test_stack
-from tests.compose.test_stack import fetch, inspect, run, service_container
+from tests.compose.project import run
+from tests.compose.test_stack import fetch, inspect, service_container
 
 pytestmark = pytest.mark.compose
 

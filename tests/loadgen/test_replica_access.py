@@ -1,7 +1,9 @@
 """Who may command a loadgen replica, where it may send requests, how long it waits
 (loadgen/handshake.py, targets.py, replica.py): strangers against live `loadgen replica`
 processes on loopback ports, each refused, each leaving the replica free to run its real
-conductor's plan right after. The proof and the allow-list as units: test_replica_proof.py."""
+conductor's plan right after. The proof and the allow-list as units: test_replica_proof.py.
+
+Over 250 lines: each refusal needs its own exchange with a live replica."""
 
 from __future__ import annotations
 
