@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from asynclab.knobs import KNOBS
 from campaigns import CAMPAIGNS
 from harness.live import ROOT
 
@@ -53,3 +54,12 @@ def test_make_help_lists_every_documented_target_and_every_campaign():
     assert result.returncode == 0, result.stderr
     listed = re.findall(r"^  make (\S+)", result.stdout, re.MULTILINE)
     assert len(documented) > 20 and listed == [*documented, *CAMPAIGNS]
+
+
+def test_the_makefile_s_version_lists_are_the_knobs_choices():
+    # make cannot import the registry: its own lists are checked against it instead.
+    text = (ROOT / "Makefile").read_text()
+    written = dict(re.findall(r"^([A-Z_]+) := (.*)$", text, re.MULTILINE))
+    assert written["DJANGO_VERSIONS"].split() == list(KNOBS["DJANGO"].allowed())
+    assert written["PYTHON_VERSIONS"].split() == list(KNOBS["PYTHON"].allowed())
+    assert written["DJANGO_DEFAULT"] == KNOBS["DJANGO"].default
