@@ -175,8 +175,7 @@ print-django-image: # for scripts and tests: make -s print-django-image DJANGO=3
 	@echo $(DJANGO_IMAGE)
 
 images: ## Build the image of every Django version and of every PYTHON (docs/versions.md)
-	@for version in $(DJANGO_VERSIONS); do $(MAKE) --no-print-directory build DJANGO=$$version; done; \
-	for python in $(PYTHON_VERSIONS); do $(MAKE) --no-print-directory build PYTHON=$$python; done
+	@MAKE="$(MAKE)" $(HOST_PYTHON) -m campaigns.images
 
 base: ## Only find or make the base image (of DJANGO's Debian suite, or PYTHON's interpreter), and print its name
 	@$(if $(strip $(PYTHON)),HOST_PYTHON=$(VENV)/bin/python docker/python/base.sh $(PYTHON),$(if $(filter $(DJANGO_DEFAULT),$(DJANGO)),,env -u BASE_IMAGE )docker/base-image.sh $(call django_suite,$(DJANGO)))

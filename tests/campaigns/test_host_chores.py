@@ -1,11 +1,13 @@
-"""The host chores make hands to Python: make secrets (campaigns/secrets.py) and make browser
-(campaigns/browser.py), each run as make runs it, in a fresh interpreter."""
+"""The host chores make hands to Python: make secrets (campaigns/secrets.py), make browser
+(campaigns/browser.py) and make images (campaigns/images.py), each run as make runs it,
+in a fresh interpreter."""
 
 import os
 import stat
 import subprocess
 import sys
 
+from asynclab.knobs import KNOBS
 from harness.live import ROOT
 
 
@@ -61,3 +63,43 @@ def test_browser_without_chromium_or_apt_says_how_to_install_it(tmp_path):
     done = run("campaigns.browser", path=str(tmp_path))
     assert done.returncode == 1
     assert "sudo apt-get install -y --no-install-recommends chromium" in done.stdout
+
+
+def fake_make(tmp_path, failing=""):
+    """A `make` that records each call's arguments and fails the build of `failing`."""
+    script = tmp_path / "make"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\ncase "$*" in *"{failing or "-"}") exit 3;; esac\n')
+    script.chmod(0o755)
+    return script
+
+
+def calls(tmp_path):
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+def test_images_builds_every_django_then_every_python_in_the_knobs_order(tmp_path):
+    make = fake_make(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "campaigns.images"],
+        cwd=ROOT,
+        env={**os.environ, "MAKE": str(make)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    django, python = KNOBS["DJANGO"].allowed(), KNOBS["PYTHON"].allowed()
+    assert calls(tmp_path) == [f"--no-print-directory build DJANGO={v}" for v in django] + [
+        f"--no-print-directory build PYTHON={p}" for p in python
+    ]
+
+
+def test_images_stops_at_the_first_build_that_fails_with_its_status(tmp_path):
+    third = f"DJANGO={KNOBS['DJANGO'].allowed()[2]}"
+    make = fake_make(tmp_path, failing=third)
+    done = subprocess.run(
+        [sys.executable, "-m", "campaigns.images"], cwd=ROOT, env={**os.environ, "MAKE": str(make)}, timeout=60
+    )
+    assert done.returncode == 3
+    assert calls(tmp_path)[-1] == f"--no-print-directory build {third}" and len(calls(tmp_path)) == 3
+    assert not any("PYTHON=" in call for call in calls(tmp_path))
