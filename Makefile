@@ -128,8 +128,7 @@ registry-image:
 NETEM_IMAGE ?= asynclab-netem:latest
 netem: netem-image ## Add NETEM_DELAY (50ms) of latency to all the backend sends (after make up)
 	$(COMPOSE) --profile netem up -d --no-deps netem
-	@sleep 1; line=$$($(COMPOSE) --profile netem logs --no-color netem | grep '"event": "netem"' | tail -n 1); \
-	echo "$$line"; case "$$line" in *'"qdisc"'*) ;; *) $(COMPOSE) --profile netem rm --stop --force netem >/dev/null 2>&1; exit 1;; esac
+	@COMPOSE="$(COMPOSE)" $(HOST_PYTHON) -m campaigns.netem
 netem-off: ## Remove the latency make netem added
 	$(COMPOSE) --profile netem rm --stop --force netem
 netem-image:

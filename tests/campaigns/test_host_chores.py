@@ -1,6 +1,6 @@
-"""The host chores make hands to Python: make secrets (campaigns/secrets.py), make browser
-(campaigns/browser.py) and make images (campaigns/images.py), each run as make runs it,
-in a fresh interpreter."""
+"""The host chores make hands to Python, each run as make runs it, in a fresh interpreter:
+make secrets (campaigns/secrets.py), make browser (campaigns/browser.py), make images
+(campaigns/images.py) and make netem's check (campaigns/netem.py)."""
 
 import os
 import stat
@@ -103,3 +103,35 @@ def test_images_stops_at_the_first_build_that_fails_with_its_status(tmp_path):
     assert done.returncode == 3
     assert calls(tmp_path)[-1] == f"--no-print-directory build {third}" and len(calls(tmp_path)) == 3
     assert not any("PYTHON=" in call for call in calls(tmp_path))
+
+
+def fake_compose(tmp_path, logged):
+    """A compose whose `logs` prints `logged` and which records every call."""
+    script = tmp_path / "compose"
+    (tmp_path / "logged").write_text(logged)
+    script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\ncase "$*" in *logs*) cat {tmp_path}/logged;; esac\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def netem(compose):
+    env = {**os.environ, "COMPOSE": compose}
+    return subprocess.run(
+        [sys.executable, "-m", "campaigns.netem"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_netem_with_its_qdisc_set_prints_it_and_leaves_it_running(tmp_path):
+    on = '{"event": "netem", "device": "eth0", "qdisc": "qdisc netem 8001: root delay 50ms"}'
+    done = netem(fake_compose(tmp_path, f"netem_1  | starting\nnetem_1  | {on}\n"))
+    assert (done.returncode, done.stdout) == (0, f"netem_1  | {on}\n")
+    assert calls(tmp_path) == ["--profile netem logs --no-color netem"]
+
+
+def test_netem_without_a_qdisc_is_removed_and_fails(tmp_path):
+    failed = '{"event": "netem", "error": "tc failed: Specified qdisc kind is unknown"}'
+    done = netem(fake_compose(tmp_path, f"netem_1  | {failed}\n"))
+    assert (done.returncode, done.stdout) == (1, f"netem_1  | {failed}\n")
+    assert calls(tmp_path)[-1] == "--profile netem rm --stop --force netem"
+    # Nothing logged at all: the same, never a silent success.
+    assert netem(fake_compose(tmp_path, "")).returncode == 1
