@@ -64,3 +64,76 @@ def test_asgi_tax_states_the_benchs_defaults():
 def test_asgi_tax_states_the_telemetry_periods_the_code_has():
     text = doc("asgi-tax.md")
     assert f"the sampler every {telemetry.SAMPLE * 1000:.0f} ms, the publish every {telemetry.PUBLISH} s" in text
+
+
+# docs/streams.md
+
+
+def loadgen_defaults(module) -> dict:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    module.options(parser)
+    return vars(parser.parse_args([]))
+
+
+def test_streams_states_the_stream_endpoints_limits():
+    from asynclab.knobs import KNOBS
+    from backend import streams as views
+
+    text = doc("streams.md")
+    assert f"`events` ticks (default 10, 1..{views.MAX_EVENTS:,})" in text
+    assert f"at most `STREAM_MAX_SECONDS` ({KNOBS['STREAM_MAX_SECONDS'].default:.0f})" in text
+    assert f"at most {KNOBS['STREAM_MAX_SECONDS'].default:.0f} s (STREAM_MAX_SECONDS)" in text
+
+
+def test_streams_states_loadgen_streams_and_slowclients_defaults():
+    from loadgen import streaming
+    from loadgen.experiments import slowclients, streams
+
+    text = doc("streams.md")
+    got = loadgen_defaults(streams)
+    assert f"`make streams` (levels {'/'.join(map(str, got['levels']))})" in text
+    assert f"over `--ramp` ({got['ramp']:g} s)" in text
+    assert f"for `--hold` ({got['hold']:g} s), an event every `--interval` ({got['interval']:g} s)" in text
+    assert f"`--fanout` ({got['fanout']}) calls" in text
+    assert f"(`--rate` {got['rate']:g}/s, `--ordinary-timeout` {got['ordinary_timeout']:g} s)" in text
+    assert f"`2 x ramp + hold + {streaming.GRACE:g} s` after it starts" in text
+    got = loadgen_defaults(slowclients)
+    assert f"K connections (`--levels {','.join(map(str, got['levels']))}`)" in text
+    assert f"a byte every `--every` {got['every']:g} s" in text
+    assert f"for `--hold` {got['hold']:g} s" in text
+    assert f"at {got['rate']:g}/s with a {got['ordinary_timeout']:g} s timeout" in text
+
+
+def test_streams_states_the_campaigns_arguments():
+    from campaigns import edge_nginx, streams, streams_5k
+
+    text = doc("streams.md")
+    assert f"`make streams-5k` (`{streams_5k.ARGS}`" in text
+    hold = re.search(r"--hold (\d+)s", streams.SLOWCLIENTS).group(1)
+    assert f"their {hold} s, `SLOWCLIENTS_ARGS`" in text
+    assert f"(`EDGE_COST_ARGS`, `{edge_nginx.COST.split(' --warmup')[0]}`" in text
+    assert f"(`EDGE_LATENCY_ARGS`, `{edge_nginx.LATENCY.split(' --warmup')[0]}`" in text
+
+
+def test_streams_states_the_knobs_and_nginx_settings_the_lab_has():
+    from asynclab.knobs import KNOBS
+
+    text = doc("streams.md")
+    conf = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    assert f"`NOFILE` ({KNOBS['NOFILE'].default:,}) open files" in text
+    assert f"published on `EDGE_PORT` ({KNOBS['EDGE_PORT'].default})" in text
+    for setting, cell in (
+        ("client_header_timeout", "`client_header_timeout`, `client_body_timeout`"),
+        ("proxy_read_timeout", "`proxy_read_timeout`"),
+    ):
+        seconds = re.search(rf"{setting} (\d+)s;", conf).group(1)
+        assert row("streams.md", cell)[1] == f"{seconds} s", setting
+    buffers = re.search(r"large_client_header_buffers (\d+) (\d+k);", conf).groups()
+    assert row("streams.md", "`large_client_header_buffers`")[1] == " x ".join(buffers)
+    keepalive = re.search(r"keepalive (\d+);", conf).group(1)
+    assert f"`keepalive {keepalive}` to `gateway:8000`" in text
+    processes = re.search(r"worker_processes (\d+);", conf).group(1)
+    connections = re.search(r"worker_connections (\d+);", conf).group(1)
+    assert f"`worker_processes {processes}`, `worker_connections {connections}`" in text
