@@ -137,3 +137,60 @@ def test_streams_states_the_knobs_and_nginx_settings_the_lab_has():
     processes = re.search(r"worker_processes (\d+);", conf).group(1)
     connections = re.search(r"worker_connections (\d+);", conf).group(1)
     assert f"`worker_processes {processes}`, `worker_connections {connections}`" in text
+
+
+# docs/swarm.md
+
+
+def test_swarm_states_the_replicas_bounds_the_code_has():
+    from loadgen import handshake, plan, replicas, wire
+    from swarm import stack
+
+    text = doc("swarm.md")
+    assert f"`START_MARGIN` ({plan.START_MARGIN * 1000:.0f} ms)" in text
+    assert f"within **{handshake.HANDSHAKE_TIMEOUT:g} s**" in text
+    assert f"An unproved connection has {handshake.HANDSHAKE_TIMEOUT:g} s." in text
+    assert f"at most **{handshake.MAX_PENDING}** connections may be proving themselves" in text
+    assert f"refusals are logged at most {handshake.LOG_RATE} a second" in text
+    assert f"(**{replicas.IDLE_LIMIT:g} s**, `loadgen replica --idle-limit`" in text
+    assert "pings every quarter of the limit" in text and replicas.PINGS_PER_IDLE_LIMIT == 4
+    assert f"(`GATEWAY_BACKEND_WAIT`, {stack.BACKEND_WAIT:g} s on the stack" in text
+    # The longest plan line, as the doc rounds it: ~260 KB of 64 URLs of 4,096 characters.
+    kib = re.search(r"lines of at most ~(\d+) KB", text).group(1)
+    assert int(kib) == round(wire.PLAN_LINE / 1024, -1)
+    assert f"({wire.LIMITS['urls']} URLs of at most {wire.MAX_URL:,} characters each)" in text
+    assert f"up to {wire.PART_LINE // 2**20} MiB" in text
+    # The access test's flood, as tests/loadgen/test_replica_access.py sizes it.
+    flood = (ROOT / "tests" / "loadgen" / "test_replica_access.py").read_text()
+    assert "flood = 3 * handshake.MAX_PENDING" in flood
+    assert f"a flood of {3 * handshake.MAX_PENDING} connections" in text
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [
+        "SWARM_STACK",
+        "LOADGEN_REPLICAS",
+        "SWARM_ENDPOINT_MODE",
+        "REGISTRY_PORT",
+        "SWARM_RESULTS_DIR",
+        "LOADGEN_SECRET_FILE",
+        "LOADGEN_REPLICA_TARGETS",
+    ],
+)
+def test_swarm_states_each_knobs_default(knob):
+    from asynclab.knobs import KNOBS
+
+    assert row("swarm.md", f"`{knob}`")[1] == str(KNOBS[knob].default)
+
+
+def test_swarm_states_the_replicas_of_each_service_and_the_sweep():
+    from asynclab.knobs import KNOBS
+    from swarm import deploy
+
+    cells = row("swarm.md", "`BACKEND_REPLICAS`, `GATEWAY_REPLICAS`")
+    assert cells[1] == str(KNOBS["BACKEND_REPLICAS"].default) == str(KNOBS["GATEWAY_REPLICAS"].default)
+    sweep = row("swarm.md", "`SWARM_SWEEP` (make)")[1]
+    options = dict(re.findall(r"--(\w+) (\S+)", deploy.SWEEP))
+    assert (options["strategies"], options["clients"]) == ("gather", "article,auto")
+    assert sweep == f"gather, article and tuned client, c = {options['levels']}, {options['repeat']} repeats"
