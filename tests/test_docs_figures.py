@@ -194,3 +194,28 @@ def test_swarm_states_the_replicas_of_each_service_and_the_sweep():
     options = dict(re.findall(r"--(\w+) (\S+)", deploy.SWEEP))
     assert (options["strategies"], options["clients"]) == ("gather", "article,auto")
     assert sweep == f"gather, article and tuned client, c = {options['levels']}, {options['repeat']} repeats"
+
+
+# docs/versions.md
+
+
+def test_versions_states_the_call_timeout_and_the_loadgen_versions_defaults():
+    from asynclab.knobs import KNOBS
+    from loadgen.experiments import versions
+
+    text = doc("versions.md")
+    timeout = KNOBS["GATEWAY_TIMEOUT"].default
+    assert f"the rest time out at {timeout:g} s" in text
+    assert f"with the gateway's {timeout:g} s call timeout (`GATEWAY_TIMEOUT`)" in text
+    got = loadgen_defaults(versions)
+    assert f"at {got['level']} requests of {got['delay']:g} s)" in text
+    # The article's cell: ten sync views of 1 s in turn on one thread outlast the timeout.
+    assert "Ten 1 s sync views take 10 s one after another" in text and 10 * 1.0 > timeout
+
+
+def test_versions_says_since_4_0_and_never_since_3_2():
+    # Django 4.0 put each ASGI request in its own ThreadSensitiveContext; 3.2 behaves as 3.1
+    # (tests/compose/test_versions.py requires the timeout on 3.1 and 3.2, none on 4.2).
+    for name in ("versions.md", "asgi-tax.md", "streams.md", "observability.md"):
+        assert not re.search(r"since (Django )?3\.2", doc(name)), name
+    assert "(since 4.0)" in doc("versions.md") and "**From 4.0 on it does not**" in doc("versions.md")
