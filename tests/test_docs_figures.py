@@ -25,7 +25,7 @@ def row(name: str, first_cell: str) -> list[str]:
     """The cells of the table row in docs/NAME whose first cell is `first_cell`."""
     for line in (DOCS / name).read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and cells[0] == first_cell:
+        if line.lstrip().startswith("|") and cells[0] == first_cell:
             return cells
     raise AssertionError(f"docs/{name} has no row {first_cell!r}")
 
@@ -219,3 +219,62 @@ def test_versions_says_since_4_0_and_never_since_3_2():
     for name in ("versions.md", "asgi-tax.md", "streams.md", "observability.md"):
         assert not re.search(r"since (Django )?3\.2", doc(name)), name
     assert "(since 4.0)" in doc("versions.md") and "**From 4.0 on it does not**" in doc("versions.md")
+
+
+# docs/edge.md
+
+
+def test_edge_states_the_labs_limits_and_hosts():
+    from asynclab import edge
+    from asynclab.knobs import KNOBS
+
+    assert row("edge.md", "request target (path and query, as sent)")[1] == f"{edge.MAX_TARGET:,} bytes"
+    assert row("edge.md", "header fields (a repeated field folds into one, as Django sees them)")[1] == str(
+        edge.MAX_HEADERS
+    )
+    assert row("edge.md", "header bytes (names plus values)")[1] == f"{edge.MAX_HEADER_BYTES:,}"
+    assert f"`ALLOWED_HOSTS` (default `{KNOBS['ALLOWED_HOSTS'].default}`;" in doc("edge.md")
+    assert f"its target check ({edge.MAX_TARGET:,} bytes)" in doc("edge.md")
+
+
+def test_edge_states_the_servers_own_limits_the_lab_sets_and_pythons():
+    import http.client
+
+    from asynclab import edge
+
+    limits = edge.server_limits()
+    line = row("edge.md", f"request line past {limits['request_line']:,} bytes")
+    assert f"`--limit-request-line {limits['request_line']}`" in line[1]
+    # runserver is Python's http.server: its line and header-count limits are http.client's.
+    assert f"up to {http.client._MAXLINE // 1024} KB, then `414` HTML" in line[3]
+    field = row("edge.md", f"one header field past {limits['header_field_bytes']:,} bytes")
+    assert f"`--limit-request-field_size {limits['header_field_bytes']}`" in field[1]
+    assert f"up to {http.client._MAXLINE // 1024} KB, then `431` HTML" in field[3]
+    fields = row("edge.md", f"more than {limits['header_fields']} header lines")
+    assert f"`--limit-request-fields {limits['header_fields']}`" in fields[1]
+    assert f"past {http.client._MAXHEADERS} lines" in fields[3]
+    text = doc("edge.md")
+    assert f"{limits['header_fields'] + 1} header lines" in text
+    assert f"{edge.MAX_HEADERS + 1} to {limits['header_fields']} copies of one header" in text
+
+
+def test_edge_states_nginxs_own_limits():
+    conf = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    count, size = re.search(r"large_client_header_buffers (\d+) (\d+)k;", conf).groups()
+    body = re.search(r"client_max_body_size (\d+)k;", conf).group(1)
+    assert f"the request line is longer than nginx (the edge) takes: {size} KB" in conf
+    assert row("edge.md", f"a request line over {size} KB")[1] == "`414 uri_too_long`"
+    assert row("edge.md", f"a header line over {size} KB, or a head over nginx's buffers ({count} x {size} KB)")
+    assert row("edge.md", f"a body over {body} KB")[1] == "`413 body_too_large`"
+    assert f"up to nginx's {size} KB line" in doc("edge.md")
+
+
+def test_edge_states_the_worst_one_request_can_do_from_the_knobs():
+    from asynclab.knobs import KNOBS
+
+    deadline, fanout = KNOBS["GATEWAY_MAX_DEADLINE"].default, KNOBS["GATEWAY_MAX_FANOUT"].default
+    delay, calls = KNOBS["BACKEND_MAX_DELAY"].default, KNOBS["GATEWAY_MAX_CALLS"].default
+    text = doc("edge.md")
+    assert f"`GATEWAY_MAX_DEADLINE` ({deadline:g} s)" in text
+    assert f"= {fanout} × {delay:g} s = {fanout * delay:,.0f} backend-seconds" in text
+    assert f"`GATEWAY_MAX_CALLS` ({calls:,}) backend calls" in text
