@@ -66,6 +66,17 @@ def test_asgi_tax_states_the_telemetry_periods_the_code_has():
     assert f"the sampler every {telemetry.SAMPLE * 1000:.0f} ms, the publish every {telemetry.PUBLISH} s" in text
 
 
+def test_asgi_tax_cites_the_thread_counts_test_lean_asserts():
+    source = (ROOT / "tests" / "asynclab" / "test_lean.py").read_text()
+    found = re.search(r"def threads_while_busy\(server, concurrency: int = (\d+), delay: float = ([\d.]+)\)", source)
+    concurrency, delay = found.groups()
+    at_least = re.search(r"assert threads_while_busy\(shipped\) >= (\d+)", source).group(1)
+    under = re.search(r"assert threads_while_busy\(lean\) < (\d+)", source).group(1)
+    text = doc("asgi-tax.md")
+    assert f"with {concurrency} async requests of {delay} s in flight, `/telemetry` reports at least {at_least}" in text
+    assert f"fewer than {under} with `LEAN=true`" in text
+
+
 # docs/streams.md
 
 
@@ -278,3 +289,30 @@ def test_edge_states_the_worst_one_request_can_do_from_the_knobs():
     assert f"`GATEWAY_MAX_DEADLINE` ({deadline:g} s)" in text
     assert f"= {fanout} × {delay:g} s = {fanout * delay:,.0f} backend-seconds" in text
     assert f"`GATEWAY_MAX_CALLS` ({calls:,}) backend calls" in text
+
+
+# docs/observability.md
+
+
+def test_observability_states_the_telemetry_periods_the_code_has():
+    text = doc("observability.md")
+    assert f"publishes its figures every {telemetry.PUBLISH} s" in text
+    assert f'"sample_interval": {telemetry.SAMPLE}' in text
+    assert f"(sampled every {telemetry.SAMPLE * 1000:.0f} ms, including the sampler's own)" in text
+    assert f"(how late a {telemetry.SAMPLE * 1000:.0f} ms timer fires)" in text
+    # Peak.recent(): the current second and the one before.
+    assert "`recent_peak` over the last 1–2 s" in text and "the current plus the previous whole second" in (
+        telemetry.Peak.__doc__
+    )
+
+
+def test_observability_cites_the_thread_counts_its_test_asserts():
+    source = (ROOT / "tests" / "gateway" / "test_tracing.py").read_text()
+    concurrency, delay = re.search(
+        r"def threads_while_busy\(backend, concurrency=(\d+), delay=([\d.]+)\)", source
+    ).groups()
+    at_least = re.search(r"assert threads_while_busy\(shipped\) >= (\d+)", source).group(1)
+    under = re.search(r"assert threads_while_busy\(trimmed\) < (\d+)", source).group(1)
+    text = doc("observability.md")
+    assert f"{concurrency} async requests of {delay} s in flight hold at least {at_least} threads" in text
+    assert f"fewer than {under} without" in text
