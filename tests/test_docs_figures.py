@@ -316,3 +316,34 @@ def test_observability_cites_the_thread_counts_its_test_asserts():
     text = doc("observability.md")
     assert f"{concurrency} async requests of {delay} s in flight hold at least {at_least} threads" in text
     assert f"fewer than {under} without" in text
+
+
+# docs/topology.md and docs/offline-build.md
+
+
+def test_topology_states_the_ports_users_and_limits_the_config_has():
+    from asynclab.knobs import KNOBS
+
+    text = doc("topology.md")
+    conf = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    lab = re.search(r"useradd --system --uid (\d+) .* lab\b", (ROOT / "Dockerfile").read_text()).group(1)
+    edge = re.search(r"useradd --system --uid (\d+)", (ROOT / "docker" / "nginx" / "Dockerfile").read_text()).group(1)
+    assert f"published on `EDGE_PORT` ({KNOBS['EDGE_PORT'].default})" in text
+    header_timeout = re.search(r"client_header_timeout (\d+)s;", conf).group(1)
+    assert f"{header_timeout} s to send a request head" in text
+    assert f"as user `edge` (uid {edge})" in text and f"as user `lab` (uid {lab})" in text
+    assert f"`NOFILE` ({KNOBS['NOFILE'].default:,}) open files" in text
+    assert f"Ports are published on `{KNOBS['PUBLISH_HOST'].default}` only (`PUBLISH_HOST`)" in text
+
+
+def test_offline_build_states_the_postgres_stop_signal_it_has():
+    dockerfile = (ROOT / "docker" / "postgres.Dockerfile").read_text()
+    signal = re.search(r"^STOPSIGNAL (\w+)$", dockerfile, re.MULTILINE).group(1)
+    assert f"stops on `STOPSIGNAL {signal}`, PostgreSQL's fast shutdown" in doc("offline-build.md")
+
+
+def test_testing_names_the_call_timeout_the_gateway_has():
+    from asynclab.knobs import KNOBS
+
+    timeout = KNOBS["GATEWAY_TIMEOUT"].default
+    assert f"not by the {timeout:g} s call timeout" in doc("testing.md")
