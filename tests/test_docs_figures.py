@@ -159,6 +159,7 @@ def test_swarm_states_the_replicas_bounds_the_code_has():
 
     text = doc("swarm.md")
     assert f"`START_MARGIN` ({plan.START_MARGIN * 1000:.0f} ms)" in text
+    assert f"A replica with no secret (or under {handshake.MIN_SECRET} bytes) refuses to start" in text
     assert f"within **{handshake.HANDSHAKE_TIMEOUT:g} s**" in text
     assert f"An unproved connection has {handshake.HANDSHAKE_TIMEOUT:g} s." in text
     assert f"at most **{handshake.MAX_PENDING}** connections may be proving themselves" in text
