@@ -7,6 +7,7 @@ import platform
 
 import pytest
 
+from harness.live import ROOT
 from loadgen.experiments import freethreaded
 from loadgen.lab import Lab
 from loadgen.sections import freethreaded as shown
@@ -151,3 +152,9 @@ def test_the_section_refuses_verdicts_on_a_3_14t_run_whose_gil_came_back():
     text = "\n".join(shown.section(found, None).lines)
     assert "3.14t (GIL ON)" in text and f"*{shown.SLOWER_CLAIM}*: **refused**" in text
     assert "not judged without the GIL" in text
+
+
+def test_the_docs_state_the_rules_the_section_applies():
+    text = (ROOT / "docs" / "freethreaded.md").read_text()
+    assert f"under **{shown.HOLDS_BELOW:g}x**" in text and f"reaches **{shown.USES_TWO_FROM:g}x**" in text
+    assert f"reaches **{shown.ORDER_OF_MAGNITUDE:g}x**" in text and f"at least\n  {shown.MIN_RUNS} runs" in text
