@@ -5,6 +5,7 @@ runs it on both, with 1, 2 and 4 threads, and the report sets them side by side.
 Four parts, each chosen with --parts:
 - cpu: closed-loop throughput of the backend's /api/cpu/?ms=M at a concurrency of the
   backend's threads (one request per thread), repeated and interleaved with `single`;
+  with one thread the two are the same runs, measured once;
 - single: the same view at c=1: the backend's CPU ms per request from its telemetry, the
   cost of one thread alone (the article's "an order of magnitude slower" claim);
 - memory: RSS per parked thread and per parked task (loadgen.memory). It runs in a child
@@ -241,6 +242,10 @@ async def run(
     cells: list[dict] = []
     runs: dict[str, list[dict]] = {part: [] for part in ("cpu", "single") if part in parts}
     levels = {"cpu": concurrency, "single": 1}
+    # With one thread the cpu part is the single part: measured once, counted for both.
+    same = "cpu" in runs and "single" in runs and concurrency == 1
+    if same:
+        del runs["single"]
     # Interleaved (cpu, single, cpu, single...) so a machine that slows down slows both alike.
     for round_ in range(repeat if runs else 0):
         for part in runs:
@@ -269,6 +274,8 @@ async def run(
         }
         for part, repeats in runs.items()
     }
+    if same:
+        measured["single"] = {**measured["cpu"], "same_runs_as": "cpu"}
     parked = {}
     if "memory" in parts:
         for kind, count in (("threads", memory_threads), ("tasks_event", memory_tasks)):
@@ -315,6 +322,7 @@ async def run(
             "workers": server.get("workers"),
             "threads": threads,
             "repeat": repeat,
+            "single_is_cpu": same,
             "duration": duration,
             "warmup": warmup,
             "level": level,

@@ -217,7 +217,7 @@ def section(latest: dict, folder) -> Section:
             "### CPU-bound threads in one process",
             "",
             f"`/api/cpu/?ms={ms}` on one wsgi worker with 1, 2 and 4 threads, as many requests at once as "
-            "threads: median ± (max - min) / median over the runs (n), interleaved with the single-thread runs.",
+            "threads: median ± (max - min) / median over the runs (n).",
             "",
             *markdown.table(
                 ["interpreter", "threads", "throughput", "backend cores busy", "CPU / request", "errors"], cpu_rows

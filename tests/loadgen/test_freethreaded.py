@@ -158,3 +158,14 @@ def test_the_docs_state_the_rules_the_section_applies():
     text = (ROOT / "docs" / "freethreaded.md").read_text()
     assert f"under **{shown.HOLDS_BELOW:g}x**" in text and f"reaches **{shown.USES_TWO_FROM:g}x**" in text
     assert f"reaches **{shown.ORDER_OF_MAGNITUDE:g}x**" in text and f"at least\n  {shown.MIN_RUNS} runs" in text
+
+
+def test_with_one_thread_the_cpu_and_single_parts_are_the_same_runs(serve, tmp_path):
+    backend = serve("backend", "wsgi", THREADS=1)
+    lab = Lab(gateway=backend.url, backend=backend.url, results=tmp_path, progress=False)
+    result = asyncio.run(freethreaded.run(lab, parts=("cpu", "single"), ms=2, repeat=2, duration=0.4, warmup=0.1))
+    assert result["scenario"]["concurrency"] == 1 and result["scenario"]["single_is_cpu"]
+    assert [cell["part"] for cell in result["cells"]] == ["cpu"]
+    single = result["measured"]["single"]
+    assert single["same_runs_as"] == "cpu" and single["rps"] == result["measured"]["cpu"]["rps"]
+    assert single["rps"]["count"] == 2 and single["requests"] > 0
