@@ -231,8 +231,11 @@ def section(latest: dict, folder) -> Section:
             "Ratios: the median over the median, with the range from the runs' extremes.",
             "",
         ]
-    gil_side = next((p for p in pythons if not p.endswith("t")), None)
     free_side = next((p for p in pythons if p.endswith("t")), None)
+    # The free-threaded build's twin from the same source (3.14 for 3.14t), not just any
+    # GIL result in the folder (a `loadgen freethreaded` run on the default image's 3.11).
+    twin = free_side[:-1] if free_side else None
+    gil_side = twin if twin in pythons else next((p for p in pythons if not p.endswith("t")), None)
     free_results = [r for r in found if label_of(r) == free_side]
     free_ok = _free_ok(free_results)
     single_gil, single_free = single(found, gil_side or ""), single(found, free_side or "")

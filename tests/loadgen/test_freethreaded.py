@@ -136,8 +136,10 @@ def test_the_section_sets_both_interpreters_side_by_side_with_both_verdicts():
         result("3.14t", 1, (80, 81), (12.0, 12.5)),
         result("3.14t", 2, (155, 158), (12.0, 12.5)),
     )
+    # A run on the default image's Python in the same folder is shown, never the twin.
+    found.update(latest(result("3.11", 1, (300, 301), (1.0, 1.1)), result("3.11", 2, (301, 302), (1.0, 1.1))))
     text = "\n".join(shown.section(found, None).lines)
-    assert "| 3.14t | 2 |" in text and "3.14t / 3.14" in text
+    assert "| 3.14t | 2 |" in text and "3.14t / 3.14" in text and "| 3.11 | 2 |" in text
     assert "**holds with the GIL; fails without it: one process used more than one core**" in text
     assert f"*{shown.SLOWER_CLAIM}*: **fails**" in text
 
