@@ -3,7 +3,7 @@ offers (3.14 with the GIL, 3.14t without it, built from one source), side by sid
 
 - one wsgi worker with 1, 2 and 4 threads: `/api/cpu` throughput at one request per thread
   (loadgen freethreaded --parts cpu), and with 1 thread the single-thread CPU per request
-  interleaved with it (single) and the memory of a parked thread and task in the backend's
+  (single: the same runs) and the memory of a parked thread and task in the backend's
   own interpreter, measured from the host (campaigns/parked.py);
 - the article's gather and thread-pool aggregations at c=20 under wsgi (its default
   threads) and asgi: threads against async on each interpreter (--parts aggregation);
@@ -12,9 +12,10 @@ then the report, whose freethreaded section sets them side by side with the verd
 article's Part III. The backend gets every core (BACKEND_CPUS=0): the question is whether
 one process can use two of them.
 
-Time (2 cores, warm images): 10 stack starts of ~25 s each, ~30 s of runs for each of the
-4 CPU cells (~60 s with the single-thread runs), ~60 s for each aggregation cell, and the
-memory children: ~11-13 min.
+Time (2 cores, warm images), estimated from its parts, not yet timed: 10 stack starts and
+stops of ~25 s each, 3 runs of ~7 s in each of the 6 CPU cells (with one thread the cpu runs
+are the single-thread ones), 6 runs of ~8 s in each of the 4 aggregation cells, and the
+memory children: ~11-13 min, under the issue's 15. The run's record has every step's seconds.
 """
 
 from __future__ import annotations
