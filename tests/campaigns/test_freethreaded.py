@@ -8,7 +8,7 @@ import sys
 from asynclab.knobs import KNOBS
 from campaigns import CAMPAIGNS, freethreaded, parked
 from campaigns.stack import steps
-from harness.live import ROOT
+from harness.live import ROOT, free_port
 from loadgen.lab import Lab
 from loadgen.results import load
 
@@ -82,3 +82,14 @@ def test_parked_saves_the_backends_interpreter_figures_as_a_freethreaded_result(
 
 def test_parked_refuses_a_bad_count():
     assert parked.main(["10", "x"]) == 2 and parked.main(["0", "10"]) == 2 and parked.main([]) == 2
+
+
+def test_parked_says_why_when_the_backends_interpreter_cannot_be_reached(tmp_path):
+    # Nothing listens there, and the command fails as `compose exec` does on a stopped stack.
+    url = f"http://127.0.0.1:{free_port()}"
+    lab = Lab(gateway=url, backend=url, results=tmp_path, progress=False)
+    result, _ = parked.measure(["false"], {"threads": 10, "tasks_event": 10}, lab)
+    assert all(
+        "error" in result["memory"][kind] and "bytes_each" not in result["memory"][kind] for kind in parked.KINDS
+    )
+    assert result["memory"]["where"]["python"] is None and result["gil"]["label"] == "unknown"
