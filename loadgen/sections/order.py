@@ -7,6 +7,7 @@ NAMES = (
     "sweep",
     "servers",
     "versions",
+    "freethreaded",
     "breakdown",
     "percentiles",
     "resources",
