@@ -4,7 +4,20 @@ commands run against them) as data, run by campaigns/stack.py. `python -m campai
 
 from __future__ import annotations
 
-from . import capacity, db, edge_nginx, faults, lab, pinning, reference, servers, streams, streams_5k, versions
+from . import (
+    capacity,
+    db,
+    edge_nginx,
+    faults,
+    freethreaded,
+    lab,
+    pinning,
+    reference,
+    servers,
+    streams,
+    streams_5k,
+    versions,
+)
 
 # By name, as `make NAME` and `python -m campaigns NAME` call them.
 CAMPAIGNS = {
@@ -18,5 +31,6 @@ CAMPAIGNS = {
     "db": db,
     "pinning": pinning,
     "faults": faults,
+    "freethreaded": freethreaded,
     "capacity": capacity,
 }

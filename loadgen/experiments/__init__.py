@@ -13,6 +13,7 @@ from . import (
     clients,
     db,
     faults,
+    freethreaded,
     resources,
     run,
     servers,
@@ -37,5 +38,6 @@ EXPERIMENTS = {
     "streams": streams,
     "slowclients": slowclients,
     "versions": versions,
+    "freethreaded": freethreaded,
     "capacity": capacity,
 }

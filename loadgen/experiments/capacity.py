@@ -2,7 +2,11 @@
 (`--slo p99=500ms --slo errors=0.1%`), found by an open-loop search (loadgen/search.py) whose
 every step is one of the lab's open-loop measurements: drained, verified, warmed up, long
 enough for its percentile, on this process, its --workers or the --replicas, histograms
-added exactly. The result keeps every step with its figures and its histogram."""
+added exactly. The result keeps every step with its figures and its histogram.
+
+Over 250 lines: the experiment whole, as every experiment module holds its own: a dozen
+bounded flags and their checks before any load, the step the search is given, and the
+result with the cost model's check."""
 
 from __future__ import annotations
 

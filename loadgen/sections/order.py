@@ -8,6 +8,7 @@ NAMES = (
     "capacity",
     "servers",
     "versions",
+    "freethreaded",
     "breakdown",
     "percentiles",
     "resources",
