@@ -7,7 +7,7 @@ itself, `table(result)` for the terminal and `section(latest, folder)` for repor
 
 from __future__ import annotations
 
-from . import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep, versions
+from . import article, chat, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep, versions
 
 # In the order `loadgen --help` lists them.
 EXPERIMENTS = {
@@ -22,5 +22,6 @@ EXPERIMENTS = {
     "servers": servers,
     "streams": streams,
     "slowclients": slowclients,
+    "chat": chat,
     "versions": versions,
 }

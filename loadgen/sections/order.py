@@ -16,6 +16,7 @@ NAMES = (
     "soak",
     "streams",
     "slowclients",
+    "chat",
     "run",
     "bench",
 )
