@@ -73,7 +73,7 @@ PY314_PLATFORMS := $(foreach n,41 40 39 38 37,--platform manylinux_2_$(n)_$(ARCH
 DJANGO_IMAGE = $(if $(strip $(PYTHON)),$(call python_image,$(PYTHON)),$(call django_image,$(DJANGO)))
 export DJANGO DJANGO_IMAGE
 
-.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image redis-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-edge bench-first bench-tax clean clean-base clean-db
 
 help: ## List the targets
 	@echo "asynclab: measure what async Django buys you. Targets:"
@@ -115,9 +115,13 @@ EDGE ?= none
 EDGE_IMAGE ?= asynclab-nginx:latest
 export EDGE_IMAGE
 PROFILES += $(if $(filter nginx,$(EDGE)),--profile nginx)
+# CHANNEL_LAYER=redis: the chat rooms' channel layer is the redis service (its profile).
+CHANNEL_LAYER ?= memory
+export CHANNEL_LAYER
+PROFILES += $(if $(filter redis,$(CHANNEL_LAYER)),--profile redis)
 LOADGEN_EDGE := $(if $(filter nginx,$(EDGE)),-e LOADGEN_GATEWAY_URL=http://edge:8080)
 # The images DB and EDGE add to the lab's own, for every target that starts the services.
-SERVICE_IMAGES = $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image)
+SERVICE_IMAGES = $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) $(if $(filter redis,$(CHANNEL_LAYER)),redis-image)
 
 up: build secrets $(SERVICE_IMAGES) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres, EDGE=none|nginx) and wait until healthy
 	$(COMPOSE) $(PROFILES) up -d --remove-orphans
@@ -126,10 +130,10 @@ up: build secrets $(SERVICE_IMAGES) ## Start backend and gateway (SERVER_MODE=ws
 	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
 
 down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans
 
 clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans --volumes
 
 # The secrets: random, written once, git-ignored (build/), never in the repo: the PostgreSQL
 # password, and the one loadgen's replicas demand of their conductor (docs/swarm.md).
@@ -197,6 +201,11 @@ export POSTGRES_IMAGE
 # Debian's postgresql-15 creates a cluster on install (39 MB) that the image never uses.
 postgres-image: ## Build the PostgreSQL image (from Debian packages when no registry is reachable)
 	$(call side_image,$(POSTGRES_IMAGE),BASE_IMAGE=postgres:15-bookworm LOCAL_BASE_IMAGE=asynclab-postgres-base:bookworm BASE_PACKAGES=postgresql-15 BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15',docker/postgres.Dockerfile,docker,postgres)
+
+REDIS_IMAGE ?= asynclab-redis:latest
+export REDIS_IMAGE
+redis-image: ## Build the Redis image CHANNEL_LAYER=redis adds (from Debian packages when no registry is reachable)
+	$(call side_image,$(REDIS_IMAGE),BASE_IMAGE=redis:7-bookworm LOCAL_BASE_IMAGE=asynclab-redis-base:bookworm BASE_PACKAGES=redis-server BASE_WORKDIR=build/base-redis,docker/redis.Dockerfile,docker,redis)
 
 report: results ## Render results/ to results/report.md and results/report.html (self-contained, opens offline)
 	@$(COMPOSE) run --rm --no-deps loadgen report
@@ -329,7 +338,7 @@ bench-tax: venv ## Django's ASGI tax: thread hops and CPU per request, lab and L
 	$(VENV)/bin/python -m bench.asgi_tax $(ARGS)
 
 clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
-	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans
 	-docker image rm $(LAB_IMAGE) $(foreach v,$(filter-out $(DJANGO_DEFAULT),$(DJANGO_VERSIONS)),$(call django_image,$(v))) $(foreach p,$(PYTHON_VERSIONS),$(call python_image,$(p))) $(POSTGRES_IMAGE) $(NETEM_IMAGE) $(EDGE_IMAGE)
 	rm -rf $(VENV) build .pytest_cache
 

@@ -293,7 +293,7 @@ _KNOBS: list[Knob] = [
         "Channels' layer for /ws/rooms/: memory = in each worker process (rooms do not span workers), "
         "redis = the redis service (make up CHANNEL_LAYER=redis starts it; rooms span workers) (docs/chat.md)",
         BACKEND,
-        ("backend",),
+        ("backend", "make"),
         str.lower,
         choices=("memory", "redis"),
     ),
@@ -440,6 +440,14 @@ _KNOBS: list[Knob] = [
         "POSTGRES_IMAGE",
         "asynclab-postgres:latest",
         "the postgres service's image (make postgres-image)",
+        DATABASE,
+        ("compose", "make"),
+        compose=True,
+    ),
+    Knob(
+        "REDIS_IMAGE",
+        "asynclab-redis:latest",
+        "the redis service's image, for CHANNEL_LAYER=redis (make redis-image)",
         DATABASE,
         ("compose", "make"),
         compose=True,

@@ -19,6 +19,7 @@ served: /ws/... answers a 400 JSON naming the ASGI modes instead (`refused`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -33,6 +34,7 @@ from asynclab.http import ApiResponse, json_error
 from asynclab.query import endpoint
 
 PID = os.getpid()
+log = logging.getLogger("asynclab.chat")
 ASGI_MODES = ("asgi", "uvicorn-worker", "daphne", "hypercorn", "granian")
 
 
@@ -52,6 +54,7 @@ class Gauge:
         "closed_too_big",
         "closed_rate",
         "layer_full",
+        "layer_errors",
     )
 
     def __init__(self) -> None:
@@ -79,9 +82,12 @@ class Gauge:
             self.counts["open_peak"] = max(self.counts["open_peak"], self.counts["open"])
             return None
 
-    def leave(self, room: str) -> None:
+    def leave(self, room: str, joined: bool = True) -> None:
+        """A member gone; `joined=False`: one admitted whose join then failed, counted as never joined."""
         with self._lock:
             self.counts["open"] -= 1
+            if not joined:
+                self.counts["joined"] -= 1
             self.rooms[room] -= 1
             if not self.rooms[room]:
                 del self.rooms[room]
@@ -140,9 +146,18 @@ def consumer():
             if GAUGE.join(room) is not None:
                 await self.close()
                 return
-            self.room = room
             self.bucket = Bucket(settings.CHAT_MEMBER_RATE)
-            await self.channel_layer.group_add(room, self.channel_name)
+            try:
+                await self.channel_layer.group_add(room, self.channel_name)
+            # Whatever the layer raises (Redis down: redis-py's own errors, not OSError), the
+            # member is refused at the handshake and the worker goes on serving.
+            except Exception:
+                GAUGE.leave(room, joined=False)
+                GAUGE.add("layer_errors")
+                log.exception("chat: the channel layer refused a join to %r", room)
+                await self.close()
+                return
+            self.room = room
             await self.accept()
 
         async def disconnect(self, code):
@@ -171,11 +186,18 @@ def consumer():
                 GAUGE.add("bad_frames")
                 await self.send(text_data=bad.frame())
                 return
+            try:
+                await self.channel_layer.group_send(
+                    self.room,
+                    {"type": "chat.message", "room": self.room, **message, "received": received, "pid": PID},
+                )
+            except Exception:
+                GAUGE.add("layer_errors")
+                log.exception("chat: the channel layer failed a send to %r", self.room)
+                unsent = chat.BadFrame("layer_unavailable", "the channel layer failed: the message was not sent")
+                await self.send(text_data=unsent.frame())
+                return
             GAUGE.add("broadcasts")
-            await self.channel_layer.group_send(
-                self.room,
-                {"type": "chat.message", "room": self.room, **message, "received": received, "pid": PID},
-            )
 
         async def chat_message(self, event):
             GAUGE.add("deliveries")

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from asynclab import api, chat
-from harness.live import raw_exchange
+from harness.live import free_port, raw_exchange
 
 ASGI_MODES = ["asgi", "uvicorn-worker", "daphne", "hypercorn", "granian"]
 # What a test waits at most for a frame that must come: long enough for a loaded host,
@@ -255,3 +255,21 @@ def test_a_websocket_upgrade_under_wsgi_gets_a_400_json_naming_the_asgi_modes(se
     assert status == 400 and content_type == "application/json"
     assert answer["error"] == "websocket_needs_asgi" and answer["server_mode"] == mode
     assert "asgi" in answer["asgi_modes"] and "ASGI" in answer["message"]
+
+
+def test_the_redis_layer_is_used_and_a_member_is_refused_while_redis_is_down(serve):
+    # No Redis on this port: the redis layer must be the one in use (the in-memory one would
+    # admit the member), and a join it cannot make is refused, not a crash.
+    backend = serve("backend", "asgi", CHANNEL_LAYER="redis", REDIS_HOST="127.0.0.1", REDIS_PORT=free_port())
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(ws_url(backend, "lobby"))
+            return refused.value.status
+
+    assert run(scenario()) == 403
+    status, gauge, _ = backend.get(api.CHAT_GAUGE)
+    assert status == 200 and gauge["layer"] == "redis"
+    assert gauge["layer_errors"] == 1 and gauge["open"] == 0 and gauge["joined"] == 0
+    assert backend.get("/healthz")[0] == 200
