@@ -273,3 +273,36 @@ def test_the_redis_layer_is_used_and_a_member_is_refused_while_redis_is_down(ser
     assert status == 200 and gauge["layer"] == "redis"
     assert gauge["layer_errors"] == 1 and gauge["open"] == 0 and gauge["joined"] == 0
     assert backend.get("/healthz")[0] == 200
+
+
+def test_with_the_memory_layer_a_room_does_not_span_two_workers(serve):
+    backend = serve("backend", "asgi", WORKERS=2)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            # Members join until two workers hold some: each learns its worker from the pid
+            # stamped on its own message, which the worker that holds it broadcast.
+            by_pid = {}
+            for n in range(40):
+                (member,) = await members(session, backend, "split", 1)
+                await member.send_str(chat.frame(f"who-{n}"))
+                while (echo := await member.receive_json(timeout=PATIENCE))["text"] != f"who-{n}":
+                    pass
+                by_pid.setdefault(echo["pid"], member)
+                if len(by_pid) == 2:
+                    break
+            assert len(by_pid) == 2, "40 connections all went to one worker"
+            here, there = by_pid.values()
+            await here.send_str(chat.frame("across"))
+            while (await here.receive_json(timeout=PATIENCE))["text"] != "across":
+                pass
+            # The marker, sent after "across" was delivered on the first worker, is the next
+            # message `there` gets from its own worker's room, with nothing in between.
+            await there.send_str(chat.frame("marker"))
+            seen = []
+            while (text := (await there.receive_json(timeout=PATIENCE))["text"]) != "marker":
+                seen.append(text)
+            return seen
+
+    seen = run(scenario())
+    assert "across" not in seen
