@@ -85,7 +85,7 @@ help: ## List the targets
 # The lab's campaigns: each one module in campaigns/ that declares what it runs (its cells:
 # the stack's knobs and loadgen's commands), run by campaigns/stack.py. make puts the venv,
 # the image, the results folder and the secrets in place and hands it over.
-CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults
+CAMPAIGNS := lab reference servers versions streams streams-5k chat edge-nginx db pinning faults
 .PHONY: $(CAMPAIGNS)
 $(CAMPAIGNS): venv build results secrets
 	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@

@@ -4,7 +4,7 @@ commands run against them) as data, run by campaigns/stack.py. `python -m campai
 
 from __future__ import annotations
 
-from . import db, edge_nginx, faults, lab, pinning, reference, servers, streams, streams_5k, versions
+from . import chat, db, edge_nginx, faults, lab, pinning, reference, servers, streams, streams_5k, versions
 
 # By name, as `make NAME` and `python -m campaigns NAME` call them.
 CAMPAIGNS = {
@@ -14,6 +14,7 @@ CAMPAIGNS = {
     "versions": versions,
     "streams": streams,
     "streams-5k": streams_5k,
+    "chat": chat,
     "edge-nginx": edge_nginx,
     "db": db,
     "pinning": pinning,
