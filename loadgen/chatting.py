@@ -148,6 +148,7 @@ async def send(ws, scenario: Scenario, sender: int, start: float, tally: Tally) 
 async def share(scenario: Scenario, index: int, count: int, t0: float) -> dict:
     """Process `index` of `count`: its members, connected, sending and reading until the end."""
     tally = Tally()
+    cpu = time.process_time()
     mine = [i for i in range(scenario.members) if i % count == index]
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT)
@@ -190,7 +191,8 @@ async def share(scenario: Scenario, index: int, count: int, t0: float) -> dict:
                 task.cancel()
             await asyncio.gather(*drains, return_exceptions=True)
         await asyncio.gather(*(ws.close() for ws in sockets.values()), return_exceptions=True)
-    return tally.part()
+    # This process's own CPU over its share: one event loop reads every member's frames.
+    return {**tally.part(), "cpu_seconds": time.process_time() - cpu}
 
 
 def run_share(scenario: dict, index: int, count: int, t0: float) -> dict:
@@ -212,7 +214,12 @@ def merge(parts: list[dict]) -> dict:
         latency.add(Recorder.decode(part["latency"]))
         for name, total in totals.items():
             total.update(part[name])
-    return {"connect": connect, "latency": latency, **{name: dict(total) for name, total in totals.items()}}
+    return {
+        "connect": connect,
+        "latency": latency,
+        **{name: dict(total) for name, total in totals.items()},
+        "cpu_seconds": [part.get("cpu_seconds") for part in parts],
+    }
 
 
 def deliveries(merged: dict, late_after: float) -> dict:

@@ -292,6 +292,12 @@ async def run(
         "deliveries": found,
         "latency": merged["latency"].summary(),
         "latency_histogram": merged["latency"].saved(),
+        # loadgen's own CPU per process over the run: near a whole core, loadgen, not the
+        # server, may be what made deliveries late.
+        "loadgen": {
+            "cpu_seconds": [round(cpu, 3) for cpu in merged["cpu_seconds"]],
+            "cpu_share_max": round(max(merged["cpu_seconds"]) / (ended - start), 3) if ended > start else None,
+        },
         "server": {
             "services": services,
             "per": per(backend_seen, connected, all_delivered),
@@ -328,4 +334,9 @@ def line(result: dict) -> str:
         )
     if per_.get("cpu_ms_per_delivery") is not None:
         text += f", {per_['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
+    seen = result["server"]["services"].get("backend") or {}
+    if seen.get("cpu_seconds") is not None and result["wall"]:
+        text += f"; backend CPU {seen['cpu_seconds'] / result['wall']:.0%} of a core"
+    if result["loadgen"]["cpu_share_max"] is not None:
+        text += f", loadgen {result['loadgen']['cpu_share_max']:.0%} (busiest process)"
     return text

@@ -45,6 +45,7 @@ HEADER = (
     "slow readers: got / expected (layer dropped)",
     "backend per member (threads, RSS)",
     "backend CPU per delivery",
+    "CPU: backend / loadgen's busiest process (share of a core)",
 )
 
 
@@ -69,7 +70,16 @@ def row(result: dict) -> list:
         if per.get("rss_bytes_per_member") is None
         else f"{per['threads_per_member']:.3f} thr, {per['rss_bytes_per_member'] / 1024:.1f} KiB",
         "-" if per.get("cpu_ms_per_delivery") is None else f"{per['cpu_ms_per_delivery']:.3f} ms",
+        cpu(result),
     ]
+
+
+def cpu(result: dict) -> str:
+    """What may have bound the run: the backend's CPU over it, and loadgen's own."""
+    seen = result["server"]["services"].get("backend") or {}
+    backend = "-" if seen.get("cpu_seconds") is None else f"{seen['cpu_seconds'] / result['wall']:.0%}"
+    share = result["loadgen"]["cpu_share_max"]
+    return f"{backend} / {'-' if share is None else f'{share:.0%}'}"
 
 
 # The percentiles the plot draws each histogram at: to 99.99 %.

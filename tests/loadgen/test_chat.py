@@ -51,6 +51,7 @@ def test_every_delivery_arrives_and_is_timed(tmp_path, serve):
     assert after["deliveries"] - result["server"]["gauge_before"]["deliveries"] == 200
     per = result["server"]["per"]
     assert per["rss_bytes_per_member"] is not None and per["cpu_ms_per_delivery"] > 0
+    assert len(result["loadgen"]["cpu_seconds"]) == 1 and 0 < result["loadgen"]["cpu_share_max"] < 1.5
     assert "deliveries expected 200, delivered 200" in stdout
 
     from loadgen import results
@@ -71,6 +72,7 @@ def test_workers_split_the_members_and_merge_one_histogram(tmp_path, serve):
     assert d["delivered"] == 200 and d["lost"] == 0
     # Both processes' deliveries in one histogram: its count is every delivery, exactly.
     assert result["latency"]["count"] == 200 and result["connect"]["time"]["count"] == 20
+    assert len(result["loadgen"]["cpu_seconds"]) == 2
 
 
 def test_slow_readers_are_measured_not_guessed(tmp_path, serve):
