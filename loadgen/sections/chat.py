@@ -78,7 +78,7 @@ def cpu(result: dict) -> str:
     """What may have bound the run: the backend's CPU over it, and loadgen's own."""
     seen = result["server"]["services"].get("backend") or {}
     backend = "-" if seen.get("cpu_seconds") is None else f"{seen['cpu_seconds'] / result['wall']:.0%}"
-    share = result["loadgen"]["cpu_share_max"]
+    share = (result.get("loadgen") or {}).get("cpu_share_max")
     return f"{backend} / {'-' if share is None else f'{share:.0%}'}"
 
 
