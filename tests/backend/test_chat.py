@@ -13,12 +13,20 @@ import aiohttp
 import pytest
 
 from asynclab import api, chat
-from harness.live import free_port, raw_exchange
+from harness.live import LiveServer, free_port, raw_exchange
 
 ASGI_MODES = ["asgi", "uvicorn-worker", "daphne", "hypercorn", "granian"]
 # What a test waits at most for a frame that must come: long enough for a loaded host,
 # and the test fails (it never passes) when it runs out.
 PATIENCE = 10
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One asgi backend with the default knobs for the tests that count nothing on it."""
+    server = LiveServer("backend", "asgi").start()
+    yield server
+    server.stop()
 
 
 def run(coroutine):
@@ -58,8 +66,8 @@ def test_every_member_of_the_room_gets_the_message_with_the_server_time(serve, m
     assert got[0] == got[1]
 
 
-def test_a_member_of_another_room_receives_nothing(serve):
-    backend = serve("backend", "asgi")
+def test_a_member_of_another_room_receives_nothing(shared):
+    backend = shared
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -81,8 +89,8 @@ def test_a_member_of_another_room_receives_nothing(serve):
     ["bad%20name", "x" * 65, "caf%C3%A9", "a%2Fb", ""],
     ids=["space", "too-long", "non-ascii", "slash", "empty"],
 )
-def test_a_room_name_outside_the_grammar_is_refused_at_the_handshake(serve, room):
-    backend = serve("backend", "asgi")
+def test_a_room_name_outside_the_grammar_is_refused_at_the_handshake(shared, room):
+    backend = shared
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -93,8 +101,8 @@ def test_a_room_name_outside_the_grammar_is_refused_at_the_handshake(serve, room
     assert run(scenario()) == 403
 
 
-def test_an_origin_outside_allowed_hosts_is_refused_and_an_allowed_one_joins(serve):
-    backend = serve("backend", "asgi")
+def test_an_origin_outside_allowed_hosts_is_refused_and_an_allowed_one_joins(shared):
+    backend = shared
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -123,8 +131,8 @@ def test_an_origin_outside_allowed_hosts_is_refused_and_an_allowed_one_joins(ser
         (b"\x00\x01", "binary_frame"),
     ],
 )
-def test_a_bad_frame_gets_an_error_frame_and_the_member_stays(serve, frame, error):
-    backend = serve("backend", "asgi")
+def test_a_bad_frame_gets_an_error_frame_and_the_member_stays(shared, frame, error):
+    backend = shared
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -145,8 +153,8 @@ def test_a_bad_frame_gets_an_error_frame_and_the_member_stays(serve, frame, erro
     assert after["text"] == "after"
 
 
-def test_a_long_non_json_frame_is_quoted_only_in_part(serve):
-    backend = serve("backend", "asgi")
+def test_a_long_non_json_frame_is_quoted_only_in_part(shared):
+    backend = shared
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -234,8 +242,8 @@ def test_the_gauge_counts_members_frames_and_deliveries(serve):
     assert gauge["deliveries"] == 3 and gauge["layer"] == "memory"
 
 
-def test_plain_http_to_a_room_under_asgi_says_it_speaks_websocket(serve):
-    backend = serve("backend", "asgi")
+def test_plain_http_to_a_room_under_asgi_says_it_speaks_websocket(shared):
+    backend = shared
     status, body, headers = backend.get(chat.room_path("lobby"))
     assert status == 426 and body["error"] == "websocket_only"
     assert headers["Upgrade"] == "websocket"
