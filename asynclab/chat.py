@@ -68,7 +68,7 @@ def parse(text: str) -> dict[str, Any]:
         raise BadFrame("bad_text", "`text` is required and must be a string")
     sent = message.get("sent")
     # bool is an int in Python, and NaN or infinity would make every latency meaningless.
-    if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int | float) or not math.isfinite(sent)):
+    if sent is not None and (isinstance(sent, bool) or not isinstance(sent, (int, float)) or not math.isfinite(sent)):
         raise BadFrame("bad_sent", "`sent` must be a finite number (seconds since the epoch) or absent")
     return {"text": message["text"], "sent": None if sent is None else float(sent)}
 
