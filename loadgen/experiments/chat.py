@@ -175,11 +175,10 @@ async def gauge(backend: str) -> dict | None:
         return None
 
 
-async def measure(scenario: shares.Scenario, workers: int) -> list[dict]:
-    """Every share's tally: in this process, or in `workers` spawned ones from one start."""
+async def measure(scenario: shares.Scenario, workers: int, t0: float) -> list[dict]:
+    """Every share's tally: in this process, or in `workers` spawned ones, from start `t0`."""
     if workers == 1:
-        return [await shares.share(scenario, 0, 1, time.perf_counter() + 0.2)]
-    t0 = time.perf_counter() + SPAWN_MARGIN
+        return [await shares.share(scenario, 0, 1, t0)]
     loop = asyncio.get_running_loop()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN) as pool:
         parts = await asyncio.gather(
@@ -194,14 +193,18 @@ async def measure(scenario: shares.Scenario, workers: int) -> list[dict]:
     return parts
 
 
-def per(seen: dict | None, members: int, delivered: int) -> dict | None:
-    """The backend's threads and RSS above idle per member held, and CPU per delivery."""
+def per(seen: dict | None, sending: dict | None, members: int, delivered: int) -> dict | None:
+    """The backend's threads and RSS above idle per member held (over the whole run), and its
+    CPU per delivery over the sending window (first send to the end of the grace: no
+    connect or close in it)."""
     if not seen:
         return None
+    cpu = (sending or {}).get("cpu_seconds")
     return {
         "threads_per_member": (seen["threads_peak"] - seen["threads_idle"]) / members if members else None,
         "rss_bytes_per_member": (seen["rss_peak_bytes"] - seen["rss_idle_bytes"]) / members if members else None,
-        "cpu_ms_per_delivery": 1000 * seen["cpu_seconds"] / delivered if seen["cpu_seconds"] and delivered else None,
+        "cpu_ms_per_delivery": 1000 * cpu / delivered if cpu and delivered else None,
+        "cpu_share_sending": round(cpu / sending["window"], 3) if cpu and sending.get("window") else None,
     }
 
 
@@ -248,8 +251,10 @@ async def run(
     )
     before = await gauge(lab.backend)
     start = time.perf_counter()
+    # Spawned processes import loadgen before they can connect: their shared start is later.
+    t0 = start + (0.2 if workers == 1 else SPAWN_MARGIN)
     async with Sampler({"backend": lab.backend}) as sampler:
-        parts = await measure(scenario, workers)
+        parts = await measure(scenario, workers, t0)
         ended = time.perf_counter()
     merged = shares.merge(parts)
     after = await gauge(lab.backend)
@@ -258,6 +263,7 @@ async def run(
     found = shares.deliveries(merged, late)
     services = sampler.summary()
     backend_seen = services.get("backend")
+    sending = sampler.summary((scenario.sending_from(t0), scenario.ends(t0))).get("backend")
     all_delivered = found["delivered"] + found["slow_readers"]["delivered"]
     layer = (after or {}).get("layer")
     server_workers = (backend_health.get("server") or {}).get("workers")
@@ -300,7 +306,8 @@ async def run(
         },
         "server": {
             "services": services,
-            "per": per(backend_seen, connected, all_delivered),
+            "sending": sending,
+            "per": per(backend_seen, sending, connected, all_delivered),
             "gauge_before": before,
             "gauge_after": after,
             # Counted by the worker that answered /chat only: with WORKERS > 1, one of them.
@@ -334,9 +341,8 @@ def line(result: dict) -> str:
         )
     if per_.get("cpu_ms_per_delivery") is not None:
         text += f", {per_['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
-    seen = result["server"]["services"].get("backend") or {}
-    if seen.get("cpu_seconds") is not None and result["wall"]:
-        text += f"; backend CPU {seen['cpu_seconds'] / result['wall']:.0%} of a core"
+    if per_.get("cpu_share_sending") is not None:
+        text += f"; backend CPU {per_['cpu_share_sending']:.0%} of a core while sending"
     if result["loadgen"]["cpu_share_max"] is not None:
         text += f", loadgen {result['loadgen']['cpu_share_max']:.0%} (busiest process)"
     return text

@@ -45,7 +45,7 @@ HEADER = (
     "slow readers: got / expected (layer dropped)",
     "backend per member (threads, RSS)",
     "backend CPU per delivery",
-    "CPU: backend / loadgen's busiest process (share of a core)",
+    "CPU: backend while sending / loadgen's busiest process (share of a core)",
 )
 
 
@@ -76,8 +76,8 @@ def row(result: dict) -> list:
 
 def cpu(result: dict) -> str:
     """What may have bound the run: the backend's CPU over it, and loadgen's own."""
-    seen = result["server"]["services"].get("backend") or {}
-    backend = "-" if seen.get("cpu_seconds") is None else f"{seen['cpu_seconds'] / result['wall']:.0%}"
+    sending = (result["server"]["per"] or {}).get("cpu_share_sending")
+    backend = "-" if sending is None else f"{sending:.0%}"
     share = (result.get("loadgen") or {}).get("cpu_share_max")
     return f"{backend} / {'-' if share is None else f'{share:.0%}'}"
 
@@ -140,7 +140,8 @@ def section(latest: dict, folder) -> Section:
         "(the sender included) is timed send -> receive into one HdrHistogram. *Expected*: messages sent to a room "
         "x its members; *late*: delivered after the late bound; *lost*: not delivered within the grace after the "
         "last send. Per member: the backend's peak threads and RSS over idle, divided by the members connected; "
-        "CPU per delivery: the backend's CPU over the run divided by every delivery made. With the in-memory "
+        "CPU per delivery: the backend's CPU from the first send to the end of the grace (no connect or close in it) "
+        "divided by every delivery made. With the in-memory "
         "layer a room lives in one worker process: with two workers its members on the other never get a message "
         "(lost), which is what the Redis layer is for.",
         "",
