@@ -5,8 +5,8 @@ the in-memory layer and two workers a room is split between the workers: the mem
 other worker lose the messages, which the result shows as lost; the Redis layer is the one
 that spans workers.
 
-Time (2 cores, warm images): each cell ~45 s (up, members connected over 5 s, 10 s of
-messages, down); 18 cells, ~14 min.
+Time, an estimate from its parts (no run of it is committed): each cell up, members connected
+over 5 s, 10 s of messages, 2 s of grace, down, about 45 s; 18 cells, about 14 min.
 """
 
 from __future__ import annotations
