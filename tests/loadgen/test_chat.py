@@ -178,3 +178,27 @@ def test_shares_merge_into_one_exact_histogram():
         whole.record(value)
     assert merged["latency"].count == 3 and merged["counts"]["delivered"] == 3
     assert merged["latency"].summary() == whole.summary()
+
+
+def test_a_slow_reader_loses_what_the_layer_drops_and_every_message_is_accounted_for(tmp_path, serve):
+    # One member that reads nothing while 16 MB are sent to it: past what the sockets hold
+    # (about 11 MB measured on loopback), its consumer's writes wait, its queue in the layer
+    # fills, and Channels drops the next messages for it. Every message sent to every member
+    # is either written by its consumer or dropped by the layer, and every one written arrives.
+    backend = serve("backend", "asgi")
+    result, _ = chat(
+        tmp_path,
+        backend,
+        *("--members", "6", "--rooms", "1", "--senders", "5", "--message-rate", "200", "--duration", "10s"),
+        *("--text-bytes", "8000", "--slow-readers", "1", "--grace", "5s"),
+    )
+    d, slow = result["deliveries"], result["deliveries"]["slow_readers"]
+    before, after = result["server"]["gauge_before"], result["server"]["gauge_after"]
+    written = after["deliveries"] - before["deliveries"]
+    dropped = result["server"]["layer_full"]
+    assert slow["expected"] == result["messages"]["sent"] == 2000
+    assert dropped > 0 and slow["lost"] > 0
+    assert written + dropped == 6 * 2000
+    assert d["delivered"] + slow["delivered"] == written
+    # What nobody got is what the layer dropped.
+    assert d["lost"] + slow["lost"] == dropped
