@@ -3,7 +3,6 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-
 # docker compose v2 when the plugin is there, else Debian's docker-compose 1.29.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
 # The host's Python, for the venv and make's own small scripts (PYTHON is a knob, below).
@@ -64,7 +63,7 @@ help: ## List the targets
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
 # The campaigns (campaigns/): make puts the venv, image, results folder and secrets in place.
-CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults freethreaded capacity
+CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults freethreaded capacity chat
 $(CAMPAIGNS): venv build results secrets
 	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@
 
@@ -85,9 +84,9 @@ DB ?= sqlite
 POSTGRES_SECRET_FILE ?= ./build/postgres-password
 EDGE ?= none
 EDGE_IMAGE ?= asynclab-nginx:latest
-PROFILES := $(if $(filter postgres,$(DB)),--profile postgres) $(if $(filter nginx,$(EDGE)),--profile nginx)
+PROFILES := $(if $(filter postgres,$(DB)),--profile postgres) $(if $(filter nginx,$(EDGE)),--profile nginx) $(if $(filter redis,$(CHANNEL_LAYER)),--profile redis)
 LOADGEN_EDGE := $(if $(filter nginx,$(EDGE)),-e LOADGEN_GATEWAY_URL=http://edge:8080)
-SERVICE_IMAGES = $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image)
+SERVICE_IMAGES = $(if $(filter postgres,$(DB)),postgres-image) $(if $(filter nginx,$(EDGE)),edge-image) $(if $(filter redis,$(CHANNEL_LAYER)),redis-image)
 
 up: build secrets $(SERVICE_IMAGES) ## Start backend and gateway (SERVER_MODE=wsgi|asgi|runserver, DB=sqlite|postgres, EDGE=none|nginx) and wait until healthy
 	$(COMPOSE) $(PROFILES) up -d --remove-orphans
@@ -96,9 +95,9 @@ up: build secrets $(SERVICE_IMAGES) ## Start backend and gateway (SERVER_MODE=ws
 	@echo "gateway: http://localhost:$${GATEWAY_PORT:-8000}/api/aggregated/   backend: http://localhost:$${BACKEND_PORT:-8001}/api/"
 
 down: ## Stop and remove the lab's containers and networks (PostgreSQL's volume stays: make clean-db)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans
 clean-db: ## Remove PostgreSQL's data volume (the next DB=postgres start initialises a new one)
-	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans --volumes
+	$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans --volumes
 
 # The secrets, written once, never in the repo (campaigns/secrets.py).
 LOADGEN_SECRET_FILE ?= ./build/loadgen-secret
@@ -133,12 +132,13 @@ netem-off: ## Remove the latency make netem added
 	$(COMPOSE) --profile netem rm --stop --force netem
 netem-image:
 	$(call side_image,$(NETEM_IMAGE),BASE_IMAGE=debian:bookworm-slim LOCAL_BASE_IMAGE=asynclab-netem-base:bookworm BASE_PACKAGES=iproute2,docker/netem.Dockerfile,docker,netem)
-
 POSTGRES_IMAGE ?= asynclab-postgres:latest
 # Debian's postgresql-15 creates a cluster on install (39 MB) that the image never uses.
 postgres-image: ## Build the PostgreSQL image (from Debian packages when no registry is reachable)
 	$(call side_image,$(POSTGRES_IMAGE),BASE_IMAGE=postgres:15-bookworm LOCAL_BASE_IMAGE=asynclab-postgres-base:bookworm BASE_PACKAGES=postgresql-15 BASE_CUSTOMIZE_HOOK='rm -rf "$$1"/etc/postgresql/15 "$$1"/var/lib/postgresql/15',docker/postgres.Dockerfile,docker,postgres)
-
+REDIS_IMAGE ?= asynclab-redis:latest
+redis-image: ## Build the Redis image CHANNEL_LAYER=redis adds (from Debian packages when no registry is reachable)
+	$(call side_image,$(REDIS_IMAGE),BASE_IMAGE=redis:7-bookworm LOCAL_BASE_IMAGE=asynclab-redis-base:bookworm BASE_PACKAGES=redis-server BASE_WORKDIR=build/base-redis,docker/redis.Dockerfile,docker,redis)
 report: results ## Render results/ to results/report.md and results/report.html (self-contained, opens offline)
 	@$(COMPOSE) run --rm --no-deps loadgen report
 	@echo "report: $(RESULTS_DIR)/report.md (PNG plots beside it) and $(RESULTS_DIR)/report.html (one file: open it in a browser)"
@@ -237,14 +237,14 @@ bench-tax: venv ## Django's ASGI tax: thread hops and CPU per request, lab and L
 	$(VENV)/bin/python -m bench.asgi_tax $(ARGS)
 
 clean: ## Remove containers, the lab images, the venv and build/ (keeps the base images and PostgreSQL's data)
-	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx down --remove-orphans
+	-$(COMPOSE) --profile netem --profile loadgen --profile postgres --profile nginx --profile redis down --remove-orphans
 	-docker image rm $(LAB_IMAGE) $(foreach v,$(filter-out $(DJANGO_DEFAULT),$(DJANGO_VERSIONS)),$(call django_image,$(v))) $(foreach p,$(PYTHON_VERSIONS),$(call python_image,$(p))) $(POSTGRES_IMAGE) $(NETEM_IMAGE) $(EDGE_IMAGE)
 	rm -rf $(VENV) build .pytest_cache
 clean-base: ## Remove the local Debian base images too (the interpreters of PYTHON with them)
 	-docker image rm asynclab-python:3.14 asynclab-python:3.14t asynclab-python-build:trixie asynclab-python-runtime:trixie asynclab-base:bookworm asynclab-base:bullseye asynclab-base:trixie asynclab-postgres-base:bookworm asynclab-netem-base:bookworm asynclab-nginx-base:bookworm
 
-.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-capacity bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image redis-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-capacity bench-edge bench-first bench-tax clean clean-base clean-db
 .PHONY: $(CAMPAIGNS) $(SWARM_TARGETS) registry-image
 # What compose and the campaigns read from make; last, as `export` defines a name ?= then skips.
 export LAB_IMAGE GIT_COMMIT RESULTS_DIR DJANGO DJANGO_IMAGE DB EDGE_IMAGE POSTGRES_SECRET_FILE LOADGEN_SECRET_FILE
-export REGISTRY_IMAGE NETEM_IMAGE POSTGRES_IMAGE
+export REGISTRY_IMAGE NETEM_IMAGE POSTGRES_IMAGE REDIS_IMAGE

@@ -49,3 +49,8 @@ STREAMS_GAUGE = "/streams"
 # Gateway `client=`: the HTTP client a fan-out uses; auto picks per kind of view.
 CLIENTS = ("article", "context", "shared", "aiohttp")
 CLIENT_CHOICES = ("auto", *CLIENTS)
+
+# Chat rooms over WebSocket (docs/chat.md; the wire format: asynclab/chat.py), and the
+# backend's gauge of members and frames per process.
+CHAT_ROOMS = "/ws/rooms/"
+CHAT_GAUGE = "/chat"

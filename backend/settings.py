@@ -26,3 +26,24 @@ BACKEND_HANG_RATE = read("BACKEND_HANG_RATE")
 BACKEND_INVALID_RATE = read("BACKEND_INVALID_RATE")
 BACKEND_DROP_RATE = read("BACKEND_DROP_RATE")
 BACKEND_JITTER = read("BACKEND_JITTER")
+
+# Chat rooms over WebSocket (backend/chat.py, docs/chat.md): Channels' layer and the bounds.
+CHANNEL_LAYER = read("CHANNEL_LAYER")
+CHAT_CHANNEL_CAPACITY = read("CHAT_CHANNEL_CAPACITY")
+CHAT_MAX_FRAME = read("CHAT_MAX_FRAME")
+CHAT_MEMBER_RATE = read("CHAT_MEMBER_RATE")
+CHAT_ROOM_MEMBERS = read("CHAT_ROOM_MEMBERS")
+CHAT_MAX_MEMBERS = read("CHAT_MAX_MEMBERS")
+REDIS_HOST = read("REDIS_HOST")
+REDIS_PORT = read("REDIS_PORT")
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [(REDIS_HOST, REDIS_PORT)], "capacity": CHAT_CHANNEL_CAPACITY},
+        }
+        if CHANNEL_LAYER == "redis"
+        # Channels' in-memory layer, counting what it drops for a full member (backend/chat.py).
+        else {"BACKEND": "backend.chat.CountingLayer", "CONFIG": {"capacity": CHAT_CHANNEL_CAPACITY}}
+    )
+}

@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from asynclab import api, status, streams
+from asynclab import chat as chat_api
+from backend import chat, views
 from backend import cpu as cpu_views
 from backend import streams as stream_views
-from backend import views
 
 
 def _at(view: str) -> str:
@@ -24,6 +25,9 @@ urlpatterns = [
     path("healthz", status.healthz),
     path("telemetry", status.telemetry),
     path(api.STREAMS_GAUGE.removeprefix("/"), streams.gauge),
+    path(api.CHAT_GAUGE.removeprefix("/"), chat.gauge),
+    # WebSocket paths over plain HTTP, and every upgrade under WSGI: a JSON answer saying why.
+    re_path("^" + chat_api.PATH.removeprefix("/").split("/")[0] + "/", chat.refused),
 ]
 
 handler400 = "asynclab.http.bad_request"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import (
     capacity,
+    chat,
     db,
     edge_nginx,
     faults,
@@ -27,6 +28,7 @@ CAMPAIGNS = {
     "versions": versions,
     "streams": streams,
     "streams-5k": streams_5k,
+    "chat": chat,
     "edge-nginx": edge_nginx,
     "db": db,
     "pinning": pinning,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every profile a campaign may have started: `make down` stops them all (the Makefile's own list).
-PROFILES = ("netem", "loadgen", "postgres", "nginx")
+PROFILES = ("netem", "loadgen", "postgres", "nginx", "redis")
 # How much of a failed step's output its record keeps, to say why.
 TAIL = 15
 

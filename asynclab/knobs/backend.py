@@ -181,6 +181,14 @@ KNOBS: list[Knob] = [
         ("compose", "make"),
         compose=True,
     ),
+    Knob(
+        "REDIS_IMAGE",
+        "asynclab-redis:latest",
+        "the redis service's image, for CHANNEL_LAYER=redis (make redis-image)",
+        DATABASE,
+        ("compose", "make"),
+        compose=True,
+    ),
     # --- netem -------------------------------------------------------------------------
     Knob("NETEM_DELAY", "50ms", "tc netem delay on everything the backend sends", NETEM, ("netem",), compose=True),
     Knob("NETEM_JITTER", "", "optional tc netem jitter, e.g. 10ms", NETEM, ("netem",), compose=True),

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..dbsignals import CHOICES as SIGNAL_CHOICES
-from . import backend, gateway
+from . import backend, chat, gateway
 from .knob import (
     BOTH,
     CONTAINER,
@@ -150,6 +150,8 @@ SET_BY_COMPOSE: list[Knob] = [
         ("backend", "postgres"),
     ),
     Knob("POSTGRES_PASSWORD", "", "the password, when there is no POSTGRES_PASSWORD_FILE", CONTAINER, ("backend",)),
+    Knob("REDIS_HOST", "redis", "Redis's host (CHANNEL_LAYER=redis)", CONTAINER, ("backend",)),
+    Knob("REDIS_PORT", 6379, "Redis's port (CHANNEL_LAYER=redis)", CONTAINER, ("backend",), low=1, high=65535),
 ]
 
 # Declared here, not in stack.py, because code in the image reads them: asynclab/features.py
@@ -201,4 +203,4 @@ IN_CONTAINERS: dict[str, Knob] = {
     )
 }
 
-KNOBS: list[Knob] = [*SERVING, *backend.KNOBS, *gateway.KNOBS, *SET_BY_COMPOSE]
+KNOBS: list[Knob] = [*SERVING, *backend.KNOBS, *chat.KNOBS, *gateway.KNOBS, *SET_BY_COMPOSE]

@@ -23,12 +23,13 @@ def arguments(cfg) -> list[str]:
         # asginl: ASGI without lifespan, which Django does not speak.
         "--interface",
         "asginl",
-        *common(cfg),
+        *common(cfg, websockets=True),
     ]
 
 
-def common(cfg) -> list[str]:
-    """What both granian modes pass."""
+def common(cfg, websockets: bool = False) -> list[str]:
+    """What both granian modes pass; WebSockets only to the ASGI app, the chat rooms'
+    (backend/chat.py): a WSGI app cannot take one, and answers /ws/... with a 400 JSON."""
     return [
         "--host",
         cfg.host,
@@ -36,10 +37,10 @@ def common(cfg) -> list[str]:
         str(cfg.port),
         "--workers",
         str(cfg.workers),
-        # HTTP/1.1 as every other mode serves (no h2c upgrade), and no WebSockets.
+        # HTTP/1.1 as every other mode serves (no h2c upgrade).
         "--http",
         "1",
-        "--no-ws",
+        *([] if websockets else ["--no-ws"]),
         # The lab's middleware writes one JSON access line per request, with its id.
         "--no-access-log",
         # Short grace so `make down` is quick: workers still busy after 3 s are killed.

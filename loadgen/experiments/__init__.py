@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import (
     article,
     capacity,
+    chat,
     clients,
     db,
     faults,
@@ -37,6 +38,7 @@ EXPERIMENTS = {
     "servers": servers,
     "streams": streams,
     "slowclients": slowclients,
+    "chat": chat,
     "versions": versions,
     "freethreaded": freethreaded,
     "capacity": capacity,

@@ -18,6 +18,7 @@ NAMES = (
     "soak",
     "streams",
     "slowclients",
+    "chat",
     "run",
     "bench",
 )

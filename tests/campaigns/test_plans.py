@@ -7,6 +7,7 @@ import sys
 from asynclab.knobs import KNOBS
 from asynclab.servers import SERVERS
 from campaigns import CAMPAIGNS, edge_nginx, lab
+from campaigns.chat import ARGS as CHAT_ARGS
 from campaigns.stack import steps
 from harness.live import ROOT
 
@@ -121,3 +122,24 @@ def test_faults_stops_and_starts_the_backend_while_loadgen_runs():
 def test_streams_5k_is_one_lean_uvicorn_worker():
     [run] = loadgen_runs("streams-5k")
     assert run.knobs == {"SERVER_MODE": "asgi", "WORKERS": "1", "LEAN": "true"} and "5000" in run.args
+
+
+def test_chat_runs_every_asgi_mode_with_both_layers_on_one_and_two_workers():
+    runs = loadgen_runs("chat")
+    cells = [(s.knobs["SERVER_MODE"], s.knobs["CHANNEL_LAYER"], s.knobs.get("WORKERS")) for s in runs]
+    asgi_modes = [mode for mode, server in SERVERS.items() if server.INTERFACE == "asgi"]
+    assert sorted({mode for mode, _, _ in cells}) == sorted(asgi_modes)
+    for mode in asgi_modes:
+        # A mode without a WORKERS knob (daphne) stops when it is set: one process, left unset.
+        counts = ("1", "2") if SERVERS[mode].WORKERS else (None,)
+        assert [(layer, workers) for m, layer, workers in cells if m == mode] == [
+            (layer, workers) for layer in ("memory", "redis") for workers in counts
+        ]
+    # The same workload in every cell.
+    assert {s.args for s in runs} == {("chat", *CHAT_ARGS.split())}
+
+
+def test_chat_takes_its_modes_layers_and_workload_from_the_environment():
+    lines = dry_run("chat", CHAT_MODES="daphne", CHAT_LAYERS="redis", CHAT_ARGS="--members 20 --duration 2s")
+    assert lines[0] == "== daphne, redis, 1 worker: make --no-print-directory up SERVER_MODE=daphne CHANNEL_LAYER=redis"
+    assert lines[1].endswith("loadgen chat --members 20 --duration 2s")
