@@ -220,6 +220,8 @@ async def measure(
     # No total timeout on the session: each request has its own (plan.timeout).
     timeout = aiohttp.ClientTimeout(total=None)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=traces) as session:
+        # aiohttp has no public switch for it; its own test client sets the same attribute.
+        session._retry_connection = plan.retry
         if ready is not None:
             await ready()
         warmup = plan.warmup
