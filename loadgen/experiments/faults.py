@@ -11,6 +11,7 @@ loadgen sees the fault from outside, each kind by what it watches (WATCHES): the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from ..lab import Lab, aggregation_url, observed
 from ..options import aggregation, arguments, client, duration, open_loop, option
 from ..plan import Plan
 from ..probe import environment, verify
+from .db import Connections
 
 HELP = "open loop while a fault breaks the lab and it mends (use `make faults`)"
 
@@ -221,9 +223,13 @@ async def run(
     plan = Plan(
         workers=workers, urls=(url,), rate=rate, duration=duration, timeout=lab.timeout, timeline=True, retry=False
     )
+    # Through the database: PostgreSQL's own count of connections, before, during and after,
+    # says whether a restart leaked any (loadgen/experiments/db.py polls the backend's /database).
+    database = Connections(lab.backend) if target in DB_TARGETS else contextlib.nullcontext()
     started = time.perf_counter()
     try:
-        figures = await observed(lab, plan, f"faults {fault}: {strategy} at {rate:g}/s")
+        async with database as watch:
+            figures = await observed(lab, plan, f"faults {fault}: {strategy} at {rate:g}/s")
     finally:
         stop.set()
         if task is not None:
@@ -258,4 +264,15 @@ async def run(
         "figures": figures,
         "bins": timeline_bins,
         "recovery": recovery(timeline_bins, down, up),
+        "connections": connections(watch) if watch is not None else None,
     }
+
+
+def connections(watch: Connections) -> dict:
+    """PostgreSQL's client connections as the run began, at their peak, and once it had
+    settled after it: more after than before is a connection the fault left open."""
+    counts = [sample["connections"]["total"] for sample in watch.samples if sample.get("connections")]
+    after = (watch.after or {}).get("connections")
+    if not counts:
+        return {"reported": False}
+    return {"reported": True, "before": counts[0], "peak": max(counts), "after": after["total"] if after else None}

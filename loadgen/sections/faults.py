@@ -63,7 +63,16 @@ def table(result: dict) -> str:
         "clean again "
         + ("never, within the run" if r["recovered_after"] is None else f"{r['recovered_after']:.1f} s after {mended}")
     )
+    if result.get("connections"):
+        lines.append(connections_line(result["connections"]))
     return "\n".join(lines)
+
+
+def connections_line(seen: dict) -> str:
+    if not seen.get("reported"):
+        return "PostgreSQL connections: not reported (not on PostgreSQL)"
+    after = "?" if seen["after"] is None else seen["after"]
+    return f"PostgreSQL connections: {seen['before']} as the run began, {seen['peak']} at the peak, {after} after it"
 
 
 HEADER = (
@@ -108,6 +117,11 @@ def section(latest: dict, folder) -> Section:
         return Section([])
     order = list(NAMES)
     found.sort(key=lambda item: (order.index(fault_of(item[0])), mode_order(item[1])))
+    notes = [
+        f"- {NAMES[fault_of(result)]}, {mode}: {connections_line(result['connections'])}."
+        for result, mode in found
+        if result.get("connections")
+    ]
     return Section(
         [
             "## Faults in the middle of a run (`make faults`)",
@@ -121,5 +135,6 @@ def section(latest: dict, folder) -> Section:
             "",
             *markdown.table(HEADER, [row(result, mode) for result, mode in found]),
             "",
+            *([*notes, ""] if notes else []),
         ]
     )
