@@ -60,3 +60,36 @@ def test_a_fault_nothing_else_shows_spans_its_failed_answers():
 def test_no_failed_answer_no_span():
     assert failing_span([(0.1, 0.2, "ok"), (0.2, 0.2, "ok")]) == (None, None)
     assert failing_span([(0.1, 0.2, "ok"), (0.2, 0.2, "partial")]) == (0.2, pytest.approx(0.201))
+
+
+def kill_result(mode: str) -> dict:
+    """A worker killed at 10 s and replaced at 10.6 s, under `mode`, through the database."""
+    rows = [(i / 10, 0.05, "disconnect" if 100 <= i < 104 else "ok") for i in range(300)]
+    return {
+        "experiment": "faults",
+        "variant": "backend-worker-killed",
+        "environment": {"server_mode": mode, "timestamp": "2026-01-01T00:00:00+00:00"},
+        "scenario": {"fault": "backend-worker-killed", "watched": "backend-workers", "strategy": "gather"}
+        | {"rate": 10, "duration": 30, "n": 5, "deadline": 2},
+        "recovery": recovery(bins(rows), 10.0, 10.6),
+        "connections": {"reported": True, "before": 3, "peak": 9, "after": 3},
+    }
+
+
+def test_the_report_shows_each_fault_with_errors_by_kind_longest_answer_and_connections(tmp_path):
+    import json
+
+    from loadgen.report import render
+    from loadgen.sections.faults import table
+
+    for mode in ("granian", "wsgi"):
+        (tmp_path / f"x-faults-backend-worker-killed-{mode}.json").write_text(json.dumps(kill_result(mode)))
+    text = render(tmp_path).read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| a backend worker killed")]
+    # Modes in the report's order; the second the kill fell in is during, with its 4 cut requests.
+    assert [row.split(" | ")[1] for row in rows] == ["wsgi", "granian"]
+    assert "| 0.6 s | 0% | 40% | 0% | disconnect x4 | 50.0 ms |" in rows[0]
+    assert "- a backend worker killed (kill -9), wsgi: PostgreSQL connections: 3 as the run began, 9 at" in text
+    shown = table(kill_result("wsgi"))
+    assert "a backend worker was gone at 10.0 s, a new one served at 10.6 s (0.6 s)" in shown
+    assert "errors   40% (disconnect x4), p50 50.0 ms, longest 50.0 ms" in shown
