@@ -103,3 +103,17 @@ def test_a_killed_gateway_worker_is_replaced_and_its_requests_end_as_errors(back
         check(server, server.url + STRATEGIES["gather"] + "?" + query)
     finally:
         server.stop()
+
+
+def test_the_busiest_worker_is_killed_and_of_equals_the_newest():
+    found = [
+        {"pid": 10, "in_flight": {"now": 3}},
+        {"pid": 11, "in_flight": {"now": 5}},
+        {"pid": 12, "in_flight": {"now": 5}},
+    ]
+    assert fault.busiest(found) == 12
+    assert fault.busiest(found[:1]) == 10
+
+
+def test_kill_worker_says_why_it_could_not():
+    assert fault.main(["kill-worker", "--url", "http://127.0.0.1:9"]) == 1
