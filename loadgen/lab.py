@@ -98,10 +98,12 @@ async def observed(lab: Lab, plan: Plan, label: str) -> dict:
     JOURNAL.starting(label)
     async with Sampler({"gateway": lab.gateway, "backend": lab.backend}) as sampler:
         figures = await lab.engine.run(plan, label=label, progress=lab.progress)
+        # Kept at once (the services' figures join the same dict below): a stop while the
+        # sampler closes loses nothing measured.
+        JOURNAL.finished(label, figures)
     # Over the measurement window itself, on loadgen's clock: not the warm-up, not the drain
     # (a counted run's window is the whole run: polls bracketing it hold all of it).
     figures["services"] = sampler.summary(tuple(figures["window_at"]), whole=plan.requests is not None)
-    JOURNAL.finished(label, figures)
     return figures
 
 

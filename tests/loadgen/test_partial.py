@@ -103,3 +103,46 @@ def test_a_partial_result_that_cannot_be_written_is_on_stdout(backend, tmp_path)
     assert saved["partial"]["reason"] == "SIGTERM" and saved["figures"]["requests"] > 0
     # Nothing torn left behind: no result, no temporary file.
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_keeps_every_finished_measurement_and_the_one_under_way_cut_at_the_stop():
+    from loadgen.plan import Plan
+    from loadgen.stopped import Journal, counted, exit_status
+    from loadgen.tally import Tally
+
+    journal = Journal()
+    journal.finished("c=1", {"requests": 5, "errors": 0})
+    plan = Plan(urls=("http://127.0.0.1:9/",), rate=10, duration=60)
+    tally = Tally()
+    now = time.perf_counter()
+    tally.started, tally.window_end = now - 1.0, now + 59.0
+    for i in range(3):
+        tally.sent += 1
+        tally.add(now - 1.0 + i * 0.1, now - 1.0 + i * 0.1, now - 0.5, 200 if i else 502, None, False)
+    tally.sent += 2  # two more sent, unanswered when the stop came
+    with journal.measuring("c=10", plan, tally, time.process_time(), now - 1.0):
+        journal.starting("c=10")
+        result = journal.result("sweep", "SIGINT")
+    assert result["experiment"] == "sweep" and result["measurements"] == [
+        {"label": "c=1", "figures": {"requests": 5, "errors": 0}}
+    ]
+    info = result["partial"]
+    assert (info["reason"], info["finished"], info["stopped_in"], info["under_way_measured"]) == (
+        "SIGINT",
+        1,
+        "c=10",
+        True,
+    )
+    figures = result["figures"]
+    assert (figures["requests"], figures["errors"], figures["unanswered"]) == (3, 1, 2)
+    # The window ends at the stop, a second in, not at the 60 s planned.
+    assert 1.0 <= figures["window"] < 30
+    assert counted(result) == 8 and exit_status("SIGINT") == 130 and exit_status("SIGTERM") == 143
+
+
+def test_a_stop_before_anything_was_measured_says_so():
+    from loadgen.stopped import Journal
+
+    result = Journal().result("article", "SIGTERM")
+    assert result["partial"]["under_way_measured"] is False and "figures" not in result
+    assert result["environment"]["server_mode"] is None and result["measurements"] == []
