@@ -63,8 +63,18 @@ def killed_under_load(server: LiveServer, url: str, count: int) -> tuple[dict, d
     return asyncio.run(run())
 
 
+def serving(server: LiveServer, count: int = 2) -> set[int]:
+    """The workers once all `count` have published their telemetry (the server answers
+    /healthz as soon as its first one is up)."""
+    start = time.monotonic()
+    while len(found := pids_of(fault.workers(server.url))) < count:
+        assert time.monotonic() - start < RESTART, f"{len(found)} of {count} workers up:\n{server.log()[-3000:]}"
+        time.sleep(0.1)
+    return found
+
+
 def check(server: LiveServer, url: str) -> None:
-    before = pids_of(fault.workers(server.url))
+    before = serving(server)
     assert len(before) == 2 and before <= set(server.pids())
     figures, done, workers, took = killed_under_load(server, url, len(before))
     killed = done["killed"]

@@ -28,6 +28,11 @@ def requests_served(server) -> int:
 
 def test_a_killed_backend_worker_is_seen_and_recovered_from(services, tmp_path):
     backend, gateway = services
+    # Both backend workers up before the run: loadgen's watch starts from the workers it sees.
+    up = time.monotonic() + 30
+    while len(fault.workers(backend.url)) < 2:
+        assert time.monotonic() < up, "the backend's second worker never came up"
+        time.sleep(0.1)
     before = requests_served(backend)
     process = subprocess.Popen(
         [sys.executable, "-m", "loadgen", "faults", "--fault", "backend-worker-killed", "--duration", "12"]
