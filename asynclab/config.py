@@ -3,7 +3,7 @@
 Every knob of the lab is an environment variable (compose passes them through from the
 shell or `.env`). A typo must stop a service at start with a message naming the variable,
 not turn into a silent default halfway through a benchmark. The knobs themselves (default,
-range, meaning) are declared once, in asynclab/knobs.py, which reads them through here.
+range, meaning) are declared once, in asynclab/knobs/, which reads them through here.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ the server's master process when it has one.
 
 Peaks come twice: since the process started, and "recent" (the last one to two seconds),
 which is what a load generator polling every half second needs to find a scenario's peak.
+
+Over 250 lines: sampling a worker, publishing it to the shared folder and combining every
+worker's figures are one protocol, kept in one place.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "backend.apps.BackendConfig"]
 DATABASES = database.databases()
 
 # How long an /api/ call sleeps when the caller does not say, and the most it may ask for
-# (defaults, ranges and meanings: asynclab/knobs.py, docs/knobs.md).
+# (defaults, ranges and meanings: asynclab/knobs/, docs/knobs.md).
 BACKEND_MAX_DELAY = read("BACKEND_MAX_DELAY")
 BACKEND_DELAY = read("BACKEND_DELAY")
 

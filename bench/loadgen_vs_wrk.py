@@ -10,6 +10,9 @@ prints loadgen's CPU per 1,000 requests. A benchmark, not a test: machines are n
 read the medians and ratios, and the settings printed with them.
 
 wrk is installed from Debian's packages if missing (needs root).
+
+Over 250 lines: the targets, the three tools' runners and the side-by-side table belong to
+one benchmark.
 """
 
 from __future__ import annotations

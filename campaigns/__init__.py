@@ -4,7 +4,7 @@ commands run against them) as data, run by campaigns/stack.py. `python -m campai
 
 from __future__ import annotations
 
-from . import db, edge_nginx, faults, lab, pinning, reference, servers, streams, streams_5k, versions
+from . import db, edge_nginx, faults, freethreaded, lab, pinning, reference, servers, streams, streams_5k, versions
 
 # By name, as `make NAME` and `python -m campaigns NAME` call them.
 CAMPAIGNS = {
@@ -18,4 +18,5 @@ CAMPAIGNS = {
     "db": db,
     "pinning": pinning,
     "faults": faults,
+    "freethreaded": freethreaded,
 }

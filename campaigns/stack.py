@@ -6,6 +6,9 @@ the report reads like any other.
 
 make stays the owner of what it is good at (images as file targets, `make up`'s health
 wait); everything with a loop, a list or a decision is here.
+
+Over 250 lines: steps, their running and the record of the run are one mechanism every
+campaign shares.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ WSGI_APPLICATION = "gateway.wsgi.application"
 # Paid at start, after the URLconf (asynclab/warmup.py): what the first sync fan-out built.
 WARMUP = ["gateway.clients.warm"]
 
-# The knobs' defaults, ranges and meanings: asynclab/knobs.py (docs/knobs.md).
+# The knobs' defaults, ranges and meanings: asynclab/knobs/ (docs/knobs.md).
 
 # The only place the gateway ever sends requests: never anything a client says (no SSRF).
 BACKEND_URL = read("BACKEND_URL")

@@ -42,6 +42,9 @@ bundle for the article's client) runs on more cores than the service has workers
 Beside the verdict, `use` gives each component's share of each of its budgets (CPU of its
 cores, threads of its pool, calls of the gateway's budget) and `headroom` what is left of
 the fullest one; `of_ideal` is throughput over the ideal.
+
+Over 250 lines: one rule per limit the lab can hit, each with its figures, in the order the
+verdict applies them.
 """
 
 from __future__ import annotations

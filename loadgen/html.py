@@ -6,6 +6,9 @@ The page loads nothing: no network, no CDN, no file beside it (its Content-Secur
 forbids all of them), so it opens from file:// offline and can be mailed as it is. Only the
 Markdown the report writes is understood: headings, paragraphs, `- ` lists, `|` tables,
 images on a line of their own, *emphasis*, **strong**, `code` and [links](url).
+
+Over 250 lines: the page's style and script are inline by design (it loads nothing), beside
+the Markdown converter.
 """
 
 from __future__ import annotations

@@ -19,10 +19,13 @@ import asyncio
 import gc
 import json
 import os
+import platform
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
+from collections.abc import Sequence
 
 KINDS = ("threads", "tasks_sleep", "tasks_event")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -84,15 +87,19 @@ TIMEOUT = 60.0
 ATTEMPTS = 2
 
 
-def measure(kind: str, count: int, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> dict:
+def measure(
+    kind: str, count: int, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, python: Sequence[str] = ()
+) -> dict:
     """Run one measurement in a child interpreter and return its figures, with the attempts
-    it took and each one's seconds; {"error": why} when none of them succeeded."""
+    it took and each one's seconds; {"error": why} when none of them succeeded. `python`:
+    the command that starts that interpreter, this one's by default (`compose exec -T
+    backend python` measures the backend's: campaigns/parked.py)."""
     tries: list[dict] = []
     for _ in range(attempts):
         begin = time.perf_counter()
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "loadgen.memory", kind, str(count)],
+                [*(python or (sys.executable,)), "-m", "loadgen.memory", kind, str(count)],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -124,6 +131,12 @@ def main(argv: list[str]) -> int:
         "rss_after": after,
         "bytes_each": (after - before) / count,
         "park_seconds": round(time.perf_counter() - begin, 3),
+        # Whose figures these are: the interpreter that parked them, and its GIL (None
+        # before 3.13, which cannot say). Only the standard library is imported here, so no
+        # C extension can have turned a free-threaded build's GIL on.
+        "python": platform.python_version(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled": None if not hasattr(sys, "_is_gil_enabled") else sys._is_gil_enabled(),
     }
     print(json.dumps(figures), flush=True)
     return 0

@@ -1,5 +1,8 @@
 """Command-line options: `option()` (argparse with a LOADGEN_* environment twin), the value
-types, and the option groups several commands share."""
+types, and the option groups several commands share.
+
+Over 250 lines: the option groups several commands share, each a few lines, in one place so
+that they stay alike."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ experiment's histograms, latency by percentile.
 
 Each plot is written twice by `save`: a PNG for report.md and an SVG that report.html
 inlines; what it returns, a Plot, also names the results it was drawn from, so the page can
-show every figure's settings."""
+show every figure's settings.
+
+Over 250 lines: one function per kind of plot, sharing the save and the figure settings."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ against the deviation (Spearman's rho: no straight line assumed, an outlier weig
 rank). Between cells, a closed loop whose window holds only a few turns (window / mean
 latency) counts completions in waves of `concurrency`, so one wave more or less moves its
 throughput by a large step: that is set against each cell's spread instead.
+
+Over 250 lines: each candidate cause of spread and the ranking they share are one analysis.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ has no such option: docs/swarm.md).
 
 The output is JSON, which is YAML, with every `$` doubled so that `docker stack deploy`'s
 own interpolation leaves the resolved values alone.
+
+Over 250 lines: every translation from the compose file to a stack file is listed above,
+each a few lines.
 """
 
 from __future__ import annotations

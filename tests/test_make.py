@@ -2,10 +2,13 @@
 Docker, nothing run)."""
 
 import os
+import re
 import subprocess
 
 import pytest
 
+from asynclab.knobs import KNOBS
+from campaigns import CAMPAIGNS
 from harness.live import ROOT
 
 
@@ -35,3 +38,28 @@ def test_without_python_the_image_is_djangos():
     assert make("-s", "--no-print-directory", "print-django-image").stdout.strip() == "asynclab-test:latest"
     result = make("-s", "--no-print-directory", "print-django-image", "DJANGO=3.2")
     assert result.stdout.strip() == "asynclab-test:django-3.2"
+
+
+def test_every_campaign_is_a_make_target_handed_to_python():
+    listed = re.search(r"^CAMPAIGNS := (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert listed and sorted(listed[1].split()) == sorted(CAMPAIGNS)
+    result = make("-n", "streams-5k", "COMPOSE=docker-compose")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].endswith("-m campaigns streams-5k")
+
+
+def test_make_help_lists_every_documented_target_and_every_campaign():
+    documented = re.findall(r"^([a-z0-9-]+):.*## ", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    result = make("help", "COMPOSE=docker-compose")
+    assert result.returncode == 0, result.stderr
+    listed = re.findall(r"^  make (\S+)", result.stdout, re.MULTILINE)
+    assert len(documented) > 20 and listed == [*documented, *CAMPAIGNS]
+
+
+def test_the_makefile_s_version_lists_are_the_knobs_choices():
+    # make cannot import the registry: its own lists are checked against it instead.
+    text = (ROOT / "Makefile").read_text()
+    written = dict(re.findall(r"^([A-Z_]+) := (.*)$", text, re.MULTILINE))
+    assert written["DJANGO_VERSIONS"].split() == list(KNOBS["DJANGO"].allowed())
+    assert written["PYTHON_VERSIONS"].split() == list(KNOBS["PYTHON"].allowed())
+    assert written["DJANGO_DEFAULT"] == KNOBS["DJANGO"].default

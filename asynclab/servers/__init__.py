@@ -170,26 +170,3 @@ class ServerConfig:
             "packages": packages,
             "interface": module.INTERFACE,
         }
-
-
-def table() -> str:
-    """docs/servers.md's table of what WORKERS and THREADS set in each mode, from the modules."""
-
-    def cell(option: Option | None, knob: str) -> str:
-        if option is None:
-            return f"none: setting `{knob}` stops the service at start"
-        default = f" (default {option.default})" if option.default is not None else ""
-        return f"`{option.flag}`: {option.counts}{default}"
-
-    lines = [
-        "| `SERVER_MODE` | server | interface | `WORKERS` sets | `THREADS` sets | at once, per service |",
-        "|---|---|---|---|---|---|",
-    ]
-    for mode, module in SERVERS.items():
-        # gunicorn's modes differ in the worker: name the package that brings it.
-        name = " + ".join(module.PACKAGES[:2]) if module.NAME == "gunicorn" else module.NAME
-        lines.append(
-            f"| `{mode}` | {name} | {module.INTERFACE} | {cell(module.WORKERS, 'WORKERS')} "
-            f"| {cell(module.THREADS, 'THREADS')} | {module.CONCURRENCY} |"
-        )
-    return "\n".join(lines) + "\n"

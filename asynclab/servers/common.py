@@ -17,7 +17,7 @@ class Option:
 
     flag: str
     counts: str
-    default: int | None = None  # None: the knob's own default (asynclab/knobs.py)
+    default: int | None = None  # None: the knob's own default (asynclab/knobs/)
 
 
 def at_least(package: str, *wanted: int) -> bool:

@@ -7,7 +7,21 @@ itself, `table(result)` for the terminal and `section(latest, folder)` for repor
 
 from __future__ import annotations
 
-from . import article, clients, db, faults, resources, run, servers, slowclients, soak, streams, sweep, versions
+from . import (
+    article,
+    clients,
+    db,
+    faults,
+    freethreaded,
+    resources,
+    run,
+    servers,
+    slowclients,
+    soak,
+    streams,
+    sweep,
+    versions,
+)
 
 # In the order `loadgen --help` lists them.
 EXPERIMENTS = {
@@ -23,4 +37,5 @@ EXPERIMENTS = {
     "streams": streams,
     "slowclients": slowclients,
     "versions": versions,
+    "freethreaded": freethreaded,
 }

@@ -11,6 +11,9 @@ slow connections (closed by the server, and when; what it answered).
 
 Bounded: each cell lasts `--hold` plus at most one ordinary timeout; every slow connection
 is closed at its end.
+
+Over 250 lines: the two shapes of slow client and the ordinary requests timed beside them
+are one measurement.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ NAMES = (
     "sweep",
     "servers",
     "versions",
+    "freethreaded",
     "breakdown",
     "percentiles",
     "resources",

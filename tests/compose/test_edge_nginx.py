@@ -7,6 +7,8 @@ The timing checks are properties of buffering, not of this machine's speed: behi
 gunicorn thread ever waits on a half-sent request, so an ordinary request is answered as
 if the slow clients were not there (1 s is far above its few ms); without nginx 40 of them
 hold all 10 gthread threads for as long as they stay, so the request gets no answer at all.
+
+Over 250 lines: each error a client can get through nginx is checked with its own request.
 """
 
 import json

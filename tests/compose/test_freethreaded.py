@@ -11,6 +11,9 @@ free-threaded build gets three tries, and the GIL build must never overlap in an
 Then the trap the lab guards against: a free-threaded build whose imports turn the GIL back
 on (a C extension without Py_mod_gil, or PYTHON_GIL=1) says so in its log and its health,
 and neither it nor loadgen calls it free-threaded. Required like the rest of the tier.
+
+Over 250 lines: two interpreters times two modes, each checked on every worker of both
+services.
 """
 
 import json

@@ -5,6 +5,9 @@ Required like the rest of the tier: with no Docker engine or no `chromium` on PA
 browser` installs it, and `make test` runs that first) these tests fail, they never skip.
 The stack is started with compose itself, not `make up`, so that running this file alone
 measures the image `make test` just built instead of rebuilding it.
+
+Over 250 lines: it carries its own small DevTools-protocol client (Browser), which only
+these tests use.
 """
 
 from __future__ import annotations

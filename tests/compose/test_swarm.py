@@ -2,7 +2,10 @@
 the local registry, make swarm-up from it, the article's gather cell and a short sweep
 with two loadgen replicas, the merged result checked against the replicas' own, then
 make swarm-down. The swarm is initialised only when this engine is in none, and left
-afterwards; a swarm that was already there is left as it was."""
+afterwards; a swarm that was already there is left as it was.
+
+Over 250 lines: one swarm is set up and torn down for the whole module, and each step of the
+swarm run is checked against the last."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""loadgen against live local servers with a known delay: are its numbers right?"""
+"""loadgen against live local servers with a known delay: are its numbers right?
+
+Over 250 lines: each check needs a live server with a known delay beside the figures it must
+produce."""
 
 import asyncio
 import json

@@ -1,6 +1,9 @@
 """The sweep: repeats interleaved, the median run and its spread, several clients, what
 bounded each cell (through live servers where the set-up makes the answer certain), and
-the report's naive/tuned pairs."""
+the report's naive/tuned pairs.
+
+Over 250 lines: the sweep's repeats, spread, clients and bounds each need their own live
+set-up."""
 
 import asyncio
 import json

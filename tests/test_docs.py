@@ -1,0 +1,38 @@
+"""The docs cannot drift from the data: every doc rendered from a template is what its
+template renders to against the committed reference run, and the README's few figures are
+read from the files they cite."""
+
+import json
+import re
+
+import pytest
+
+from bench import loadgen_vs_wrk
+from campaigns import docs
+
+README = docs.ROOT / "README.md"
+
+
+@pytest.mark.parametrize(("template", "out"), docs.targets(), ids=lambda p: p.name)
+def test_a_rendered_doc_is_its_template_over_the_reference_run(template, out):
+    assert out.read_text() == docs.rendered(template), f"{out} is stale: run `python -m campaigns.docs`"
+
+
+def test_every_figure_a_template_names_has_a_value_in_the_reference_run():
+    names = docs.namespace(docs.REFERENCE)
+    for template, _ in docs.targets():
+        for match in docs.PLACEHOLDER.finditer(template.read_text()):
+            assert docs.evaluate(match.group(1), names) is not None, f"{template.name}: {match.group(1)} is empty"
+
+
+def test_the_readme_says_how_long_make_lab_took_on_the_reference_machine():
+    (record,) = docs.REFERENCE.glob("*-campaign-reference-all.json")
+    seconds = json.loads(record.read_text())["seconds"]
+    minutes = int(re.search(r"`make lab` takes about (\d+) minutes", README.read_text()).group(1))
+    assert abs(minutes * 60 - seconds) <= 60, f"README says {minutes} min, the reference run took {seconds} s"
+
+
+def test_the_readme_states_the_bench_targets_the_bench_checks():
+    line = next(line for line in README.read_text().splitlines() if line.startswith("| `make bench` |"))
+    assert f"throughput within {loadgen_vs_wrk.RPS_WITHIN:.0%}".replace("%", " %") in line
+    assert f"p50 within {loadgen_vs_wrk.P50_WITHIN:.0%}".replace("%", " %") in line
