@@ -74,3 +74,4 @@ def test_a_killed_backend_worker_is_seen_and_recovered_from(services, tmp_path):
     assert max(r["during"]["longest"] or 0, r["after"]["longest"]) < result["scenario"]["deadline"] + 1
     assert r["before"]["error_rate"] == 0 and r["recovered_after"] is not None
     assert "a backend worker was gone at" in out and "clean again" in out
+    print("\n" + out)
