@@ -17,7 +17,7 @@ from pathlib import Path
 
 from asynclab.knobs import hosts
 
-from . import compare, engine, handshake, replica, replicas, report, results, targets, thresholds
+from . import compare, engine, handshake, replica, replicas, report, results, stopped, targets, thresholds
 from .experiments import EXPERIMENTS
 from .lab import Lab
 from .options import common, duration, option
@@ -145,6 +145,25 @@ def serve_replica(args) -> int:
     return 0
 
 
+def keep_partial(args, result: dict) -> int:
+    """A run stopped by a signal: what it measured so far saved as a partial result (or on
+    stdout when it cannot be), and the signal's exit status, so no script takes it for done."""
+    info = result["partial"]
+    figures = result.get("figures")
+    said = f"{info['finished']} measurements finished"
+    if info["stopped_in"]:
+        said += f", stopped in {info['stopped_in']!r}" + (
+            f" after {figures['requests']} requests ({figures['errors']} errors, {figures['unanswered']} unanswered)"
+            if info["under_way_measured"]
+            else " before it measured anything here"
+        )
+    print(f"loadgen: stopped by {info['reason']} after {info['after']:g} s: {said}", file=sys.stderr, flush=True)
+    path = results.save(lab_from(args), result)
+    if path is not None:
+        print(f"results (partial): {path}", flush=True)
+    return stopped.exit_status(info["reason"])
+
+
 def lab_from(args, runs: engine.Engine = engine.LOCAL) -> Lab:
     progress = False if args.quiet else None
     return Lab(
@@ -228,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     try:
-        return asyncio.run(dispatch(args))
+        status, cut = stopped.run(dispatch(args), args.command)
+        return status if cut is None else keep_partial(args, cut)
     except BrokenTarget as exc:
         print(f"loadgen: refusing to measure: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from . import budgets, display, probe
 from .engine import LOCAL, Engine
 from .plan import Plan
 from .sampler import Sampler
+from .stopped import JOURNAL
 
 # How many times a scenario is measured again while the host is busy with other work.
 RERUNS = 2
@@ -94,8 +95,12 @@ async def _measure_once(lab: Lab, plan: Plan, label: str, allow_errors: bool) ->
 
 async def observed(lab: Lab, plan: Plan, label: str) -> dict:
     """Run the plan while sampling both services' telemetry; figures["services"] has it."""
+    JOURNAL.starting(label)
     async with Sampler({"gateway": lab.gateway, "backend": lab.backend}) as sampler:
         figures = await lab.engine.run(plan, label=label, progress=lab.progress)
+        # Kept at once (the services' figures join the same dict below): a stop while the
+        # sampler closes loses nothing measured.
+        JOURNAL.finished(label, figures)
     # Over the measurement window itself, on loadgen's clock: not the warm-up, not the drain
     # (a counted run's window is the whole run: polls bracketing it hold all of it).
     figures["services"] = sampler.summary(tuple(figures["window_at"]), whole=plan.requests is not None)

@@ -26,6 +26,10 @@ class Plan:
     # 6x duration), so a slow cell is not measured over a fraction of one request.
     max_duration: float | None = None
     timeline: bool = False  # keep every request's outcome over time (figures["timeline"])
+    # Resend a GET once when its kept-alive connection drops before the answer (aiohttp's way,
+    # as RFC 9112 allows): off where a request cut by a fault (a worker killed) must count as
+    # the error a client without that retry sees, not as a slower success.
+    retry: bool = True
     workers: int = 1  # loadgen processes sharing the load; 1 runs in this process
 
     @property

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 
 from . import machine
+from .stopped import JOURNAL
 
 
 class BrokenTarget(RuntimeError):
@@ -142,7 +143,7 @@ async def environment(lab) -> dict:
     gateway_health, backend_health = await asyncio.gather(health(lab.gateway), health(lab.backend))
     for name, found in (("gateway", gateway_health), ("backend", backend_health)):
         _warn_gil(name, found)
-    return {
+    found = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "server_mode": (gateway_health or {}).get("server_mode"),
         "gateway": gateway_health,
@@ -162,3 +163,6 @@ async def environment(lab) -> dict:
         "machine": machine.describe(),
         "git_commit": os.environ.get("GIT_COMMIT") or None,
     }
+    # What a run stopped by a signal records as its environment (loadgen/stopped.py).
+    JOURNAL.environment = found
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import html, markdown
-from .results import load, show_unsaved
+from .results import load, show_unsaved, write
 from .sections import ORDER
 
 
@@ -120,7 +120,7 @@ def render(results: Path) -> Path | None:
     path = results / "report.md"
     for where, text, what in ((path, "\n".join(lines), "report"), (results / "report.html", page, "HTML report")):
         try:
-            where.write_text(text)
+            write(where, text)
         except OSError as exc:
             show_unsaved(where, exc, text, what)
             return None

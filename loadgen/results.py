@@ -3,9 +3,12 @@ each read back for the report (`load`), and what a failed write does instead."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,16 +56,35 @@ def save(lab: Lab, result: dict) -> Path | None:
     variant = f"-{result['variant']}" if result.get("variant") else ""
     other = version_of(result)
     variant += f"-django{other}" if other else ""
+    variant += "-partial" if result.get("partial") else ""
     name = f"{stamp}-{result['experiment']}{variant}-{result['environment']['server_mode'] or 'unknown'}.json"
     path = lab.results / name
     text = json.dumps(result, indent=1, default=str) + "\n"
     try:
         lab.results.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write(path, text)
     except OSError as exc:
         show_unsaved(path, exc, text, "result JSON")
         return None
     return path
+
+
+def write(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: into a temporary file in the same folder,
+    then renamed over it (atomic on one file system), so a stop, a crash or a full disk
+    never leaves a torn file for the report to read. The temporary file goes on failure."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(name, 0o644)  # mkstemp's 0600 would hide the result from the host's user
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 def measured(result: dict) -> list[dict]:
@@ -120,8 +142,11 @@ VERSION_MARK = "@"
 
 def experiment_of(result: dict) -> str:
     """Its experiment, with the variant for those that run once per set-up (db/postgres),
-    and the Django version when it is not the plain default (article@3.1)."""
-    name = result["experiment"] + (f"/{result['variant']}" if result.get("variant") else "")
+    and the Django version when it is not the plain default (article@3.1). A run stopped
+    part way (loadgen/stopped.py) is an experiment of its own, "partial/faults": its
+    figures never stand in a section for a whole run's."""
+    name = ("partial/" if result.get("partial") else "") + result["experiment"]
+    name += f"/{result['variant']}" if result.get("variant") else ""
     version = version_of(result)
     return name + (f"{VERSION_MARK}{version}" if version else "")
 

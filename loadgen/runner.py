@@ -26,6 +26,7 @@ from asynclab import requestid, timing
 from . import machine
 from .plan import Plan, Share
 from .progress import Progress
+from .stopped import JOURNAL
 from .tally import Tally
 
 # How often the loop-lag probe wakes during the window.
@@ -169,8 +170,14 @@ async def _watch_window(tally: Tally) -> None:
     _close_edge(tally)
 
 
-async def _measured(session, plan: Plan, warmup: float, progress: Progress | None, share: Share, run_id=None) -> Tally:
-    tally = Tally(timeline=[] if plan.timeline else None, **({"run_id": run_id} if run_id else {}))
+def _tally(plan: Plan, run_id: str | None = None) -> Tally:
+    return Tally(timeline=[] if plan.timeline else None, **({"run_id": run_id} if run_id else {}))
+
+
+async def _measured(
+    session, plan: Plan, warmup: float, progress: Progress | None, share: Share, tally: Tally | None = None
+) -> Tally:
+    tally = tally or _tally(plan)
     ticker = asyncio.create_task(progress.run(tally)) if progress else None
     watcher = asyncio.create_task(_watch_window(tally))
     try:
@@ -213,6 +220,8 @@ async def measure(
     # No total timeout on the session: each request has its own (plan.timeout).
     timeout = aiohttp.ClientTimeout(total=None)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=traces) as session:
+        # aiohttp has no public switch for it; its own test client sets the same attribute.
+        session._retry_connection = plan.retry
         if ready is not None:
             await ready()
         warmup = plan.warmup
@@ -230,6 +239,9 @@ async def measure(
             await _measured(session, separate, 0, None, share)
             warmup = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        tally = await _measured(session, plan, warmup, Progress(label, progress), share, run_id)
+        tally = _tally(plan, run_id)
+        # A stop by signal (loadgen/stopped.py) keeps this tally's figures as they stand.
+        with JOURNAL.measuring(label, plan, tally, cpu0, wall0):
+            await _measured(session, plan, warmup, Progress(label, progress), share, tally)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return tally, cpu, wall

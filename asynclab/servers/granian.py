@@ -43,6 +43,9 @@ def common(cfg, websockets: bool = False) -> list[str]:
         *([] if websockets else ["--no-ws"]),
         # The lab's middleware writes one JSON access line per request, with its id.
         "--no-access-log",
+        # A worker that dies (killed, out of memory) is started again, as gunicorn's and
+        # uvicorn's masters do: without it granian stops the whole server (make faults).
+        "--respawn-failed-workers",
         # Short grace so `make down` is quick: workers still busy after 3 s are killed.
         "--workers-kill-timeout",
         "3",

@@ -3,6 +3,7 @@ it, and the rest. An experiment's section has the experiment's name."""
 
 NAMES = (
     "campaign",
+    "partial",
     "article",
     "sweep",
     "capacity",

@@ -1,8 +1,12 @@
 """Every campaign's plan, read without Docker: the steps `python -m campaigns NAME --dry-run`
 prints, checked against what the campaign promises."""
 
+import os
 import subprocess
 import sys
+from unittest import mock
+
+import pytest
 
 from asynclab.knobs import KNOBS
 from asynclab.servers import SERVERS
@@ -110,13 +114,79 @@ def test_pinning_runs_the_same_sweep_unpinned_then_pinned():
     assert [s.knobs.get("BACKEND_CPUSET") for s in runs] == [None, "0"] and runs[0].args == runs[1].args
 
 
+def fault_runs(**env):
+    """`make faults`'s loadgen runs with these settings, by fault (worker kills: wsgi's)."""
+    with mock.patch.dict(os.environ, env):
+        return {
+            s.args[s.args.index("--fault") + 1] if "--fault" in s.args else "backend-stopped": s
+            for s in steps(CAMPAIGNS["faults"].cells())
+            if s.kind == "loadgen" and s.knobs.get("SERVER_MODE") in (None, "wsgi")
+        }
+
+
 def test_faults_stops_and_starts_the_backend_while_loadgen_runs():
-    [run] = loadgen_runs("faults")
+    run = fault_runs()["backend-stopped"]
+    assert run.args == ("faults",)
     assert run.during == ((15.0, ("compose", "stop", "backend")), (25.0, ("compose", "start", "backend")))
     lines = dry_run("faults", everything=True, FAULT_AT="5", FAULT_FOR="3", COMPOSE="docker-compose")
     assert (
         "   and at 5 s: docker-compose stop backend" in lines and "   and at 8 s: docker-compose start backend" in lines
     )
+
+
+def test_faults_kills_a_backend_then_a_gateway_worker_under_each_mode_with_two_workers():
+    killed = [s for s in loadgen_runs("faults") if "worker-killed" in " ".join(s.args)]
+    assert [(s.knobs["SERVER_MODE"], s.args[2]) for s in killed] == [
+        (mode, f"{service}-worker-killed")
+        for mode in ("wsgi", "asgi", "gevent", "granian")
+        for service in ("backend", "gateway")
+    ]
+    assert {s.knobs["WORKERS"] for s in killed} == {"2"}
+    for step in killed:
+        service = step.args[2].split("-")[0]
+        assert step.during == (
+            (15.0, ("compose", "exec", "-T", service, "python", "-m", "asynclab.fault", "kill-worker")),
+        )
+    lines = dry_run("faults", everything=True, FAULTS="worker-killed", FAULT_MODES="gevent", COMPOSE="docker-compose")
+    assert "   and at 15 s: docker-compose exec -T gateway python -m asynclab.fault kill-worker" in lines
+    assert [line for line in lines if line.startswith("== ") and " up " in line] == [
+        "== a worker killed, gevent: make --no-print-directory up SERVER_MODE=gevent WORKERS=2"
+    ]
+
+
+def test_faults_cuts_the_backend_off_the_gateways_network_then_mends_it():
+    run = fault_runs(FAULT_AT="5", FAULT_FOR="4")["network-cut"]
+    assert run.during == (
+        (5.0, ("python3", "-m", "campaigns.network", "disconnect", "backend", "internal")),
+        (9.0, ("python3", "-m", "campaigns.network", "connect", "backend", "internal")),
+    )
+
+
+def test_faults_restarts_postgresql_under_a_load_that_queries_it():
+    run = fault_runs()["postgres-restarted"]
+    assert run.knobs == {"DB": "postgres", "DB_POOL": "false"}
+    assert run.args[-2:] == ("--target", "db") and run.during == ((15.0, ("compose", "restart", "postgres")),)
+
+
+def test_faults_runs_the_faults_it_is_given_and_refuses_others():
+    assert list(fault_runs(FAULTS="network-cut")) == ["network-cut"]
+    result = subprocess.run(
+        [sys.executable, "-m", "campaigns", "faults", "--dry-run"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "FAULTS": "meteor"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "unknown fault 'meteor'" in result.stderr
+
+
+def test_a_compose_network_is_found_by_its_name_under_any_project():
+    from campaigns.network import network_name
+
+    assert network_name(["asynclab_edge", "asynclab_internal"], "internal") == "asynclab_internal"
+    assert network_name(["lab-2_internal"], "internal") == "lab-2_internal"
+    with pytest.raises(RuntimeError, match="no single network"):
+        network_name(["asynclab_edge", "asynclab_data"], "internal")
 
 
 def test_streams_5k_is_one_lean_uvicorn_worker():

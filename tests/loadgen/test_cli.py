@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from loadgen import cli, report, results
+from loadgen import cli, results
 from loadgen.cli import build_parser
 from loadgen.experiments import EXPERIMENTS, article
 from loadgen.lab import Lab
@@ -133,18 +133,18 @@ def test_an_unsaved_result_exits_2_after_printing_it(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(article, "run", run)
     monkeypatch.setattr(ORDER["article"], "table", lambda result: "the table")
-    # The folder passes the preflight, then the write fails.
-    monkeypatch.setattr(
-        results.Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(13, "denied"))
-    )
+    # The folder passes the preflight, then the write fails (at the rename into place).
+    monkeypatch.setattr(results.os, "replace", lambda *a: (_ for _ in ()).throw(PermissionError(13, "denied")))
     assert cli.main(["article", "--results", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert "the table" in out and json.loads(between_markers(out, "result JSON")) == result()
     assert "denied" in err
+    # The temporary file the result was written to first is gone with the failure.
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unwritable_report_goes_to_stdout(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(report.Path, "write_text", lambda self, text: (_ for _ in ()).throw(OSError(28, "no space")))
+    monkeypatch.setattr(results.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "no space")))
     assert cli.main(["report", "--results", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert between_markers(out, "report").startswith("# asynclab report")
