@@ -3,6 +3,9 @@ every flag has a LOADGEN_* twin.
 
 Exit status: 0 done; 1 a --fail-if condition failed; 2 bad usage or a broken target
 (loadgen refuses to measure what does not answer correctly).
+
+Over 250 lines: the one place that parses, dispatches and turns every way a run can end
+(a stop, a failed write, a broken target) into its exit status.
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ in-memory layer dropped for a full member) did. Measured, not guessed.
 Bounded: every option has a range, and the run ends at connect + duration + grace (+ the
 slow readers' drain) whatever the server does.
 
-Over 250 lines: the experiment's options, its run across workers and the result's figures
-belong together; the members' own loop is loadgen/chatting.py.
+Over 250 lines: options, run and figures belong together (members' loop: loadgen/chatting.py).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ before, during and after, and how long until clean answers at the old latency ag
 loadgen sees the fault from outside, each kind by what it watches (WATCHES): the backend's
 /healthz going and coming back, a service's workers (one gone, then a new one) in its
 /telemetry, or, where neither shows it, the span of failed answers itself.
+
+Over 250 lines: each fault's watch, the open loop around it and the before/during/after
+figures are one experiment.
 """
 
 from __future__ import annotations
