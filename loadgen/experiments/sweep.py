@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import sys
 
-from asynclab.api import ARTICLE_STRATEGIES
+from asynclab.api import ARTICLE_STRATEGIES, CLIENT_CHOICES
 
 from .. import bounds
 from ..lab import Lab, aggregation_url, closed_loop, measure, open_loop
@@ -27,7 +27,6 @@ from ..options import (
     window,
 )
 from ..probe import environment
-from .clients import CLIENT_CHOICES
 
 HELP = "closed-loop concurrency sweep over the strategies and clients, and their latency at stated rates"
 

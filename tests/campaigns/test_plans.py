@@ -213,3 +213,19 @@ def test_chat_takes_its_modes_layers_and_workload_from_the_environment():
     lines = dry_run("chat", CHAT_MODES="daphne", CHAT_LAYERS="redis", CHAT_ARGS="--members 20 --duration 2s")
     assert lines[0] == "== daphne, redis, 1 worker: make --no-print-directory up SERVER_MODE=daphne CHANNEL_LAYER=redis"
     assert lines[1].endswith("loadgen chat --members 20 --duration 2s")
+
+
+@pytest.mark.parametrize("name", sorted(CAMPAIGNS))
+def test_every_loadgen_command_a_campaign_runs_is_one_loadgen_accepts(name, monkeypatch):
+    # loadgen's own parser, on the host: a campaign that hands loadgen a flag or a value it
+    # refuses would fail that step on every run (make lab's sweep once did, on --rate-clients).
+    from loadgen.cli import build_parser
+
+    for variable in [v for v in os.environ if v.startswith("LOADGEN_")]:
+        monkeypatch.delenv(variable)
+    parser = build_parser()
+    for step in loadgen_runs(name):
+        try:
+            parser.parse_args(list(step.args))
+        except SystemExit as exit:
+            pytest.fail(f"{name}: loadgen refuses {' '.join(step.args)} (exit {exit.code})")
