@@ -27,6 +27,7 @@ from ..options import (
     window,
 )
 from ..probe import environment
+from .clients import CLIENT_CHOICES as CLIENTS_OF
 
 HELP = "closed-loop concurrency sweep over the strategies and clients, and their latency at stated rates"
 
@@ -75,7 +76,7 @@ async def command(args, lab: Lab) -> dict:
 
 def supports(strategy: str, client: str) -> bool:
     """aiohttp has no sync API: the strategies that fan out from sync code cannot use it."""
-    return client == "auto" or client in CLIENT_CHOICES[strategy]
+    return client == "auto" or client in CLIENTS_OF[strategy]
 
 
 def median_repeat(repeats: list[dict], by: str = "rps") -> dict:
