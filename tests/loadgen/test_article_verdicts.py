@@ -16,6 +16,16 @@ def test_two_and_a_half_delays_for_ten_calls_are_not_about_one_delay():
     assert not verdict("one", 2.45, {}, 10, 1.0, None)[0]
 
 
+def test_a_median_past_the_limit_is_explained_by_a_measured_figure_not_an_assumed_cause():
+    # 1.67 s for ten 1 s calls through a thread pool on half a core: the rule alone cannot
+    # tell late overlap from the gateway computing, so it names no cause, only the figure.
+    cpu = "measured: the gateway spent 350 ms of CPU per aggregation"
+    matches, measured, explanation = verdict("one", 1.67, {}, 10, 1.0, "wsgi", cpu=cpu)
+    assert not matches and explanation is None
+    assert measured == "1.67 x the delay, not under 1.50 s; " + cpu
+    assert "overlap" not in verdict("one", 1.67, {}, 10, 1.0, "wsgi")[1]
+
+
 def test_a_sequential_run_never_passes_for_overlapping_calls():
     # 3 calls of 0.2 s one after another: 0.62 s. The old rule (2 x delay + 0.5 s) called it "one".
     assert not verdict("one", 0.62, {}, 3, 0.2, None)[0]
