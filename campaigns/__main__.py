@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     # A campaign may write elsewhere (reference: docs/reference), prepare its folder first
     # and finish after the report (reference: the machine, the docs rendered from the run).
     results = ROOT / getattr(campaign, "RESULTS", os.environ.get("RESULTS_DIR", "./results"))
+    # What compose mounts as loadgen's /results: the campaign's folder, not make's default.
+    os.environ["RESULTS_DIR"] = str(results)
     stack = Stack(results, dry_run=args.dry_run)
     try:
         if not args.dry_run and hasattr(campaign, "prepare"):

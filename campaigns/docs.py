@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import operator
 import re
 import sys
@@ -53,6 +54,8 @@ class Node:
         here = f"{self.path}.{name}" if self.path else name
         value = self.value
         if isinstance(value, dict):
+            # A trailing _ stands for a Python keyword (`article.asgi.gather.async_`).
+            name = name[:-1] if name.endswith("_") and keyword.iskeyword(name[:-1]) else name
             for key in (name, name.replace("_", "-"), name.replace("_", "/")):
                 if key in value:
                     return Node(value[key], here)
@@ -115,6 +118,8 @@ def evaluate(expression: str, names: dict[str, Node]):
             return -_number(walk(node.operand))
         raise ValueError(f"not a figure expression: {expression!r}")
 
+    # A path may name a field that is a Python keyword (the async view): spelled with a _.
+    expression = re.sub(r"\.([a-z]+)\b", lambda m: f".{m[1]}_" if keyword.iskeyword(m[1]) else m[0], expression)
     value = walk(ast.parse(expression.replace("@", "_"), mode="eval"))
     return value.value if isinstance(value, Node) else value
 

@@ -59,7 +59,13 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 
 
 def _lab_busy(figures: dict, result: dict, cell: dict) -> float | None:
-    scenario = {**result["scenario"], "strategy": cell["strategy"], "concurrency": cell["concurrency"]}
+    # An open-loop cell has a rate and no concurrency: its ideal is the rate it offered.
+    scenario = {
+        **result["scenario"],
+        "strategy": cell["strategy"],
+        "concurrency": cell.get("concurrency"),
+        "rate": cell.get("rate"),
+    }
     return bounds.judge(figures, scenario, result["environment"]).get("lab_busy")
 
 

@@ -36,3 +36,17 @@ def test_the_readme_states_the_bench_targets_the_bench_checks():
     line = next(line for line in README.read_text().splitlines() if line.startswith("| `make bench` |"))
     assert f"throughput within {loadgen_vs_wrk.RPS_WITHIN:.0%}".replace("%", " %") in line
     assert f"p50 within {loadgen_vs_wrk.P50_WITHIN:.0%}".replace("%", " %") in line
+
+
+def test_the_report_renders_from_the_reference_run(tmp_path):
+    # Real data, every experiment of make lab: the report once crashed on its open-loop cells.
+    import shutil
+
+    from loadgen import report
+
+    folder = tmp_path / "reference"
+    shutil.copytree(docs.REFERENCE, folder)
+    (folder / "report.md").unlink()
+    report.render(folder)
+    text = (folder / "report.md").read_text()
+    assert "sweep" in text.lower() and "open loop" in text

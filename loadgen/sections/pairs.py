@@ -22,7 +22,9 @@ def naive_tuned(latest: dict, found: list[str]) -> list[str]:
     for mode in found:
         result = latest[("sweep", mode)]
         for cell in result["cells"]:
-            rps[(mode, cell["strategy"], client_of(cell, result), cell["concurrency"])] = cell["figures"]["rps"]
+            # Closed-loop cells only: an open loop's throughput is the rate it offered.
+            if cell.get("concurrency") is not None:
+                rps[(mode, cell["strategy"], client_of(cell, result), cell["concurrency"])] = cell["figures"]["rps"]
     tuned = sorted({c for _, _, c, _ in rps if c != NAIVE})
     order = list(dict.fromkeys(s for _, s, _, _ in rps))  # the sweep's own order of strategies
     points = sorted({(s, c) for _, s, _, c in rps}, key=lambda p: (order.index(p[0]), p[1]))

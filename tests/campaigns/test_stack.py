@@ -2,11 +2,12 @@
 and the rest still run; the report always runs; the run's record is a result file."""
 
 import json
+import os
 
 import pytest
 
 from campaigns import stack
-from campaigns.stack import Cell, Stack, Step
+from campaigns.stack import ROOT, Cell, Stack, Step
 
 
 def cells():
@@ -129,3 +130,13 @@ def test_a_host_command_named_compose_runs_the_stacks_compose():
         "stop",
         "backend",
     ]
+
+
+def test_a_campaign_with_its_own_folder_has_loadgen_write_there(monkeypatch, capsys):
+    # make's RESULTS_DIR (./results) is what compose mounts as loadgen's /results: the
+    # reference's JSON once landed there while its machine.json went to docs/reference.
+    from campaigns.__main__ import main
+
+    monkeypatch.setenv("RESULTS_DIR", "./results")
+    assert main(["reference", "--dry-run"]) == 0
+    assert os.environ["RESULTS_DIR"] == str(ROOT / "docs" / "reference")
