@@ -318,7 +318,10 @@ def test_the_comparison_page_opens_in_a_browser_too(report, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 slower, 0 faster, 4 same within noise of 4 matched" in done.stdout
+    # A run against itself: every cell the same, but for one the host's neighbours disturbed,
+    # which compare rightly will not judge (rule 0 can fire on a busy CI machine).
+    disturbed = sum(bool(cell["figures"].get("disturbed")) for cell in json.loads(sweep.read_text())["cells"])
+    assert f"0 slower, 0 faster, {4 - disturbed} same within noise of 4 matched" in done.stdout, done.stdout
     [rows], problems, requests, shot = browse(
         (tmp_path / "compare.html").as_uri(), "document.querySelectorAll('table.sortable tbody tr').length"
     )
