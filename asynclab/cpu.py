@@ -56,3 +56,48 @@ def budget(root: Path = ROOT) -> dict[str, float | int | str | None]:
         "cpuset": cpuset,
         "online": os.cpu_count(),
     }
+
+
+
+def _own_path(text: str, v2: bool) -> str | None:
+    """This process's cgroup in /proc/self/cgroup's text: the unified line's ("0::/path") on
+    v2, the cpuacct controller's on v1."""
+    for line in text.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if (v2 and controllers == "") or (not v2 and "cpuacct" in controllers.split(",")):
+            return path.strip()
+    return None
+
+
+def container_seconds(root: Path = ROOT, own: str | None = None) -> float | None:
+    """CPU seconds every process of this process's cgroup has used (a container's: its
+    server's master and workers, healthchecks and `docker exec`s too), or None where that
+    cgroup is the machine's root or unreadable. `own`: /proc/self/cgroup's text.
+
+    The lab's own share of the machine is its containers' whole CPU: counting the server's
+    workers alone leaves the rest to pass for a neighbour's load (rule 0, loadgen/bounds.py).
+    Inside a container its cgroup is the one mounted at /sys/fs/cgroup (the host's path to
+    it, which /proc/self/cgroup gives under v1, is not under that mount); on a host, the
+    process's path under the mount is its own cgroup.
+    """
+    if own is None:
+        own = _read(Path("/proc/self/cgroup")) or ""
+    v2 = (root / "cgroup.controllers").exists()
+    path = _own_path(own, v2)
+    if path is None or (path == "/" and not v2):
+        # v1's root: the whole machine's counter, not a container's. (Under v2 a private
+        # cgroup namespace shows a container its own cgroup as "/".)
+        return None
+    if v2:
+        text = _read(root / path.lstrip("/") / "cpu.stat")
+        for line in (text or "").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "usage_usec":
+                return int(value) / 1e6
+        return None
+    base = root / "cpuacct" if (root / "cpuacct").is_dir() else root / "cpu,cpuacct"
+    usage = _read(base / path.lstrip("/") / "cpuacct.usage") or _read(base / "cpuacct.usage")
+    try:
+        return int(usage) / 1e9 if usage else None
+    except ValueError:
+        return None

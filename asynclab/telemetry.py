@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import collector, gil
+from . import collector, cpu, gil
 
 SAMPLE = 0.05  # seconds between thread/RSS samples and event-loop ticks
 PUBLISH = 0.25  # seconds between writes of this worker's file
@@ -333,4 +333,8 @@ def combine(worker_list: list[dict[str, Any]], master_process: dict[str, Any] | 
 def report() -> dict[str, Any]:
     found = workers()
     supervisor = master([w["pid"] for w in found])
-    return {"total": combine(found, supervisor), "workers": found, "master": supervisor}
+    total = combine(found, supervisor)
+    # The whole container's, read now: the lab's share of the machine counts every process
+    # in it (healthchecks, exec'd tools), not the server's alone.
+    total["container_cpu_seconds"] = cpu.container_seconds()
+    return {"total": total, "workers": found, "master": supervisor}

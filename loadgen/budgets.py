@@ -82,9 +82,20 @@ def _cpu_seconds(figures: dict, services: dict) -> list[float | None]:
     return [*parts, loadgen.get("cpu_seconds")]
 
 
+def _containers_cpu_seconds(figures: dict, services: dict) -> list[float | None] | None:
+    """The whole CPU of the lab's containers over the window (every process in each: servers'
+    masters, healthchecks), or None when a part did not report its container's."""
+    if not services:
+        return None
+    parts = [(services.get(name) or {}).get("container_cpu_seconds") for name in SERVICES if name in services]
+    parts.append((figures.get("loadgen") or {}).get("window_container_cpu_seconds"))
+    return None if any(p is None for p in parts) else parts
+
+
 def machine_busy(figures: dict, services: dict, cores: float | None, seconds: float | None) -> float | None:
-    """The share of the machine's cores the three used together over the window."""
-    parts = _cpu_seconds(figures, services)
+    """The share of the machine's cores the lab used over the window: its containers' whole
+    CPU where every part reports it, else its three servers' processes'."""
+    parts = _containers_cpu_seconds(figures, services) or _cpu_seconds(figures, services)
     if not cores or not seconds or any(p is None for p in parts):
         return None
     return sum(parts) / seconds / cores

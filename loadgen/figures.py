@@ -53,6 +53,7 @@ def process(part: dict) -> dict:
         "cpu_seconds": part["cpu"],
         "wall_seconds": part["wall"],
         "window_cpu_seconds": own,
+        "window_container_cpu_seconds": part.get("container_cpu"),
         "cpu_share": share,
         "loop_lag_ms": lag,
         "saturated": share >= SATURATED_CPU,
@@ -60,6 +61,20 @@ def process(part: dict) -> dict:
         # Its own histogram, so anyone can check the merged one is exactly their sum.
         "histogram": latency.saved(),
     }
+
+
+def containers_cpu(processes: list[dict]) -> float | None:
+    """The CPU of the containers loadgen's processes ran in, over the window: local worker
+    processes share one container (each read it whole: the largest reading), a replica has its
+    own (its host names it)."""
+    found: dict[str, float] = {}
+    for part in processes:
+        seen = part.get("window_container_cpu_seconds")
+        if seen is None:
+            return None
+        where = str(part.get("host") or part.get("node") or "")
+        found[where] = max(found.get(where, 0.0), seen)
+    return sum(found.values())
 
 
 def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[dict] | None = None) -> dict:
@@ -78,9 +93,11 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[d
         own = [p["window_cpu_seconds"] for p in processes]
         window_cpu = None if any(x is None for x in own) else sum(own)
         busiest = max(p["cpu_share"] for p in processes)
+        container_cpu = containers_cpu(processes)
         lagged = any(p["lagged"] for p in processes)
     else:
         window_cpu = tally.own_cpu
+        container_cpu = tally.container_cpu
         busiest = window_cpu / window if window_cpu is not None else (cpu / wall if wall else 0.0)
         lagged = bool(lag and lag["median"] >= LAGGED_MS)
     result = {
@@ -113,6 +130,8 @@ def figures(plan: Plan, tally: Tally, cpu: float, wall: float, processes: list[d
             "cpu_seconds": cpu,
             "wall_seconds": wall,
             "window_cpu_seconds": window_cpu,
+            # Loadgen's containers' whole CPU over the window: what the machine's share counts.
+            "window_container_cpu_seconds": container_cpu,
             # Over the window, and with several processes in cores (the sum of their shares of one).
             "cpu_share": window_cpu / window if window_cpu is not None else (cpu / wall if wall else 0.0),
             "cpu_ms_per_1000": 1e6 * cpu / handled if handled else None,

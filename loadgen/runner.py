@@ -21,7 +21,7 @@ import time
 
 import aiohttp
 
-from asynclab import requestid, timing
+from asynclab import cpu, requestid, timing
 
 from . import machine
 from .plan import Plan, Share
@@ -150,10 +150,12 @@ async def _wait_until(when) -> None:
 
 def _open_edge(tally: Tally) -> None:
     tally.cpu_start, tally.own_cpu_start = machine.cpu_times(), time.process_time()
+    tally.container_cpu_start = cpu.container_seconds()
 
 
 def _close_edge(tally: Tally) -> None:
     tally.cpu_end, tally.own_cpu_end = machine.cpu_times(), time.process_time()
+    tally.container_cpu_end = cpu.container_seconds()
 
 
 async def _watch_window(tally: Tally) -> None:

@@ -79,6 +79,7 @@ def summarise(samples: list[dict], window: tuple[float, float] | None = None, wh
         return None if a is None or b is None else b - a
 
     cpu = over(lambda s: s["cpu_seconds"])
+    container = over(lambda s: s.get("container_cpu_seconds"))
     requests = over(lambda s: s["requests"])
     lags = [s["loop_lag_ms"]["recent_max"] for s in inside if s.get("loop_lag_ms")]
     # Services from before the collector was published have no "gc".
@@ -97,6 +98,8 @@ def summarise(samples: list[dict], window: tuple[float, float] | None = None, wh
         "in_flight_peak": max(s["in_flight"]["recent_peak"] for s in inside),
         "in_flight_after": last["in_flight"]["now"],
         "cpu_seconds": None if cpu is None else round(cpu, 4),
+        # Every process in the service's container (None: a service that does not report it).
+        "container_cpu_seconds": None if container is None else round(container, 4),
         "requests": None if requests is None else round(requests, 1),
         "cpu_ms_per_request": round(1000 * cpu / requests, 3) if cpu is not None and requests else None,
         "loop_lag_max_ms": max(lags) if lags else None,

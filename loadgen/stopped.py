@@ -19,6 +19,8 @@ from collections.abc import Coroutine
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from asynclab import cpu
+
 from . import machine
 from .figures import figures
 from .plan import Plan
@@ -70,6 +72,9 @@ class Journal:
         cut.own_cpu_end = time.process_time()
         cut.cpu_start = cut.cpu_start or machine.cpu_times()
         cut.cpu_end = machine.cpu_times()
+        if cut.container_cpu_start is None:
+            cut.container_cpu_start = cpu.container_seconds()
+        cut.container_cpu_end = cpu.container_seconds()
         found = figures(plan, cut, time.process_time() - cpu0, now - wall0)
         # Sent and not answered when the stop came: neither a success nor an error.
         found["unanswered"] = max(0, tally.sent - found["requests"])

@@ -79,6 +79,9 @@ class Tally:
     cpu_end: machine.CpuTimes | None = None
     own_cpu_start: float | None = None
     own_cpu_end: float | None = None
+    # And its container's (cgroup) CPU: every process in it, worker processes included.
+    container_cpu_start: float | None = None
+    container_cpu_end: float | None = None
     lag: Recorder = field(default_factory=Recorder)  # this event loop's lateness over the window
     _ids: itertools.count = field(default_factory=itertools.count)
 
@@ -142,6 +145,13 @@ class Tally:
             return None
         return self.own_cpu_end - self.own_cpu_start
 
+    @property
+    def container_cpu(self) -> float | None:
+        """Loadgen's container's CPU seconds over the window (None outside a readable cgroup)."""
+        if self.container_cpu_start is None or self.container_cpu_end is None:
+            return None
+        return self.container_cpu_end - self.container_cpu_start
+
 
 def snapshot(tally: Tally, cpu: float, wall: float) -> dict:
     """What a process sends back: its tally in picklable form, with its CPU and wall time."""
@@ -165,6 +175,7 @@ def snapshot(tally: Tally, cpu: float, wall: float) -> dict:
         "cpu_start": tuple(tally.cpu_start) if tally.cpu_start else None,
         "cpu_end": tuple(tally.cpu_end) if tally.cpu_end else None,
         "window_cpu": tally.own_cpu,
+        "container_cpu": tally.container_cpu,
         "cpu": cpu,
         "wall": wall,
     }

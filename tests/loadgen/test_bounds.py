@@ -226,6 +226,23 @@ def test_the_host_a_little_busier_than_the_lab_is_no_neighbour():
     assert bound["bound_by"] == "gateway CPU" and bound["neighbours"] == pytest.approx(0.9 - 0.825)
 
 
+def test_the_lab_is_its_containers_whole_cpu_where_every_part_reports_it():
+    # The servers' processes and loadgen used 37.5 % of 2 cores, their containers (masters,
+    # healthchecks, docker exec) 80 %: the host's 85 % is the lab's, no neighbour's.
+    busy = figures(rps=60.0, gateway=service(cpu_seconds=5.0), backend=service(cpu_seconds=2.0, requests=1000))
+    busy["services"]["gateway"]["container_cpu_seconds"] = 9.0
+    busy["services"]["backend"]["container_cpu_seconds"] = 5.0
+    busy["loadgen"]["window_container_cpu_seconds"] = 2.0
+    busy["machine"] = {"busy_share": 0.85, "steal_share": 0.0}
+    bound = bounds.judge(busy, SCENARIO, environment(cores=2))
+    assert bound["lab_busy"] == pytest.approx(0.8) and bound["neighbours"] == pytest.approx(0.05)
+    assert bound["bound_by"] != "neighbours"
+    # One part without its container's figure: the processes for all three, never a mix.
+    del busy["loadgen"]["window_container_cpu_seconds"]
+    bound = bounds.judge(busy, SCENARIO, environment(cores=2))
+    assert bound["lab_busy"] == pytest.approx(0.375) and bound["bound_by"] == "neighbours"
+
+
 def test_a_late_loadgen_loop_makes_loadgen_the_bound():
     late = figures(rps=450.0)
     late["loadgen"].update({"loop_lag_ms": {"median": 25.0, "max": 80.0}, "lagged": True})

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from loadgen import figures as figures_module
 from loadgen.engine import merged
 from loadgen.plan import Plan, Share, processes_for
 from loadgen.stats import Recorder
@@ -88,3 +89,15 @@ def test_merged_figures_sum_counts_and_rates_and_keep_the_slowest():
     assert f["loadgen"]["busiest_share"] == pytest.approx(0.9) and f["loadgen"]["saturated"]
     assert f["loadgen"]["workers"] == 2
     assert f["littles_law"]["concurrency"] == 4
+
+
+def test_local_workers_share_one_container_and_each_replica_has_its_own():
+    # Local worker processes each read their one container whole; replicas name their hosts.
+    local = [{"window_container_cpu_seconds": 3.0}, {"window_container_cpu_seconds": 3.2}]
+    assert figures_module.containers_cpu(local) == 3.2
+    replicas = [
+        {"host": "a", "window_container_cpu_seconds": 1.0},
+        {"host": "b", "window_container_cpu_seconds": 2.0},
+    ]
+    assert figures_module.containers_cpu(replicas) == 3.0
+    assert figures_module.containers_cpu([*replicas, {"host": "c", "window_container_cpu_seconds": None}]) is None
