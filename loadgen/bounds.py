@@ -9,9 +9,14 @@ CPU and /proc/stat too (loadgen/runner.py). The verdict, `bound_by`, is the firs
 rules that holds (judge() tries them in this order):
 
 0. the host busier than the lab by >= 10 % of its cores -> "neighbours": the cell measured
-   someone else's load too (campaigns re-run it, and keep it marked if it stays so)
+   someone else's load too (campaigns re-run it, and keep it marked if it stays so). The lab
+   is its containers' whole CPU where each part reports it (budgets.machine_busy)
 1. loadgen saturated (>= 85 % of its one core over the window), or its event loop
    >= 10 ms late in the median tick                     -> "loadgen": nothing else counts
+   a service that answered no telemetry poll around an end of the window (sampler.REACH)
+                                                        -> "gateway unresponsive" / "backend
+   unresponsive": its CPU is unknown there, and so the lab's share (rule 0 needs it; reading
+   a silent service's CPU as zero would pass the lab's own overload for a neighbour's)
 2. throughput >= 80 % of the ideal                      -> "the delay"
    (an open loop: >= 95 % of the rate it offered         -> "the offered rate")
 3. throughput >= 80 % of what a thread pool allows      -> "backend threads" / "gateway threads"
@@ -60,6 +65,7 @@ from .budgets import (
     service_use,
     span,
 )
+from .sampler import REACH
 
 # Strategies whose n calls overlap: one delay is the floor. sequential pays n of them.
 CONCURRENT = ("gather", "threadpool", "async-to-sync")
@@ -82,6 +88,8 @@ VERDICTS = (
     "the offered rate",
     "loadgen",
     "neighbours",
+    "gateway unresponsive",
+    "backend unresponsive",
 )
 
 
@@ -143,6 +151,18 @@ def judge(figures: dict, scenario: dict, environment: dict) -> dict:
     candidates.append(("loadgen", near, f"loadgen's busiest process used {_percent(busiest)} of its core"))
     if lag is not None:
         candidates.append(("loadgen", near_lag, f"loadgen's event loop was {lag:.0f} ms late in the median tick"))
+    for name, seen in services.items():
+        if seen.get("silent"):
+            # Its counters are unknown, so is the lab's share (rule 0 cannot hold): what is
+            # known is that it could not answer a poll for REACH seconds.
+            candidates.append(
+                (
+                    f"{name} unresponsive",
+                    1.0,
+                    f"{name} answered no telemetry poll for over {REACH:g} s around the window's ends "
+                    "(its requests queued behind the load): its CPU there unknown",
+                )
+            )
     if best["rps"] and scenario.get("rate"):
         # An open loop that carried what it offered: the rate set the throughput.
         of_ideal = rps / best["rps"]

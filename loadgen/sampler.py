@@ -17,6 +17,10 @@ import aiohttp
 
 # The services publish each worker's figures every 0.25 s (asynclab/telemetry.py).
 INTERVAL = 0.25
+# A poll times out after 2 s: polls further apart than this around a window's end mean the
+# service did not answer then. Nearer than NEAR, a poll stands for the end itself.
+REACH = 5.0
+NEAR = 2 * INTERVAL
 
 
 async def _fetch(session: aiohttp.ClientSession, url: str) -> dict | None:
@@ -33,16 +37,22 @@ async def _fetch(session: aiohttp.ClientSession, url: str) -> dict | None:
 
 def value_at(samples: list[dict], read, when: float) -> float | None:
     """A cumulative counter (CPU seconds, requests) at `when`, straight between the two
-    samples around it; clamped to the first or last sample outside them."""
+    samples around it, or the nearest sample's within NEAR of it (a window's end just past
+    the last poll). None where the polls around `when` are further apart than REACH: a
+    service that did not answer its telemetry then (overloaded) has no reading there, and a
+    clamped one would read its CPU as zero (the lab's own work passing for a neighbour's)."""
     points = [(s["at"], read(s)) for s in samples if read(s) is not None]
-    if not points:
-        return None
-    if when <= points[0][0]:
-        return points[0][1]
-    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
-        if t0 <= when <= t1:
-            return v0 if t1 == t0 else v0 + (v1 - v0) * (when - t0) / (t1 - t0)
-    return points[-1][1]
+    before = [p for p in points if p[0] <= when]
+    after = [p for p in points if p[0] >= when]
+    if before and after and after[0][0] - before[-1][0] <= REACH:
+        (t0, v0), (t1, v1) = before[-1], after[0]
+        return v0 if t1 == t0 else v0 + (v1 - v0) * (when - t0) / (t1 - t0)
+    near = [p for p in points if abs(p[0] - when) <= NEAR]
+    return min(near, key=lambda p: abs(p[0] - when))[1] if near else None
+
+
+def _cpu(sample: dict) -> float | None:
+    return sample.get("cpu_seconds")
 
 
 def _gc(sample: dict) -> float | None:
@@ -89,6 +99,8 @@ def summarise(samples: list[dict], window: tuple[float, float] | None = None, wh
         # The span the counters were read over, and whether polls bracket it (else clamped).
         "window": round(end - start, 4),
         "bracketed": first["at"] <= start and last["at"] >= end,
+        # No reading at an end of the window: the service did not answer its telemetry then.
+        "silent": cpu is None and _cpu(first) is not None,
         "processes": last["processes"],
         "workers": last["workers"],
         "threads_peak": max(s["threads"]["recent_peak"] for s in inside),

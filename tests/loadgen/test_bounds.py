@@ -243,6 +243,16 @@ def test_the_lab_is_its_containers_whole_cpu_where_every_part_reports_it():
     assert bound["lab_busy"] == pytest.approx(0.375) and bound["bound_by"] == "neighbours"
 
 
+def test_a_service_silent_across_the_window_is_named_never_a_neighbour():
+    # The reference's resources cell: the gateway answered no poll (its CPU unknown, once
+    # read as 0), the host 38 % busy, the lab "3 %": that was the lab's own overload.
+    silent = figures(rps=0.0, gateway={**service(cpu_seconds=None, requests=None), "silent": True})
+    silent["machine"] = {"busy_share": 0.38, "steal_share": 0.0}
+    bound = bounds.judge(silent, SCENARIO, environment(cores=2))
+    assert bound["bound_by"] == "gateway unresponsive" and bound["neighbours"] is None
+    assert bound["bound_by"] in bounds.VERDICTS and "no telemetry poll" in bound["reason"]
+
+
 def test_a_late_loadgen_loop_makes_loadgen_the_bound():
     late = figures(rps=450.0)
     late["loadgen"].update({"loop_lag_ms": {"median": 25.0, "max": 80.0}, "lagged": True})

@@ -84,3 +84,16 @@ def test_over_a_window_counters_are_read_at_its_ends_and_peaks_inside_it():
 
 def test_too_few_samples_say_nothing():
     assert summarise([]) is None and summarise([total(1, 1, 1, 1, 1, 0)]) is None
+
+
+def test_a_service_silent_across_a_window_end_has_no_counters_there_not_zero():
+    # Polled at 0 and 1 s, then silent (overloaded: its telemetry queued behind the load)
+    # until 70 s; the window is [2, 10]: its CPU over it is unknown, never 0.
+    samples = [total(0.0, 0, 5, 5, 50e6, 0, at=0.0), total(0.1, 10, 5, 5, 50e6, 0, at=1.0)]
+    seen = summarise(samples, (2.0, 10.0))
+    assert seen["cpu_seconds"] is None and seen["requests"] is None and not seen["bracketed"]
+    late = [*samples, total(30.0, 500, 5, 5, 50e6, 0, at=70.0)]
+    assert summarise(late, (2.0, 10.0))["cpu_seconds"] is None
+    # Polls 2.5 s apart around each end (a slow but answering service): read between them.
+    answering = [total(t / 2, 10 * t, 5, 5, 50e6, 0, at=float(t)) for t in (0, 2.5, 5, 7.5, 10, 12.5)]
+    assert summarise(answering, (2.0, 10.0))["cpu_seconds"] == pytest.approx(4.0)
