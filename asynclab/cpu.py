@@ -58,7 +58,6 @@ def budget(root: Path = ROOT) -> dict[str, float | int | str | None]:
     }
 
 
-
 def _own_path(text: str, v2: bool) -> str | None:
     """This process's cgroup in /proc/self/cgroup's text: the unified line's ("0::/path") on
     v2, the cpuacct controller's on v1."""
