@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from loadgen.budgets import NEIGHBOURS
+
 from . import docs, lab
 from .stack import Cell
 
@@ -69,6 +71,28 @@ def finish(results: Path) -> int:
         "file per experiment and mode, `machine.json` (the machine), and the run's record (`*-campaign-*.json`: "
         "every step and its time).\n\n"
         "Settings: `make lab`'s (campaigns/lab.py: each service half a core, WORKERS=1, THREADS=10); the "
-        "versions of every service are in each JSON file's environment.\n"
+        "versions of every service are in each JSON file's environment.\n\n" + outside(results)
     )
     return docs.main()
+
+
+def outside(results: Path) -> str:
+    """What the host did beyond the lab's own share in each judged cell's window (rule 0:
+    the Docker engine's work for the lab, the kernel's network stack, steal, any neighbour),
+    from the run's own JSON: a reference is committed only with no cell `neighbours`."""
+    gaps, disturbed = [], 0
+    for path in sorted(results.glob("*.json")):
+        saved = json.loads(path.read_text())
+        for cell in saved.get("cells") or []:
+            bound = cell.get("bound") or {}
+            if bound.get("neighbours") is not None:
+                gaps.append(bound["neighbours"])
+            disturbed += bound.get("bound_by") == "neighbours"
+    if not gaps:
+        return "No cell of this run has the host's busy share beside the lab's.\n"
+    gaps.sort()
+    return (
+        f"The host beyond the lab's own share (its containers' CPU) over each of the {len(gaps)} judged cells' "
+        f"windows: median {gaps[len(gaps) // 2]:.1%}, highest {gaps[-1]:.1%} of its cores (rule 0 re-runs a "
+        f"cell at {NEIGHBOURS:.0%}); cells left `neighbours`: {disturbed}.\n"
+    )
