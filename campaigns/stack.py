@@ -14,6 +14,7 @@ campaign shares.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import shlex
@@ -25,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from . import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every profile a campaign may have started: `make down` stops them all (the Makefile's own list).
@@ -245,20 +248,23 @@ class Stack:
         record = Record(name)
         plan = steps(cells)
         report = plan.pop()
-        try:
-            index = 0
-            while index < len(plan):
-                step = plan[index]
-                index += 1
-                if not self.step(step, record) and step.kind == "up":
-                    # Nothing to measure on a stack that did not come up: skip to its down.
-                    while plan[index].kind == "loadgen":
-                        self.skip(plan[index], record, "the stack did not come up")
-                        index += 1
-        finally:
-            if not self.dry_run:
-                # Whatever happened above, no container of the campaign outlives it.
-                subprocess.run(["make", "--no-print-directory", "down"], cwd=ROOT, capture_output=True)
+        # The engine's own CPU for the lab, metered here on the host for loadgen to count
+        # as the lab's (campaigns/engine.py).
+        with engine.Meter(self.results) if not self.dry_run else contextlib.nullcontext():
+            try:
+                index = 0
+                while index < len(plan):
+                    step = plan[index]
+                    index += 1
+                    if not self.step(step, record) and step.kind == "up":
+                        # Nothing to measure on a stack that did not come up: skip to its down.
+                        while plan[index].kind == "loadgen":
+                            self.skip(plan[index], record, "the stack did not come up")
+                            index += 1
+            finally:
+                if not self.dry_run:
+                    # Whatever happened above, no container of the campaign outlives it.
+                    subprocess.run(["make", "--no-print-directory", "down"], cwd=ROOT, capture_output=True)
         if not self.dry_run:
             saved = record.save(self.results)
             self.echo(f"== the run's record: {saved}")

@@ -98,7 +98,9 @@ def machine_busy(figures: dict, services: dict, cores: float | None, seconds: fl
     parts = _containers_cpu_seconds(figures, services) or _cpu_seconds(figures, services)
     if not cores or not seconds or any(p is None for p in parts):
         return None
-    return sum(parts) / seconds / cores
+    # The Docker engine's own work for the lab, where a campaign metered it on the host.
+    engine = (figures.get("engine") or {}).get("cpu_seconds") or 0.0
+    return (sum(parts) + engine) / seconds / cores
 
 
 def neighbours(busy_host: float | None, busy_lab: float | None) -> float | None:

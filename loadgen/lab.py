@@ -96,7 +96,7 @@ async def _measure_once(lab: Lab, plan: Plan, label: str, allow_errors: bool) ->
 async def observed(lab: Lab, plan: Plan, label: str) -> dict:
     """Run the plan while sampling both services' telemetry; figures["services"] has it."""
     JOURNAL.starting(label)
-    async with Sampler({"gateway": lab.gateway, "backend": lab.backend}) as sampler:
+    async with Sampler({"gateway": lab.gateway, "backend": lab.backend}, meter=lab.results) as sampler:
         figures = await lab.engine.run(plan, label=label, progress=lab.progress)
         # Kept at once (the services' figures join the same dict below): a stop while the
         # sampler closes loses nothing measured.
@@ -104,6 +104,8 @@ async def observed(lab: Lab, plan: Plan, label: str) -> dict:
     # Over the measurement window itself, on loadgen's clock: not the warm-up, not the drain
     # (a counted run's window is the whole run: polls bracketing it hold all of it).
     figures["services"] = sampler.summary(tuple(figures["window_at"]), whole=plan.requests is not None)
+    # The engine's work for the lab over the same window, where a campaign meters it.
+    figures["engine"] = {"cpu_seconds": sampler.engine_cpu(tuple(figures["window_at"]))}
     return figures
 
 

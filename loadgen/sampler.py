@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from pathlib import Path
 
 import aiohttp
+
+from . import engine_meter
 
 # The services publish each worker's figures every 0.25 s (asynclab/telemetry.py).
 INTERVAL = 0.25
@@ -160,10 +163,13 @@ class Poller:
 class Sampler(Poller):
     """`async with Sampler({"gateway": url, ...}) as sampler:` ... `sampler.summary()`."""
 
-    def __init__(self, services: dict[str, str], interval: float = INTERVAL) -> None:
+    def __init__(self, services: dict[str, str], interval: float = INTERVAL, meter: Path | None = None) -> None:
         self.services = services
         self.interval = interval
         self.samples: dict[str, list[dict]] = {name: [] for name in services}
+        # The engine's CPU for the lab, where a campaign meters it into `meter` (a folder).
+        self.meter = meter
+        self.engine: dict[float, dict] = {}
 
     async def poll(self) -> None:
         results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
@@ -172,6 +178,14 @@ class Sampler(Poller):
             if total is not None:
                 total["at"] = now  # loadgen's clock, to line samples up with requests
                 self.samples[name].append(total)
+        for sample in engine_meter.read(self.meter):
+            self.engine[sample["at"]] = sample
+
+    def engine_cpu(self, window: tuple[float, float]) -> float | None:
+        """The engine's CPU seconds for the lab over `window`, or None unmetered."""
+        samples = [self.engine[at] for at in sorted(self.engine)]
+        a, b = (value_at(samples, lambda s: s["cpu_seconds"], when) for when in window)
+        return None if a is None or b is None else round(b - a, 4)
 
     async def finish(self) -> None:
         # After the last answer, the workers need one publishing interval to settle.

@@ -243,6 +243,22 @@ def test_the_lab_is_its_containers_whole_cpu_where_every_part_reports_it():
     assert bound["lab_busy"] == pytest.approx(0.375) and bound["bound_by"] == "neighbours"
 
 
+def test_the_engines_metered_work_for_the_lab_counts_as_the_labs():
+    # Containers 70 % of 2 cores, the host 85 %: 15 % beyond them is a neighbour's, unless a
+    # campaign metered 2 s of the engine's CPU for the lab over the 10 s (10 % of the cores).
+    busy = figures(rps=60.0, gateway=service(cpu_seconds=5.0), backend=service(cpu_seconds=2.0, requests=1000))
+    busy["services"]["gateway"]["container_cpu_seconds"] = 8.0
+    busy["services"]["backend"]["container_cpu_seconds"] = 5.0
+    busy["loadgen"]["window_container_cpu_seconds"] = 1.0
+    busy["machine"] = {"busy_share": 0.85, "steal_share": 0.0}
+    assert bounds.judge(busy, SCENARIO, environment(cores=2))["bound_by"] == "neighbours"
+    busy["engine"] = {"cpu_seconds": 2.0}
+    bound = bounds.judge(busy, SCENARIO, environment(cores=2))
+    assert bound["lab_busy"] == pytest.approx(0.8) and bound["bound_by"] != "neighbours"
+    busy["engine"] = {"cpu_seconds": None}  # not metered: as before
+    assert bounds.judge(busy, SCENARIO, environment(cores=2))["lab_busy"] == pytest.approx(0.7)
+
+
 def test_a_service_silent_across_the_window_is_named_never_a_neighbour():
     # The reference's resources cell: the gateway answered no poll (its CPU unknown, once
     # read as 0), the host 38 % busy, the lab "3 %": that was the lab's own overload.
