@@ -3,12 +3,12 @@ loadgen can count it as the lab's (rule 0 of loadgen/bounds.py) instead of a nei
 
 loadgen runs in a container and sees the host's /proc/stat (every process's CPU, and steal)
 but of the processes only its own container's; each service reports its container's
-cgroup. What neither sees is what the engine does for them outside every container: the
-storage driver (fuse-overlayfs reads every file a container opens, such as the CA bundle the
-article's client loads on each call), dockerd's log pipe, containerd and its shims, runc
-for each healthcheck, docker-proxy, the compose client, and the kernel's interrupts and
-softirqs that carry the lab's packets. On this lab's machine those came to more than rule
-0's 10 % of the cores in cells with no neighbour at all.
+cgroup. What neither sees is what the engine does for them outside every container:
+dockerd's log pipe (every request's log lines), the storage driver (fuse-overlayfs, where it
+is the one, reads every file a container opens), containerd and its shims, runc for each
+healthcheck, docker-proxy, the compose client, and the kernel's interrupts and softirqs that
+carry the lab's packets. With steal, on this lab's machine those came to more than rule 0's
+10 % of the cores in cells with no neighbour at all.
 
 `Meter(folder)` samples those processes' CPU (by name: ENGINE) and /proc/stat's irq and
 softirq every INTERVAL, and keeps the last WINDOW samples in `folder/FILE` (rewritten whole,
