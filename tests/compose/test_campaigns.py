@@ -40,6 +40,15 @@ def test_a_failed_step_is_named_in_the_report_and_the_rest_is_measured(tmp_path)
     # The steps after the failure ran: resources measured, the report written.
     assert list(results.glob("*-resources-asgi.json")), output[-3000:]
     assert list(results.glob("*-article-asgi.json")) and not list(results.glob("*-sweep-*.json"))
+    # The campaign metered the engine's work for the lab on the host, and loadgen, in its
+    # container, read it over each window; the meter's file went with the campaign.
+    [resources] = [json.loads(path.read_text()) for path in results.glob("*-resources-asgi.json")]
+    for cell in resources["cells"]:
+        assert cell["figures"]["engine"]["cpu_seconds"] is not None, cell["figures"].get("engine")
+        assert cell["figures"]["engine"]["cpu_seconds"] >= 0
+        assert cell["figures"]["services"]["gateway"]["container_cpu_seconds"] is not None
+        assert cell["figures"]["loadgen"]["window_container_cpu_seconds"] is not None
+    assert not (results / ".engine-meter").exists()
     [record] = [json.loads(path.read_text()) for path in results.glob("*-campaign-lab-all.json")]
     [failed] = [step for step in record["steps"] if step["status"] != "ok"]
     assert failed["args"][:1] == ["sweep"] and failed["exit"] == 2
