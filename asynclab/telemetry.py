@@ -337,4 +337,7 @@ def report() -> dict[str, Any]:
     # The whole container's, read now: the lab's share of the machine counts every process
     # in it (healthchecks, exec'd tools), not the server's alone.
     total["container_cpu_seconds"] = cpu.container_seconds()
+    # When these were read, on the kernel's monotonic clock, which loadgen's container shares:
+    # a poll answered late (queued behind the load) is still a reading at a known time.
+    total["monotonic"] = round(time.monotonic(), 4)
     return {"total": total, "workers": found, "master": supervisor}

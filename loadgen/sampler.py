@@ -20,22 +20,37 @@ from . import engine_meter
 
 # The services publish each worker's figures every 0.25 s (asynclab/telemetry.py).
 INTERVAL = 0.25
-# A poll times out after 2 s: polls further apart than this around a window's end mean the
-# service did not answer then. Nearer than NEAR, a poll stands for the end itself.
-REACH = 5.0
+# A poll waits up to POLL_TIMEOUT for its answer: a wsgi service answers /telemetry from the
+# same thread pool as its requests, so under load the poll queues behind them. Each answer
+# is stamped with the service's own monotonic clock when it read its counters (the host's
+# and every container's, loadgen's too), so a late answer is still a reading at a known time.
+POLL_TIMEOUT = 15.0
+# Readings further apart than REACH around a window's end mean the service did not answer
+# then (its queue longer than that): no reading there. Nearer than NEAR, one stands for it.
+REACH = 10.0
 NEAR = 2 * INTERVAL
 
 
 async def _fetch(session: aiohttp.ClientSession, url: str) -> dict | None:
+    """The service's /telemetry total, stamped "at" on loadgen's clock: the service's own
+    stamp where it falls between the poll's send and its answer (the same clock: the same
+    kernel), else the answer's arrival (a service on another machine)."""
+    sent = time.perf_counter()
     try:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(POLL_TIMEOUT):
             async with session.get(url.rstrip("/") + "/telemetry") as response:
                 if response.status != 200:
                     return None
                 body = await response.json(content_type=None)
-                return body.get("total") if isinstance(body, dict) else None
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return None
+    total = body.get("total") if isinstance(body, dict) else None
+    if not isinstance(total, dict):
+        return None
+    received = time.perf_counter()
+    stamp = total.get("monotonic")
+    total["at"] = stamp if isinstance(stamp, int | float) and sent <= stamp <= received else received
+    return total
 
 
 def value_at(samples: list[dict], read, when: float) -> float | None:
@@ -170,14 +185,19 @@ class Sampler(Poller):
         # The engine's CPU for the lab, where a campaign meters it into `meter` (a folder).
         self.meter = meter
         self.engine: dict[float, dict] = {}
+        # One poll in flight per service at a time: a service whose poll queues behind its
+        # load neither stops the others' polls nor gets a second one queued.
+        self._pending: dict[str, asyncio.Task] = {}
+
+    async def _one(self, name: str, url: str) -> None:
+        total = await _fetch(self._session, url)
+        if total is not None:
+            self.samples[name].append(total)
 
     async def poll(self) -> None:
-        results = await asyncio.gather(*(_fetch(self._session, url) for url in self.services.values()))
-        now = time.perf_counter()
-        for name, total in zip(self.services, results, strict=True):
-            if total is not None:
-                total["at"] = now  # loadgen's clock, to line samples up with requests
-                self.samples[name].append(total)
+        for name, url in self.services.items():
+            if name not in self._pending or self._pending[name].done():
+                self._pending[name] = asyncio.create_task(self._one(name, url))
         for sample in engine_meter.read(self.meter):
             self.engine[sample["at"]] = sample
 
@@ -188,9 +208,16 @@ class Sampler(Poller):
         return None if a is None or b is None else round(b - a, 4)
 
     async def finish(self) -> None:
-        # After the last answer, the workers need one publishing interval to settle.
+        # After the last answer, the workers need one publishing interval to settle; then
+        # every poll still queued is let finish (each within POLL_TIMEOUT), and one more.
         await asyncio.sleep(0.3)
-        await self.poll()
+        try:
+            await asyncio.gather(*self._pending.values())
+            await self.poll()
+            await asyncio.gather(*self._pending.values())
+        finally:
+            for task in self._pending.values():
+                task.cancel()
 
     def summary(self, window: tuple[float, float] | None = None, whole: bool = False) -> dict[str, dict | None]:
         """Each service's figures, over `window` ([start, end] on loadgen's clock) if given."""
