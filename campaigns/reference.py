@@ -3,7 +3,7 @@ it ran on, then the docs whose figures come from it rendered again (campaigns/do
 the docs quote a run anyone can repeat instead of figures copied by hand.
 
 Run it on a quiet machine: commit it only if no cell of it is `neighbours`.
-Time: make lab's, ~13 min on 2 cores with warm images.
+Time: make lab's, ~14 min on 2 cores with warm images.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from loadgen.budgets import NEIGHBOURS
 from . import docs, lab
 from .stack import Cell
 
-HELP = "make lab into docs/reference/ (report, plots, JSON, machine) and the docs rendered from it (~13 min)"
+HELP = "make lab into docs/reference/ (report, plots, JSON, machine) and the docs rendered from it (~14 min)"
 RESULTS = "docs/reference"
 
 

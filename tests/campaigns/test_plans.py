@@ -45,7 +45,10 @@ def test_lab_is_the_article_sweep_and_resources_in_wsgi_then_asgi_at_half_a_core
     assert "--rates" in sweep and "--repeat" in sweep
     # The memory of a parked thread and task is measured once, in the first mode.
     resources = [s.args for s in plan if s.kind == "loadgen" and s.args[0] == "resources"]
-    assert resources == [("resources",), ("resources", "--threads", "0", "--tasks", "0")]
+    assert resources == [
+        ("resources", "--strategies", "gather"),
+        ("resources", "--strategies", "gather", "--threads", "0", "--tasks", "0"),
+    ]
 
 
 def test_lab_takes_its_settings_from_the_environment():
