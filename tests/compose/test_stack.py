@@ -168,9 +168,6 @@ def test_make_up_runs_the_stack_in_the_mode_asked(stack, mode, how):
     assert after["total"]["requests"] > before["total"]["requests"]
     assert after["total"]["cpu_seconds"] > before["total"]["cpu_seconds"]
     assert after["total"]["in_flight"]["now"] == 0
-    # The container's whole CPU (every process in its cgroup) holds at least its servers'.
-    grown = after["total"]["container_cpu_seconds"] - before["total"]["container_cpu_seconds"]
-    assert grown >= after["total"]["cpu_seconds"] - before["total"]["cpu_seconds"] - 0.05, (before, after)
     assert (after["total"]["loop_lag_ms"] is not None) == (mode == "asgi")
 
     # loadgen in its container, a short article table, the way the README runs it.

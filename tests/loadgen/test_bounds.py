@@ -1,4 +1,8 @@
-"""bounds.judge on synthetic figures: each verdict where the figures make it certain."""
+"""bounds.judge on synthetic figures: each verdict where the figures make it certain.
+
+Over 250 lines: one test per rule of bounds.py and per figure it reads (containers, the
+engine, a silent service), each on its own synthetic cell.
+"""
 
 import pytest
 
