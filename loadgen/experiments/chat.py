@@ -22,6 +22,7 @@ Over 250 lines: options, run and figures belong together (members' loop: loadgen
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import concurrent.futures
 import secrets
@@ -51,8 +52,6 @@ def bounded_duration(low: float, high: float):
     def parse(text: str) -> float:
         value = duration(text)
         if not low <= value <= high:
-            import argparse
-
             raise argparse.ArgumentTypeError(f"must be {low:g} s to {high:g} s: {text!r}")
         return value
 
