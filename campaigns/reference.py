@@ -88,11 +88,13 @@ def outside(results: Path) -> str:
             if bound.get("neighbours") is not None:
                 gaps.append(bound["neighbours"])
             disturbed += bound.get("bound_by") == "neighbours"
+        # The article's rows are measured again like cells, and marked when they stay disturbed.
+        disturbed += sum(bool((row.get("figures") or {}).get("disturbed")) for row in saved.get("rows") or [])
     if not gaps:
         return "No cell of this run has the host's busy share beside the lab's.\n"
     gaps.sort()
     return (
         f"The host beyond the lab's own share (its containers' CPU) over each of the {len(gaps)} judged cells' "
         f"windows: median {gaps[len(gaps) // 2]:.1%}, highest {gaps[-1]:.1%} of its cores (rule 0 re-runs a "
-        f"cell at {NEIGHBOURS:.0%}); cells left `neighbours`: {disturbed}.\n"
+        f"cell at {NEIGHBOURS:.0%}); cells and article rows left `neighbours`: {disturbed}.\n"
     )

@@ -14,9 +14,11 @@ def test_the_reference_readme_counts_the_host_beyond_the_lab_and_the_disturbed_c
     ]
     (tmp_path / "20261203T000000-sweep-asgi.json").write_text(json.dumps({"experiment": "sweep", "cells": cells}))
     (tmp_path / "20261203T000001-campaign-lab-all.json").write_text(json.dumps({"steps": []}))
+    rows = [{"figures": {"disturbed": {"neighbours": 0.12}}}, {"figures": {}}]
+    (tmp_path / "20261203T000002-article-wsgi.json").write_text(json.dumps({"experiment": "article", "rows": rows}))
     text = reference.outside(tmp_path)
     assert "each of the 3 judged cells" in text
-    assert "median 6.0%, highest 25.0%" in text and "cells left `neighbours`: 1." in text
+    assert "median 6.0%, highest 25.0%" in text and "cells and article rows left `neighbours`: 2." in text
 
 
 def test_a_run_with_no_judged_cell_says_so(tmp_path):
