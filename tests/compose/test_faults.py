@@ -3,9 +3,11 @@ loop: a worker killed with kill -9 under every SERVER_MODE that restarts workers
 backend cut off the gateway's network and put back, PostgreSQL restarted.
 
 What each must show, from loadgen's result files: the fault seen (outage_seen) and mended,
-requests in flight on it counted as errors by status or kind (never a hang: no answer
+every failed answer counted by status or kind (never a hang: no answer, failed or not,
 longer than the gateway's deadline plus the hop), clean answers again within seconds of
-the mend, and PostgreSQL with no more connections after its restart than before.
+the mend, and PostgreSQL with no more connections after its restart than before. A killed
+worker fails only the requests it held, which at 10/s may be none: only the cut and the
+restart must show failures.
 """
 
 import json
@@ -51,15 +53,18 @@ def faults(tmp_path_factory):
     return found
 
 
-def _check(saved: dict) -> dict:
+def _check(saved: dict, cut: bool) -> dict:
+    """The fault seen and mended, no answer a hang, clean again soon; with `cut`, answers
+    failed during it and were counted (a killed worker may have held no request: then none)."""
     recovery, figures = saved["recovery"], saved["figures"]
     assert recovery["outage_seen"], recovery
-    during = recovery["during"]
-    # The fault cut something, and it was counted: errors (by status or kind) or partial answers.
-    assert during["error_rate"] and during["error_rate"] > 0, recovery
-    assert figures["errors"] + figures["partial"] > 0, figures
-    # Never a hang: every answer within the deadline and a hop, the fault's too.
-    assert figures["latency"]["max"] <= DEADLINE + HOP, figures["latency"]
+    # Every failure counted by what it was, statuses and kinds adding up to the errors.
+    assert sum(figures["errors_by"].values()) == figures["errors"], figures["errors_by"]
+    # Never a hang: every answer, failed ones too, within the deadline and a hop.
+    longest = max(recovery[phase]["longest"] or 0.0 for phase in ("before", "during", "after"))
+    assert longest <= DEADLINE + HOP, recovery
+    if cut:
+        assert recovery["during"]["error_rate"] > 0 and figures["errors"] + figures["partial"] > 0, recovery
     # Clean at the old latency again within seconds of the mend.
     assert recovery["recovered_after"] is not None and recovery["recovered_after"] <= 5.0, recovery
     return recovery
@@ -70,7 +75,7 @@ def _check(saved: dict) -> dict:
 def test_a_killed_worker_is_restarted_and_its_requests_are_errors_not_hangs(faults, mode):
     for fault in ("backend-worker-killed", "gateway-worker-killed"):
         [saved] = faults[(fault, mode)]
-        recovery = _check(saved)
+        recovery = _check(saved, cut=False)
         # The watch saw a worker go and a new one take its place.
         assert recovery["outage"] < 30, recovery
 
@@ -78,7 +83,7 @@ def test_a_killed_worker_is_restarted_and_its_requests_are_errors_not_hangs(faul
 @pytest.mark.timeout(1300)
 def test_a_network_cut_fails_calls_within_the_deadline_and_heals_after_the_reconnect(faults):
     [saved] = [s for (fault, _), runs in faults.items() if fault == "network-cut" for s in runs]
-    _check(saved)
+    _check(saved, cut=True)
     # The gateway answered through the cut: its calls listed as failed, not a gateway error.
     assert saved["figures"]["calls_failed"], saved["figures"]
 
@@ -86,6 +91,6 @@ def test_a_network_cut_fails_calls_within_the_deadline_and_heals_after_the_recon
 @pytest.mark.timeout(1300)
 def test_a_postgres_restart_leaks_no_connection(faults):
     [saved] = [s for (fault, _), runs in faults.items() if fault == "postgres-restarted" for s in runs]
-    _check(saved)
+    _check(saved, cut=True)
     connections = saved["connections"]
     assert connections["reported"] and connections["after"] <= connections["before"], connections
