@@ -26,6 +26,7 @@ SMALL = {"FAULT_AT": "5", "FAULT_FOR": "3", "ARGS": "--duration 14s"}
 MODES = ("wsgi", "asgi", "gevent", "granian")
 DEADLINE = 2.0  # loadgen faults' default gateway deadline
 HOP = 1.0  # past the deadline: the gateway's answer and loadgen's own hop
+RECOVERED = 10.0  # seconds after the mend
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,9 @@ def _check(saved: dict, cut: bool) -> dict:
     assert longest <= DEADLINE + HOP, recovery
     if cut:
         assert recovery["during"]["error_rate"] > 0 and figures["errors"] + figures["partial"] > 0, recovery
-    # Clean at the old latency again within seconds of the mend.
-    assert recovery["recovered_after"] is not None and recovery["recovered_after"] <= 5.0, recovery
+    # Clean at the old latency again within seconds of the mend (a new connection, a new
+    # worker's first requests: one to two seconds; PostgreSQL's restart nearer five).
+    assert recovery["recovered_after"] is not None and recovery["recovered_after"] <= RECOVERED, recovery
     return recovery
 
 
