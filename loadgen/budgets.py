@@ -87,7 +87,7 @@ def _containers_cpu_seconds(figures: dict, services: dict) -> list[float | None]
     masters, healthchecks), or None when a part did not report its container's."""
     if not services:
         return None
-    parts = [(services.get(name) or {}).get("container_cpu_seconds") for name in SERVICES if name in services]
+    parts = [services[name].get("container_cpu_seconds") for name in SERVICES if name in services]
     parts.append((figures.get("loadgen") or {}).get("window_container_cpu_seconds"))
     return None if any(p is None for p in parts) else parts
 

@@ -106,7 +106,7 @@ def summarise(samples: list[dict], window: tuple[float, float] | None = None, wh
         a, b = value_at(samples, read, start), value_at(samples, read, end)
         return None if a is None or b is None else b - a
 
-    cpu = over(lambda s: s["cpu_seconds"])
+    cpu = over(_cpu)
     container = over(lambda s: s.get("container_cpu_seconds"))
     requests = over(lambda s: s["requests"])
     lags = [s["loop_lag_ms"]["recent_max"] for s in inside if s.get("loop_lag_ms")]
