@@ -36,6 +36,8 @@ from asynclab import chat
 from asynclab.http import ApiResponse, json_error
 from asynclab.query import endpoint
 
+from . import layerstats
+
 PID = os.getpid()
 log = logging.getLogger("asynclab.chat")
 ASGI_MODES = ("asgi", "uvicorn-worker", "daphne", "hypercorn", "granian")
@@ -281,5 +283,5 @@ def refused(request, params):
 
 @endpoint(lambda query: None)
 def gauge(request, params):
-    """GET /chat: this process's members and frames."""
-    return ApiResponse(GAUGE.snapshot())
+    """GET /chat: this process's members and frames, and Redis's counters with its layer."""
+    return ApiResponse({**GAUGE.snapshot(), "redis": layerstats.redis()})

@@ -15,6 +15,9 @@ PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 _LOWEST_US = 1
 _MAX_US = 3_600_000_000
 _DIGITS = 3
+# A recorded value reads back within this fraction of itself (a bucket's width): the minimum as
+# its bucket's lowest value, percentiles and the maximum as their bucket's highest.
+RESOLUTION = 10.0**-_DIGITS
 # What a result file says its histograms are, so any HdrHistogram library can read them back
 # (Java's decodeFromCompressedByteBuffer, hdrhistogram-js's decodeFromCompressedBase64, ...).
 ENCODING = "HdrHistogram V2 compressed base64"

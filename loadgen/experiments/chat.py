@@ -32,6 +32,7 @@ import aiohttp
 
 from asynclab.api import CHAT_GAUGE
 
+from .. import chatcost
 from .. import chatting as shares
 from ..lab import Lab
 from ..options import at_most, duration, option, positive
@@ -194,21 +195,6 @@ async def measure(scenario: shares.Scenario, workers: int, t0: float) -> list[di
     return parts
 
 
-def per(seen: dict | None, sending: dict | None, members: int, delivered: int) -> dict | None:
-    """The backend's threads and RSS above idle per member held (over the whole run), and its
-    CPU per delivery over the sending window (first send to the end of the grace: no
-    connect or close in it)."""
-    if not seen:
-        return None
-    cpu = (sending or {}).get("cpu_seconds")
-    return {
-        "threads_per_member": (seen["threads_peak"] - seen["threads_idle"]) / members if members else None,
-        "rss_bytes_per_member": (seen["rss_peak_bytes"] - seen["rss_idle_bytes"]) / members if members else None,
-        "cpu_ms_per_delivery": 1000 * cpu / delivered if cpu and delivered else None,
-        "cpu_share_sending": round(cpu / sending["window"], 3) if cpu and sending.get("window") else None,
-    }
-
-
 async def run(
     lab: Lab,
     members: int = 100,
@@ -308,7 +294,8 @@ async def run(
         "server": {
             "services": services,
             "sending": sending,
-            "per": per(backend_seen, sending, connected, all_delivered),
+            "per": chatcost.backend(backend_seen, sending, connected, all_delivered),
+            "redis": chatcost.redis(before, after, ended - start, all_delivered),
             "gauge_before": before,
             "gauge_after": after,
             # Counted by the worker that answered /chat only: with WORKERS > 1, one of them.
@@ -344,6 +331,13 @@ def line(result: dict) -> str:
         text += f", {per_['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
     if per_.get("cpu_share_sending") is not None:
         text += f"; backend CPU {per_['cpu_share_sending']:.0%} of a core while sending"
+    redis = result["server"].get("redis") or {}
+    if redis.get("cpu_share") is not None:
+        text += f"; Redis {redis['cpu_share']:.0%} of a core, {redis['memory_bytes'] / 2**20:.1f} MiB"
+        if redis["cpu_ms_per_delivery"] is not None:
+            text += f", {redis['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
+    elif redis.get("error"):
+        text += f"; Redis not read ({redis['error']})"
     if result["loadgen"]["cpu_share_max"] is not None:
         text += f", loadgen {result['loadgen']['cpu_share_max']:.0%} (busiest process)"
     return text

@@ -46,6 +46,7 @@ HEADER = (
     "backend per member (threads, RSS)",
     "backend CPU per delivery",
     "CPU: backend while sending / loadgen's busiest process (share of a core)",
+    "Redis: CPU over the run (per delivery), memory",
 )
 
 
@@ -71,7 +72,20 @@ def row(result: dict) -> list:
         else f"{per['threads_per_member']:.3f} thr, {per['rss_bytes_per_member'] / 1024:.1f} KiB",
         "-" if per.get("cpu_ms_per_delivery") is None else f"{per['cpu_ms_per_delivery']:.3f} ms",
         cpu(result),
+        redis(result),
     ]
+
+
+def redis(result: dict) -> str:
+    """Redis's own CPU and memory with its layer ("-" with the in-memory one)."""
+    found = result["server"].get("redis")
+    if not found:
+        return "-"
+    if "error" in found:
+        return f"not read: {found['error']}"
+    each = found["cpu_ms_per_delivery"]
+    per_delivery = "" if each is None else f" ({each:.3f} ms)"
+    return f"{found['cpu_share']:.0%}{per_delivery}, {found['memory_bytes'] / 2**20:.1f} MiB"
 
 
 def cpu(result: dict) -> str:

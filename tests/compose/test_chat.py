@@ -53,6 +53,9 @@ def test_with_redis_a_room_spans_two_workers_and_nothing_is_lost(chat):
     deliveries = saved["deliveries"]
     assert deliveries["expected"] > 0 and deliveries["delivered"] == deliveries["expected"], deliveries
     assert deliveries["lost"] == 0 and deliveries["extra"] == 0
+    # Redis did the groups' work, and says how much: its own CPU and memory, read by the backend.
+    redis = saved["server"]["redis"]
+    assert redis["cpu_seconds"] > 0 and redis["memory_bytes"] > 0 and redis["clients"] >= 2, redis
 
 
 @pytest.mark.timeout(900)
@@ -63,5 +66,6 @@ def test_in_memory_two_workers_lose_what_the_other_worker_sends_and_the_report_s
     deliveries = saved["deliveries"]
     # Members land on both workers (the kernel spreads the accepts): some of every message is lost.
     assert 0 < deliveries["lost"] < deliveries["expected"], deliveries
+    assert saved["server"]["redis"] is None
     report = (results / "report.md").read_text()
     assert "## Chat" in report, report[:2000]
