@@ -14,7 +14,12 @@ sweep.wsgi.gather.auto.c20.rps`), FORMAT is a Python format spec (`.1f`, `.0%`) 
   then any key of the cell and of its figures (`rps`, `p50`, `requests`, `bound.bound_by`,
   `spread.rps`, `figures.services.backend.threads_peak`);
 - `campaign.lab.seconds`: a campaign's record; `reference.machine.cores` and the like:
-  docs/reference/machine.json.
+  docs/reference/machine.json;
+- a campaign's own reference run (`make reference REFERENCE_OF=capacity`, in
+  docs/reference/capacity/) is read beside make lab's: its experiments by the same paths,
+  each variant of an experiment one level down, named with `_` for every character a
+  name cannot hold (`capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate`); its record is
+  `campaign.capacity`, its machine `reference_capacity`.
 
 An expression that names nothing fails the render, naming it: a doc never shows a
 figure its data does not have.
@@ -85,19 +90,32 @@ def _narrow(items: list[dict]) -> dict:
     return {"cells": items}
 
 
+def name_of(key: str) -> str:
+    """A key as a template names it: every character a Python name cannot hold is `_`."""
+    return re.sub(r"\W", "_", key)
+
+
 def namespace(folder: Path) -> dict[str, Node]:
-    latest = load(folder)
     tree: dict[str, dict] = {}
-    for (experiment, mode), result in latest.items():
+    _add(tree, folder, None)
+    for sub in sorted(path for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else ():
+        _add(tree, sub, sub.name)
+    return {name: Node(value, name) for name, value in tree.items()}
+
+
+def _add(tree: dict, folder: Path, campaign: str | None) -> None:
+    """make lab's run (campaign None), or another campaign's, whose experiments have variants."""
+    for (experiment, mode), result in load(folder).items():
         top, _, variant = experiment.partition("/")
         if top == "campaign":
-            tree.setdefault("campaign", {})[variant] = result
+            tree.setdefault("campaign", {})[campaign or variant] = result
+        elif campaign is None:
+            tree.setdefault(name_of(top), {})[name_of(mode)] = result
         else:
-            tree.setdefault(top.replace("-", "_"), {})[mode.replace("-", "_")] = result
+            tree.setdefault(name_of(top), {}).setdefault(name_of(mode), {})[name_of(variant)] = result
     machine = folder / "machine.json"
     if machine.exists():
-        tree["reference"] = json.loads(machine.read_text())
-    return {name: Node(value, name) for name, value in tree.items()}
+        tree["reference" if campaign is None else f"reference_{name_of(campaign)}"] = json.loads(machine.read_text())
 
 
 def evaluate(expression: str, names: dict[str, Node]):

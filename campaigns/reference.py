@@ -2,8 +2,12 @@
 it ran on, then the docs whose figures come from it rendered again (campaigns/docs.py), so
 the docs quote a run anyone can repeat instead of figures copied by hand.
 
+`make reference REFERENCE_OF=capacity` (or freethreaded, chat) keeps that campaign's run
+instead, in docs/reference/capacity/ beside make lab's, which it leaves alone: the findings
+quote each campaign from its own run, and one can be run again without the others.
+
 Run it on a quiet machine: commit it only if no cell of it is `neighbours`.
-Time: make lab's, ~14 min on 2 cores with warm images.
+Time: the campaign's (make lab's ~11 min on 2 cores with warm images; the others say theirs).
 """
 
 from __future__ import annotations
@@ -18,21 +22,32 @@ from pathlib import Path
 
 from loadgen.budgets import NEIGHBOURS
 
-from . import docs, lab
+from . import capacity, chat, docs, freethreaded, lab
+from .settings import knob
 from .stack import Cell
 
-HELP = "make lab into docs/reference/ (report, plots, JSON, machine) and the docs rendered from it (~14 min)"
-RESULTS = "docs/reference"
+HELP = "make lab (or REFERENCE_OF's campaign) into docs/reference/ and the docs rendered from it (~11 min)"
+# The campaigns whose runs the docs quote; make lab's is the main one, in the folder itself.
+SOURCES = {"lab": lab, "capacity": capacity, "freethreaded": freethreaded, "chat": chat}
+OF = knob("REFERENCE_OF", "lab")
+RESULTS = "docs/reference" if OF == "lab" else f"docs/reference/{OF}"
 
 
 def cells() -> list[Cell]:
-    return lab.cells()
+    if OF not in SOURCES:
+        raise SystemExit(f"REFERENCE_OF={OF}: one of {', '.join(SOURCES)}")
+    return SOURCES[OF].cells()
 
 
 def prepare(results: Path) -> None:
-    """An empty folder: a reference is one run, never a mix of two."""
-    shutil.rmtree(results, ignore_errors=True)
-    results.mkdir(parents=True)
+    """A folder with no other run's files: a reference is one run, never a mix of two. The
+    other campaigns' folders inside make lab's stay."""
+    results.mkdir(parents=True, exist_ok=True)
+    for path in results.iterdir():
+        if path.is_file():
+            path.unlink()
+        elif OF != "lab":
+            shutil.rmtree(path)
 
 
 def _output(*argv: str) -> str | None:
@@ -65,13 +80,19 @@ def machine() -> dict:
 def finish(results: Path) -> int:
     facts = machine()
     (results / "machine.json").write_text(json.dumps(facts, indent=1) + "\n")
+    command = "make reference" + ("" if OF == "lab" else f" REFERENCE_OF={OF}")
+    settings = (
+        "`make lab`'s (campaigns/lab.py: each service half a core, WORKERS=1, THREADS=10)"
+        if OF == "lab"
+        else f"`make {OF}`'s (campaigns/{OF}.py)"
+    )
     (results / "README.md").write_text(
         "# Reference run\n\n"
-        f"`make reference` on {facts['date']}, commit {facts['git_commit']}: [report.md](report.md), one JSON "
+        f"`{command}` on {facts['date']}, commit {facts['git_commit']}: [report.md](report.md), one JSON "
         "file per experiment and mode, `machine.json` (the machine), and the run's record (`*-campaign-*.json`: "
         "every step and its time).\n\n"
-        "Settings: `make lab`'s (campaigns/lab.py: each service half a core, WORKERS=1, THREADS=10); the "
-        "versions of every service are in each JSON file's environment.\n\n" + outside(results)
+        f"Settings: {settings}; the versions of every service are in each JSON file's environment.\n\n"
+        + outside(results)
     )
     return docs.main()
 

@@ -50,3 +50,47 @@ def test_the_report_renders_from_the_reference_run(tmp_path):
     report.render(folder)
     text = (folder / "report.md").read_text()
     assert "sweep" in text.lower() and "open loop" in text
+
+
+def test_a_campaigns_own_reference_is_read_beside_make_labs(tmp_path):
+    import shutil
+
+    (lab,) = docs.REFERENCE.glob("*-article-asgi.json")
+    shutil.copy(lab, tmp_path)
+    sub = tmp_path / "capacity"
+    sub.mkdir()
+    found = {"experiment": "capacity", "variant": "gather-auto-cpu0.5-0.5", "capacity": {"rate": 12.5}}
+    record = {"experiment": "campaign", "variant": "reference", "seconds": 700.0}
+    for name, result, mode in (("a-capacity.json", found, "wsgi"), ("b-campaign.json", record, "all")):
+        (sub / name).write_text(json.dumps({**result, "environment": {"server_mode": mode}}))
+    (sub / "machine.json").write_text(json.dumps({"cores": 2}))
+    names = docs.namespace(tmp_path)
+    text = "{{ capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate }} in {{ campaign.capacity.seconds | minutes }}"
+    assert docs.render(text, names) == "12.5 in 11 min 40 s"
+    assert docs.render("{{ reference_capacity.cores }}", names) == "2"
+    # make lab's own figures stay where they were.
+    assert docs.evaluate("article.asgi.gather.async_.median", names) > 1.0
+    with pytest.raises(docs.Missing):
+        docs.evaluate("capacity.wsgi.gather_article.capacity.rate", names)
+
+
+def test_make_labs_reference_keeps_the_campaigns_folders_and_theirs_start_empty(tmp_path, monkeypatch):
+    from campaigns import reference
+
+    (tmp_path / "old.json").write_text("{}")
+    (tmp_path / "capacity").mkdir()
+    (tmp_path / "capacity" / "old.json").write_text("{}")
+    monkeypatch.setattr(reference, "OF", "lab")
+    reference.prepare(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["capacity"] and (tmp_path / "capacity" / "old.json").exists()
+    monkeypatch.setattr(reference, "OF", "capacity")
+    reference.prepare(tmp_path / "capacity")
+    assert list((tmp_path / "capacity").iterdir()) == []
+
+
+def test_a_reference_of_an_unknown_campaign_is_refused_with_the_choices(monkeypatch):
+    from campaigns import reference
+
+    monkeypatch.setattr(reference, "OF", "servers")
+    with pytest.raises(SystemExit, match="REFERENCE_OF=servers: one of lab, capacity, freethreaded, chat"):
+        reference.cells()
