@@ -32,8 +32,10 @@ endif
 django_suite = $(if $(filter 3.1 3.2,$(1)),bullseye,$(if $(filter 6.1,$(1)),trixie,bookworm))
 django_python = $(if $(filter 3.1 3.2,$(1)),3.9,$(if $(filter 6.1,$(1)),3.13,3.11))
 django_requirements = $(if $(filter $(DJANGO_DEFAULT),$(1)),requirements.txt,requirements/django-$(1).txt)
-# One wheelhouse per Python: 3.1 and 3.2 share cp39, 4.2 adds its Django to the default's.
-django_wheels = $(if $(filter 3.11,$(call django_python,$(1))),$(WHEELS),build/wheels-cp$(subst .,,$(call django_python,$(1))))
+# One wheelhouse per image: a build copies its wheelhouse whole, so an image sharing one is
+# rebuilt whenever another's wheels land in it (4.2's beside the default's cost every cold
+# `make images` a second two-minute build of the default image).
+django_wheels = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(WHEELS),build/wheels-django-$(1))
 django_wheels_stamp = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(WHEELS)/.stamp,build/versions/wheels-$(1).stamp)
 django_image = $(if $(filter $(DJANGO_DEFAULT),$(1)),$(LAB_IMAGE),$(firstword $(subst :, ,$(LAB_IMAGE))):django-$(1))
 # PYTHON (docs/versions.md): CPython 3.14 built here with and without the GIL, on PYTHON_DJANGO.
@@ -188,8 +190,7 @@ $(WHEELS)/.stamp: requirements.txt $(VENV)/.stamp
 	$(call pip_download,$(WHEELS),$(IMAGE_PYTHON),cp$(subst .,,$(IMAGE_PYTHON)),$(PLATFORMS),requirements.txt)
 	touch $@
 
-# Another version's wheels; 4.2's go beside the default's, so are fetched again with them.
-build/versions/wheels-4.2.stamp: $(WHEELS)/.stamp
+# Another version's wheels, in a wheelhouse of its own.
 build/versions/wheels-%.stamp: requirements/django-%.txt $(VENV)/.stamp
 	mkdir -p build/versions $(call django_wheels,$*)
 	$(call pip_download,$(call django_wheels,$*),$(call django_python,$*),cp$(subst .,,$(call django_python,$*)),$(OLD_PLATFORMS),$<) 2>&1 \
