@@ -19,7 +19,8 @@ sweep.wsgi.gather.auto.c20.rps`), FORMAT is a Python format spec (`.1f`, `.0%`) 
   docs/reference/capacity/) is read beside make lab's: its experiments by the same paths,
   each variant of an experiment one level down, named with `_` for every character a
   name cannot hold (`capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate`); its record is
-  `campaign.capacity`, its machine `reference_capacity`.
+  `campaign.capacity`, its machine `reference_capacity`;
+- an item of a list by its index: `model.projections[0].rate`.
 
 An expression that names nothing fails the render, naming it: a doc never shows a
 figure its data does not have.
@@ -73,6 +74,13 @@ class Node:
                     found = [item for item in items if _matches(item, name)]
                     if found:
                         return Node(found[0] if len(found) == 1 else _narrow(found), here)
+        raise Missing(here)
+
+    def at(self, index: int) -> Node:
+        """An item of a list (`model.projections[2]`: the third projection)."""
+        here = f"{self.path}[{index}]"
+        if isinstance(self.value, list) and -len(self.value) <= index < len(self.value):
+            return Node(self.value[index], here)
         raise Missing(here)
 
 
@@ -130,6 +138,8 @@ def evaluate(expression: str, names: dict[str, Node]):
             return names[node.id]
         if isinstance(node, ast.Attribute):
             return walk(node.value).get(node.attr)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
+            return walk(node.value).at(node.slice.value)
         if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
             return OPERATORS[type(node.op)](_number(walk(node.left)), _number(walk(node.right)))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):

@@ -59,7 +59,12 @@ def test_a_campaigns_own_reference_is_read_beside_make_labs(tmp_path):
     shutil.copy(lab, tmp_path)
     sub = tmp_path / "capacity"
     sub.mkdir()
-    found = {"experiment": "capacity", "variant": "gather-auto-cpu0.5-0.5", "capacity": {"rate": 12.5}}
+    found = {
+        "experiment": "capacity",
+        "variant": "gather-auto-cpu0.5-0.5",
+        "capacity": {"rate": 12.5},
+        "model": {"projections": [{"cores": 4.0, "rate": 100.0}, {"cores": 8.0, "rate": 200.0}]},
+    }
     record = {"experiment": "campaign", "variant": "reference", "seconds": 700.0}
     for name, result, mode in (("a-capacity.json", found, "wsgi"), ("b-campaign.json", record, "all")):
         (sub / name).write_text(json.dumps({**result, "environment": {"server_mode": mode}}))
@@ -68,6 +73,11 @@ def test_a_campaigns_own_reference_is_read_beside_make_labs(tmp_path):
     text = "{{ capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate }} in {{ campaign.capacity.seconds | minutes }}"
     assert docs.render(text, names) == "12.5 in 11 min 40 s"
     assert docs.render("{{ reference_capacity.cores }}", names) == "2"
+    # A list's items by index: the model's projections.
+    projected = "{{ capacity.wsgi.gather_auto_cpu0_5_0_5.model.projections[1].rate | .0f }}"
+    assert docs.render(projected, names) == "200"
+    with pytest.raises(docs.Missing, match=r"projections\[2\]"):
+        docs.evaluate("capacity.wsgi.gather_auto_cpu0_5_0_5.model.projections[2].rate", names)
     # make lab's own figures stay where they were.
     assert docs.evaluate("article.asgi.gather.async_.median", names) > 1.0
     with pytest.raises(docs.Missing):
