@@ -6,7 +6,12 @@ predicts (docs/capacity.md).
 Each component (gateway, backend, loadgen) has two kinds of limit:
 - CPU: `cpu` seconds per aggregation against the cores it may use, which for a Python
   service with the GIL is at most one per worker process; run only up to `UTILISATION` of
-  them, as queueing past that lifts the tail over any latency objective;
+  them, as queueing past that lifts the tail over any latency objective. What a service
+  spends with no load at all (`idle`: its telemetry, health checks, timers) comes off the
+  cores first: measured at two low rates, CPU over a window is idle x window + cpu x
+  aggregations, and one rate alone would charge the idle share to every aggregation (the
+  lab's asgi backend at half a core: 16 ms per aggregation at 5/s, 10 ms at the margin;
+  predicted 27/s against 39/s measured);
 - slots: a pool of `pool` threads (or connections, or the gateway's call budget) each held
   `hold` seconds per aggregation (a wsgi backend: a thread per call for the delay, n calls;
   a wsgi gateway: a thread for the aggregation's latency): Little's law lets a full pool
@@ -23,6 +28,9 @@ from dataclasses import dataclass, replace
 # few service times: an M/M/1 queue's p99 wait is ln(100) / (1 - rho) service times, so
 # past 0.85 it grows faster than any latency target tolerates.
 UTILISATION = 0.85
+# The second calibration rate: at least this many times the first (the search's ramp
+# doubles; its bisection's steps are closer).
+CALIBRATION_STEP = 1.4
 COMPONENTS = ("gateway", "backend", "loadgen")
 
 
@@ -30,9 +38,10 @@ COMPONENTS = ("gateway", "backend", "loadgen")
 class Cost:
     """What one aggregation costs a component, measured (calibrate)."""
 
-    cpu: float  # CPU seconds per aggregation
+    cpu: float  # CPU seconds per aggregation, at the margin
     hold: float = 0.0  # slot-seconds (thread, connection, call) held per aggregation
     memory: float = 0.0  # bytes per aggregation in flight
+    idle: float = 0.0  # cores busy with no load at all
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ def limits(cost: Cost, budget: Budget, latency: float) -> dict[str, float]:
     """Aggregations a second each of the component's limits allows (those it has)."""
     found = {}
     if cost.cpu > 0:
-        found["CPU"] = UTILISATION * budget.usable_cores / cost.cpu
+        found["CPU"] = max(0.0, UTILISATION * budget.usable_cores - cost.idle) / cost.cpu
     if budget.pool is not None and cost.hold > 0:
         found["slots"] = budget.pool / cost.hold
     if budget.memory is not None and cost.memory > 0 and latency > 0:
@@ -79,7 +88,7 @@ def project(costs: dict[str, Cost], budgets: dict[str, Budget], latency: float, 
     """The same configuration with `cores` per service (gateway and backend; loadgen keeps
     its own): a worker per core where the service has workers, each with its threads, so
     the pools grow with the workers. A projection, marked as one in every table."""
-    scaled = {}
+    scaled, costs = {}, dict(costs)
     for name, budget in budgets.items():
         if name == "loadgen":
             scaled[name] = budget
@@ -90,19 +99,27 @@ def project(costs: dict[str, Cost], budgets: dict[str, Budget], latency: float, 
             per_worker = budget.pool / (budget.workers or 1)
             pool = round(per_worker * (workers or 1))
         scaled[name] = replace(budget, cores=cores, workers=workers, pool=pool)
+        # Each worker process idles on its own: the idle share grows with them.
+        if name in costs and budget.workers and workers:
+            costs[name] = replace(costs[name], idle=costs[name].idle * workers / budget.workers)
     return {**predict(costs, scaled, latency), "cores": cores, "projection": True}
 
 
-def calibrate(figures: dict, n: int, delay: float, threads_held: dict[str, bool]) -> dict[str, Cost]:
-    """Each component's cost per aggregation from one low-load measurement's figures: its
-    CPU seconds over the window (the services' telemetry, loadgen's own) per successful
-    aggregation; slot-seconds where `threads_held[name]` (a thread per request: wsgi) from
-    the scenario (backend: n calls of `delay`; gateway: the aggregation's median latency);
-    memory per request in flight from the peak RSS over idle and the peak in flight."""
+def calibrate(
+    figures: dict, n: int, delay: float, threads_held: dict[str, bool], second: dict | None = None
+) -> dict[str, Cost]:
+    """Each component's cost per aggregation from a low-load measurement's figures: its CPU
+    seconds over the window (the services' telemetry, loadgen's own) per successful
+    aggregation, or, with the `second` figures of another rate, the margin and the idle
+    share that fit both (`cpu_split`); slot-seconds where `threads_held[name]` (a thread per
+    request: wsgi) from the scenario (backend: n calls of `delay`; gateway: the
+    aggregation's median latency); memory per request in flight from the peak RSS over idle
+    and the peak in flight."""
     ok = figures.get("ok") or 0
     if not ok:
         raise ValueError("a calibration needs successful aggregations")
     services = figures.get("services") or {}
+    other = (second or {}).get("services") or {}
     costs = {}
     for name in ("gateway", "backend"):
         seen = services.get(name) or {}
@@ -113,13 +130,43 @@ def calibrate(figures: dict, n: int, delay: float, threads_held: dict[str, bool]
             hold = n * delay if name == "backend" else (figures.get("p50") or delay)
         in_flight = seen.get("in_flight_peak") or 0
         grew = (seen.get("rss_peak_bytes") or 0) - (seen.get("rss_idle_bytes") or 0)
-        costs[name] = Cost(
-            cpu=seen["cpu_seconds"] / ok, hold=hold, memory=max(0.0, grew) / in_flight if in_flight else 0.0
+        there = other.get(name) or {}
+        cpu, idle = cpu_split(
+            (seen["cpu_seconds"], seen.get("window"), ok),
+            (there.get("cpu_seconds"), there.get("window"), (second or {}).get("ok")),
         )
+        costs[name] = Cost(cpu=cpu, hold=hold, memory=max(0.0, grew) / in_flight if in_flight else 0.0, idle=idle)
     own = (figures.get("loadgen") or {}).get("window_cpu_seconds")
     if own is not None:
-        costs["loadgen"] = Cost(cpu=own / ok)
+        there = (second or {}).get("loadgen") or {}
+        cpu, idle = cpu_split(
+            (own, figures.get("window"), ok),
+            (there.get("window_cpu_seconds"), (second or {}).get("window"), (second or {}).get("ok")),
+        )
+        costs["loadgen"] = Cost(cpu=cpu, idle=idle)
     return costs
+
+
+def cpu_split(low: tuple, high: tuple) -> tuple[float, float]:
+    """(CPU seconds per aggregation at the margin, idle cores) from two windows, each
+    (CPU seconds, window seconds, aggregations): the line cpu = idle x window + margin x
+    aggregations through both. With one window, or two that do not make a line with a
+    positive margin and idle share (the same rate twice, noise larger than the idle share),
+    everything is charged to the aggregations: (CPU / aggregations, 0)."""
+    cpu1, window1, ok1 = low
+    single = (cpu1 / ok1, 0.0)
+    cpu2, window2, ok2 = high
+    if None in (cpu2, window1, window2, ok2) or not ok2:
+        return single
+    determinant = window1 * ok2 - window2 * ok1
+    # Aggregations per second must differ by a fifth at least, or the line is noise.
+    if abs(ok2 / window2 - ok1 / window1) < 0.2 * min(ok1 / window1, ok2 / window2):
+        return single
+    idle = (cpu1 * ok2 - cpu2 * ok1) / determinant
+    margin = (window1 * cpu2 - window2 * cpu1) / determinant
+    if idle < 0 or margin <= 0:
+        return single
+    return margin, idle
 
 
 def ratio(measured: float, predicted: float) -> float:
@@ -159,16 +206,18 @@ def check(result: dict) -> dict | None:
     capacity = result["capacity"]
     if not scenario.get("strategy") or capacity.get("rate") is None:
         return None
-    met = [s for s in result["steps"] if s["met"]]
+    met = sorted((s for s in result["steps"] if s["met"]), key=lambda s: s["rate"])
     if not met:
         return None
-    calibration = min(met, key=lambda s: s["rate"])
+    # The lowest rate that met, and the next one at least CALIBRATION_STEP times it.
+    calibration = met[0]
+    second = next((s for s in met if s["rate"] >= CALIBRATION_STEP * calibration["rate"]), None)
     budgets = {name: budget_of(environment.get(name)) for name in ("gateway", "backend")}
     if not all(budgets.values()):
         return None
     held = {name: budgets[name].pool is not None for name in budgets}
     try:
-        costs = calibrate(calibration["figures"], scenario["n"], scenario["delay"], held)
+        costs = calibrate(calibration["figures"], scenario["n"], scenario["delay"], held, second and second["figures"])
     except ValueError:
         return None
     if "gateway" not in costs or "backend" not in costs:
@@ -183,7 +232,10 @@ def check(result: dict) -> dict | None:
         return None
     return {
         "calibrated_at": calibration["rate"],
-        "costs": {name: {"cpu": c.cpu, "hold": c.hold, "memory": c.memory} for name, c in costs.items()},
+        "calibrated_with": second["rate"] if second else None,
+        "costs": {
+            name: {"cpu": c.cpu, "hold": c.hold, "memory": c.memory, "idle": c.idle} for name, c in costs.items()
+        },
         "budgets": {name: {"cores": b.cores, "workers": b.workers, "pool": b.pool} for name, b in budgets.items()},
         "utilisation": UTILISATION,
         "predicted": predicted,

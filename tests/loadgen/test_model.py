@@ -165,3 +165,66 @@ def test_a_calibration_that_measured_no_cost_predicts_nothing_rather_than_failin
         if step["figures"].get("loadgen"):
             step["figures"]["loadgen"]["window_cpu_seconds"] = 0.0
     assert model.check(idle) is None
+
+
+def test_two_windows_split_cpu_into_an_idle_share_and_a_margin_per_aggregation():
+    # 0.03 cores busy with no load, 10 ms an aggregation: 120 aggregations in 24 s, then in 12 s.
+    low, high = (0.03 * 24 + 0.01 * 120, 24.0, 120), (0.03 * 12 + 0.01 * 120, 12.0, 120)
+    margin, idle = model.cpu_split(low, high)
+    assert margin == pytest.approx(0.01) and idle == pytest.approx(0.03)
+    # One window charges the idle share to every aggregation: 16 ms, not 10.
+    assert model.cpu_split(low, (None, None, None)) == pytest.approx((0.016, 0.0))
+
+
+def test_windows_that_make_no_line_charge_everything_to_the_aggregations():
+    same_rate = model.cpu_split((1.2, 10.0, 100), (1.3, 10.0, 100))
+    assert same_rate == pytest.approx((0.012, 0.0))
+    # More CPU at the lower rate than a positive idle share allows: noise, not a line.
+    assert model.cpu_split((2.0, 20.0, 100), (0.5, 10.0, 100)) == pytest.approx((0.02, 0.0))
+
+
+def test_the_idle_share_comes_off_the_cores_before_the_aggregations_share_them():
+    limits = model.limits(Cost(cpu=0.01, idle=0.025), Budget(cores=0.5, workers=1), latency=0.1)
+    assert limits["CPU"] == pytest.approx((0.85 * 0.5 - 0.025) / 0.01)
+    assert model.limits(Cost(cpu=0.01, idle=0.9), Budget(cores=0.5), latency=0.1)["CPU"] == 0.0
+
+
+def test_the_check_calibrates_from_two_rates_and_a_projection_idles_once_per_worker():
+    # asgi, no pool: the backend's CPU binds. At 5/s and 10/s, 120 aggregations each:
+    # 0.02 cores idle, 10 ms an aggregation.
+    result = searched(health(1, None, 0.5), health(1, None, 0.5), capacity=40.0)
+    for rate in (5.0, 10.0):
+        window = 120 / rate
+        figures = {
+            "ok": 120,
+            "window": window,
+            "p50": 0.11,
+            "services": {
+                "gateway": {"cpu_seconds": 0.001 * 120, "window": window},
+                "backend": {"cpu_seconds": 0.02 * window + 0.01 * 120, "window": window},
+            },
+        }
+        result["steps"].append({"rate": rate, "met": True, "figures": figures})
+    result["steps"] = [s for s in result["steps"] if s["rate"] in (5.0, 10.0) and "window" in s["figures"]]
+    checked = model.check(result)
+    assert (checked["calibrated_at"], checked["calibrated_with"]) == (5.0, 10.0)
+    assert checked["costs"]["backend"]["idle"] == pytest.approx(0.02)
+    assert checked["predicted"]["binding"] == "backend CPU"
+    assert checked["predicted"]["rate"] == pytest.approx((0.85 * 0.5 - 0.02) / 0.01)
+    four = checked["projections"][0]
+    # Four workers on four cores: four idle shares.
+    assert four["cores"] == 4.0 and four["rate"] == pytest.approx((0.85 * 4 - 4 * 0.02) / 0.01)
+
+
+def test_a_saved_search_is_read_with_todays_model_and_its_measurements_as_they_were(tmp_path):
+    import json
+
+    from loadgen import results
+
+    saved = searched(health(1, 10, 0.5), health(1, 10, 0.5))
+    saved |= {"experiment": "capacity", "model": {"ratio": 99.0}}
+    saved["environment"]["server_mode"] = "wsgi"
+    (tmp_path / "20261203T000000-capacity-wsgi.json").write_text(json.dumps(saved))
+    (found,) = results.load(tmp_path).values()
+    assert found["model"] == model.check(saved) and found["model"]["ratio"] == pytest.approx(0.9)
+    assert found["steps"] == saved["steps"] and found["capacity"] == saved["capacity"]
