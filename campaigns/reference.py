@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from loadgen.budgets import NEIGHBOURS
+from loadgen.budgets import NEIGHBOURS, shares
 
 from . import capacity, chat, docs, freethreaded, lab
 from .settings import knob
@@ -111,11 +111,18 @@ def outside(results: Path) -> str:
             disturbed += bound.get("bound_by") == "neighbours"
         # The article's rows are measured again like cells, and marked when they stay disturbed.
         disturbed += sum(bool((row.get("figures") or {}).get("disturbed")) for row in saved.get("rows") or [])
+        # A capacity search's steps: each a measurement of its own, judged the same way.
+        for step in saved.get("steps") or []:
+            figures = step.get("figures") or {}
+            beyond = shares(figures)[2]
+            if beyond is not None:
+                gaps.append(beyond)
+            disturbed += bool(figures.get("disturbed"))
     if not gaps:
         return "No cell of this run has the host's busy share beside the lab's.\n"
     gaps.sort()
     return (
         f"The host beyond the lab's own share (its containers' CPU) over each of the {len(gaps)} judged cells' "
-        f"windows: median {gaps[len(gaps) // 2]:.1%}, highest {gaps[-1]:.1%} of its cores (rule 0 re-runs a "
-        f"cell at {NEIGHBOURS:.0%}); cells and article rows left `neighbours`: {disturbed}.\n"
+        f"(or steps') windows: median {gaps[len(gaps) // 2]:.1%}, highest {gaps[-1]:.1%} of its cores "
+        f"(rule 0 re-runs a cell at {NEIGHBOURS:.0%}); cells, article rows and steps left `neighbours`: {disturbed}.\n"
     )

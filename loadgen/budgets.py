@@ -111,15 +111,21 @@ def neighbours(busy_host: float | None, busy_lab: float | None) -> float | None:
     return max(0.0, busy_host - busy_lab)
 
 
-def disturbance(figures: dict) -> dict | None:
-    """The host's busy share over a cell's window beside the lab's own, when the host was
-    busier than the lab by NEIGHBOURS of its cores or more (else None): rule 0, for
-    whoever runs cells to measure such a cell again."""
+def shares(figures: dict) -> tuple[float | None, float | None, float | None]:
+    """(host busy, the lab's own, beyond the lab) over a measurement's window, as shares of
+    the machine's cores (None where a part was not measured)."""
     services = {name: seen for name, seen in (figures.get("services") or {}).items() if seen}
     cores = (figures.get("machine") or {}).get("cores")
     lab = machine_busy(figures, services, cores, span(figures, {}))
     host = (figures.get("machine") or {}).get("busy_share")
-    others = neighbours(host, lab)
+    return host, lab, neighbours(host, lab)
+
+
+def disturbance(figures: dict) -> dict | None:
+    """The host's busy share over a cell's window beside the lab's own, when the host was
+    busier than the lab by NEIGHBOURS of its cores or more (else None): rule 0, for
+    whoever runs cells to measure such a cell again."""
+    host, lab, others = shares(figures)
     if others is None or others < NEIGHBOURS:
         return None
     return {"host_busy": host, "lab_busy": lab, "neighbours": others}

@@ -104,3 +104,12 @@ def test_a_reference_of_an_unknown_campaign_is_refused_with_the_choices(monkeypa
     monkeypatch.setattr(reference, "OF", "servers")
     with pytest.raises(SystemExit, match="REFERENCE_OF=servers: one of lab, capacity, freethreaded, chat"):
         reference.cells()
+
+
+@pytest.mark.parametrize("campaign", ("capacity", "freethreaded", "chat"))
+def test_the_readme_says_how_long_each_campaign_with_a_reference_took(campaign):
+    (record,) = (docs.REFERENCE / campaign).glob("*-campaign-reference-all.json")
+    seconds = json.loads(record.read_text())["seconds"]
+    row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `make {campaign}` |"))
+    minutes = int(re.search(r"~(\d+) min", row).group(1))
+    assert abs(minutes * 60 - seconds) <= 60, f"README says {minutes} min, make {campaign}'s reference took {seconds} s"

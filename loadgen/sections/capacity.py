@@ -164,7 +164,8 @@ def model_rows(latest: dict, found: list[tuple[str, str]]) -> list[str]:
                 f"{latest[key]['capacity']['rate']:.1f}",
                 _predicted(checked["predicted"]),
                 f"{checked['ratio']:.2f}",
-                f"{checked['calibrated_at']:g}/s",
+                f"{checked['calibrated_at']:g}/s"
+                + (f" and {checked['calibrated_with']:g}/s" if checked.get("calibrated_with") else ""),
                 *(_predicted(p) for p in checked["projections"]),
             ]
         )
@@ -186,8 +187,10 @@ def model_rows(latest: dict, found: list[tuple[str, str]]) -> list[str]:
     return [
         "### The cost model against measurement",
         "",
-        "Each component's CPU seconds per aggregation, measured at the search's lowest step, against the cores "
-        f"it may use (one per worker with the GIL, kept {_percent(model.UTILISATION)} busy at most), and each "
+        "Each component's CPU seconds per aggregation at the margin and its idle share of a core, from the "
+        "search's two lowest rates that met the objectives (CPU over a window = idle x window + margin x "
+        "aggregations), against the cores it may use less the idle share (one per worker with the GIL, kept "
+        f"{_percent(model.UTILISATION)} busy at most), and each "
         "thread pool against the thread-seconds an aggregation holds (Little's law): the lowest is the "
         "predicted capacity, and what binds first. The projections give each service more cores (a worker "
         "per core, each with its threads): they are arithmetic, not measurements.",
