@@ -10,9 +10,11 @@ Then the model's check at a second budget (issue 25: prediction within 15 % of m
 at two budgets): wsgi and asgi with the tuned client again at CAPACITY_CHECK_CPUS (0.25 each;
 `none`: no check), so one run holds both budgets' ratios.
 
-Time (2 cores, warm images): ~15 min at one budget (4 modes x 2 clients, ~90 s a search:
-about 11 steps of 3 s windows, or longer where a low rate needs them for 120 samples of
-p99, each drained and warmed up first).
+Time (2 cores, warm images): 25 min 40 s in its reference run (docs/reference/capacity/),
+over its 15 min target: ten searches of 8-12 steps, each step a window long enough for 120
+samples of p99 at its rate (24 s at 5/s, 12 s at 10/s) after a warm-up and a drain, and the
+searches of the wsgi cells and the article's client stay at those low rates. CAPACITY_MODES,
+CAPACITY_CLIENTS and CAPACITY_CHECK_CPUS=none narrow it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from .settings import words
 from .stack import Cell
 
-HELP = "each server mode's capacity within p99 <= 500 ms, errors <= 0.1 %, article and tuned client (~15 min)"
+HELP = "each server mode's capacity within p99 <= 500 ms, errors <= 0.1 %, article and tuned client (~26 min)"
 MODES = ("wsgi", "asgi", "gevent", "granian")
 CLIENTS = ("article", "auto")
 # Cores for each service, one budget a cell: 0.5 + 0.5 leaves loadgen a core of two.
