@@ -234,6 +234,9 @@ bench-capacity: venv ## Does hey (Debian's, not the lab's) agree with loadgen ca
 	$(VENV)/bin/python -m bench.capacity_check $(ARGS)
 bench-first: venv ## A fresh worker's first requests with the warm-up on and off (~1 min)
 	$(VENV)/bin/python -m bench.first_requests
+bench-freethreaded: venv build ## What a shared constant costs two threads on 3.14t beside 3.14: CPU per thread, one thread and two (~1 min; needs make images)
+	$(VENV)/bin/python -m bench.constants
+
 bench-tax: venv ## Django's ASGI tax: thread hops and CPU per request, lab and LEAN beside bare Django, per ASGI server (~6 min)
 	$(VENV)/bin/python -m bench.asgi_tax $(ARGS)
 
@@ -244,7 +247,7 @@ clean: ## Remove containers, the lab images, the venv and build/ (keeps the base
 clean-base: ## Remove the local Debian base images too (the interpreters of PYTHON with them)
 	-docker image rm asynclab-python:3.14 asynclab-python:3.14t asynclab-python-build:trixie asynclab-python-runtime:trixie asynclab-base:bookworm asynclab-base:bullseye asynclab-base:trixie asynclab-postgres-base:bookworm asynclab-netem-base:bookworm asynclab-nginx-base:bookworm
 
-.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image redis-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-capacity bench-edge bench-first bench-tax clean clean-base clean-db
+.PHONY: help images print-django-image edge-image up down logs ps loadgen netem netem-off netem-image postgres-image redis-image secrets report browser results build base wheels venv knobs test test-service lint format bench bench-capacity bench-edge bench-first bench-freethreaded bench-tax clean clean-base clean-db
 .PHONY: $(CAMPAIGNS) $(SWARM_TARGETS) registry-image
 # What compose and the campaigns read from make; last, as `export` defines a name ?= then skips.
 export LAB_IMAGE GIT_COMMIT RESULTS_DIR DJANGO DJANGO_IMAGE DB EDGE_IMAGE POSTGRES_SECRET_FILE LOADGEN_SECRET_FILE
