@@ -65,7 +65,7 @@ help: ## List the targets
 	@echo "Knobs (defaults in .env.example): make up SERVER_MODE=asgi WORKERS=2 ..."
 
 # The campaigns (campaigns/): make puts the venv, image, results folder and secrets in place.
-CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults freethreaded capacity chat
+CAMPAIGNS := lab reference servers versions streams streams-5k edge-nginx db pinning faults freethreaded capacity chat chat-5k
 $(CAMPAIGNS): venv build results secrets
 	@COMPOSE="$(COMPOSE)" $(VENV)/bin/python -m campaigns $@
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import (
     capacity,
     chat,
+    chat_5k,
     db,
     edge_nginx,
     faults,
@@ -29,6 +30,7 @@ CAMPAIGNS = {
     "streams": streams,
     "streams-5k": streams_5k,
     "chat": chat,
+    "chat-5k": chat_5k,
     "edge-nginx": edge_nginx,
     "db": db,
     "pinning": pinning,

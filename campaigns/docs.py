@@ -16,10 +16,11 @@ sweep.wsgi.gather.auto.c20.rps`), FORMAT is a Python format spec (`.1f`, `.0%`) 
 - `campaign.lab.seconds`: a campaign's record; `reference.machine.cores` and the like:
   docs/reference/machine.json;
 - a campaign's own reference run (`make reference REFERENCE_OF=capacity`, in
-  docs/reference/capacity/) is read beside make lab's: its experiments by the same paths,
-  each variant of an experiment one level down, named with `_` for every character a
-  name cannot hold (`capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate`); its record is
-  `campaign.capacity`, its machine `reference_capacity`;
+  docs/reference/capacity/) is read beside make lab's: its results by the campaign's name
+  (`chat_5k.asgi...` for make chat-5k's chat results), then mode, then each variant, named
+  with `_` for every character a name cannot hold
+  (`capacity.wsgi.gather_auto_cpu0_5_0_5.capacity.rate`); its record is `campaign.capacity`,
+  its machine `reference_capacity`;
 - an item of a list by its index: `model.projections[0].rate`.
 
 An expression that names nothing fails the render, naming it: a doc never shows a
@@ -120,7 +121,8 @@ def _add(tree: dict, folder: Path, campaign: str | None) -> None:
         elif campaign is None:
             tree.setdefault(name_of(top), {})[name_of(mode)] = result
         else:
-            tree.setdefault(name_of(top), {}).setdefault(name_of(mode), {})[name_of(variant)] = result
+            # By the campaign's name: two campaigns may run one experiment (chat, chat-5k).
+            tree.setdefault(name_of(campaign), {}).setdefault(name_of(mode), {})[name_of(variant)] = result
     machine = folder / "machine.json"
     if machine.exists():
         tree["reference" if campaign is None else f"reference_{name_of(campaign)}"] = json.loads(machine.read_text())

@@ -2,7 +2,7 @@
 it ran on, then the docs whose figures come from it rendered again (campaigns/docs.py), so
 the docs quote a run anyone can repeat instead of figures copied by hand.
 
-`make reference REFERENCE_OF=capacity` (or freethreaded, chat) keeps that campaign's run
+`make reference REFERENCE_OF=capacity` (or freethreaded, chat, chat-5k) keeps that campaign's run
 instead, in docs/reference/capacity/ beside make lab's, which it leaves alone: the findings
 quote each campaign from its own run, and one can be run again without the others.
 
@@ -22,13 +22,13 @@ from pathlib import Path
 
 from loadgen.budgets import NEIGHBOURS, shares
 
-from . import capacity, chat, docs, freethreaded, lab
+from . import capacity, chat, chat_5k, docs, freethreaded, lab
 from .settings import knob
 from .stack import Cell
 
 HELP = "make lab (or REFERENCE_OF's campaign) into docs/reference/ and the docs rendered from it (~11 min)"
 # The campaigns whose runs the docs quote; make lab's is the main one, in the folder itself.
-SOURCES = {"lab": lab, "capacity": capacity, "freethreaded": freethreaded, "chat": chat}
+SOURCES = {"lab": lab, "capacity": capacity, "freethreaded": freethreaded, "chat": chat, "chat-5k": chat_5k}
 OF = knob("REFERENCE_OF", "lab")
 RESULTS = "docs/reference" if OF == "lab" else f"docs/reference/{OF}"
 

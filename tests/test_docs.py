@@ -102,7 +102,7 @@ def test_a_reference_of_an_unknown_campaign_is_refused_with_the_choices(monkeypa
     from campaigns import reference
 
     monkeypatch.setattr(reference, "OF", "servers")
-    with pytest.raises(SystemExit, match="REFERENCE_OF=servers: one of lab, capacity, freethreaded, chat"):
+    with pytest.raises(SystemExit, match="REFERENCE_OF=servers: one of lab, capacity, freethreaded, chat, chat-5k"):
         reference.cells()
 
 

@@ -14,6 +14,7 @@ from campaigns import CAMPAIGNS, edge_nginx, lab
 from campaigns.chat import ARGS as CHAT_ARGS
 from campaigns.stack import steps
 from harness.live import ROOT
+from loadgen.cli import build_parser
 
 
 def dry_run(name, everything=False, **env):
@@ -195,6 +196,18 @@ def test_a_compose_network_is_found_by_its_name_under_any_project():
 def test_streams_5k_is_one_lean_uvicorn_worker():
     [run] = loadgen_runs("streams-5k")
     assert run.knobs == {"SERVER_MODE": "asgi", "WORKERS": "1", "LEAN": "true"} and "5000" in run.args
+
+
+def test_chat_5k_is_the_issues_target_on_one_uvicorn_worker_then_redis_on_two():
+    runs = loadgen_runs("chat-5k")
+    assert [(s.knobs["SERVER_MODE"], s.knobs["CHANNEL_LAYER"], s.knobs["WORKERS"]) for s in runs] == [
+        ("asgi", "memory", "1"),
+        ("asgi", "redis", "2"),
+    ]
+    for run in runs:
+        args = build_parser().parse_args(list(run.args))
+        # 50 rooms of 100, one message per room a second: 5,000 deliveries a second.
+        assert (args.members, args.rooms, args.senders, args.message_rate) == (5000, 50, 50, 50.0)
 
 
 def test_chat_runs_every_asgi_mode_with_both_layers_on_one_and_two_workers():
