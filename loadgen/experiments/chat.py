@@ -331,6 +331,8 @@ def line(result: dict) -> str:
         text += f", {per_['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
     if per_.get("cpu_share_sending") is not None:
         text += f"; backend CPU {per_['cpu_share_sending']:.0%} of a core while sending"
+    if result["loadgen"]["cpu_share_max"] is not None:
+        text += f", loadgen {result['loadgen']['cpu_share_max']:.0%} (busiest process)"
     redis = result["server"].get("redis") or {}
     if redis.get("cpu_share") is not None:
         text += f"; Redis {redis['cpu_share']:.0%} of a core, {redis['memory_bytes'] / 2**20:.1f} MiB"
@@ -338,6 +340,4 @@ def line(result: dict) -> str:
             text += f", {redis['cpu_ms_per_delivery']:.3f} CPU ms per delivery"
     elif redis.get("error"):
         text += f"; Redis not read ({redis['error']})"
-    if result["loadgen"]["cpu_share_max"] is not None:
-        text += f", loadgen {result['loadgen']['cpu_share_max']:.0%} (busiest process)"
     return text
