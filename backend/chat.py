@@ -167,7 +167,13 @@ def consumer():
 
         async def disconnect(self, code):
             if self.room is not None:
-                await self.channel_layer.group_discard(self.room, self.channel_name)
+                try:
+                    await self.channel_layer.group_discard(self.room, self.channel_name)
+                # The member is gone either way: a layer that cannot record it (Redis busy or
+                # down) is counted, and the group's expiry removes it later.
+                except Exception as exc:
+                    GAUGE.add("layer_errors")
+                    log.warning("chat: the channel layer failed a leave from %r: %r", self.room, exc)
                 GAUGE.leave(self.room)
                 self.room = None
 

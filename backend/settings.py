@@ -36,11 +36,29 @@ CHAT_ROOM_MEMBERS = read("CHAT_ROOM_MEMBERS")
 CHAT_MAX_MEMBERS = read("CHAT_MAX_MEMBERS")
 REDIS_HOST = read("REDIS_HOST")
 REDIS_PORT = read("REDIS_PORT")
+# channels_redis waits for a member's messages with BZPOPMIN for 5 s at a time, and redis-py
+# (since 6) gives up reading a socket after 5 s too: the two met, the read timed out, and the
+# member whose task ran the worker's receive loop was closed (1006 or 1011) with its messages
+# unsent, once per worker whenever its inbox stayed empty 5 s (make chat's 5 s of connects).
+# Reads wait past the BZPOPMIN. redis-py's pool refuses a connection past max_connections
+# (100 by default) rather than wait: a room's members all leaving at once each take one.
+REDIS_SOCKET_TIMEOUT = 30.0
+REDIS_MAX_CONNECTIONS = 1000
 CHANNEL_LAYERS = {
     "default": (
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [(REDIS_HOST, REDIS_PORT)], "capacity": CHAT_CHANNEL_CAPACITY},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "host": REDIS_HOST,
+                        "port": REDIS_PORT,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                    }
+                ],
+                "capacity": CHAT_CHANNEL_CAPACITY,
+            },
         }
         if CHANNEL_LAYER == "redis"
         # Channels' in-memory layer, counting what it drops for a full member (backend/chat.py).
