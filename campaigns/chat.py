@@ -5,8 +5,7 @@ the in-memory layer and two workers a room is split between the workers: the mem
 other worker lose the messages, which the result shows as lost; the Redis layer is the one
 that spans workers.
 
-Time, an estimate from its parts (no run of it is committed): each cell up, members connected
-over 5 s, 10 s of messages, 2 s of grace, down, about 45 s; 18 cells, about 14 min.
+Time (2 cores, warm images): its reference run's, in README's table (docs/reference/chat/).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from asynclab.servers import SERVERS
 from .settings import words
 from .stack import Cell, loadgen
 
-HELP = "chat rooms in every ASGI mode x CHANNEL_LAYER memory|redis x 1|2 workers, then the report (~14 min)"
+HELP = "chat rooms in every ASGI mode x CHANNEL_LAYER memory|redis x 1|2 workers, then the report (~11 min)"
 MODES = ("asgi", "uvicorn-worker", "daphne", "hypercorn", "granian")
 LAYERS = ("memory", "redis")
 WORKERS = ("1", "2")

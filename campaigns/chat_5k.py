@@ -6,7 +6,7 @@ layer across two workers, for its CPU per delivery beside the in-memory layer's.
 RSS per member. loadgen runs two processes: one process's event loop cannot read 5,000
 deliveries a second and time them (its own CPU is in the result).
 
-Time: ~2.5 min (two stacks up, 10 s of connecting at 500/s, 20 s of messages, the grace, down).
+Time (2 cores, warm images): its reference run's, in README's table (docs/reference/chat-5k/).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from .settings import words
 from .stack import Cell
 
-HELP = "one uvicorn worker: 5,000 members in 50 rooms, 5,000 deliveries a second; then Redis on 2 workers (~2.5 min)"
+HELP = "one uvicorn worker: 5,000 members in 50 rooms, 5,000 deliveries a second; then Redis on 2 workers (~2 min)"
 ARGS = "--members 5000 --rooms 50 --senders 50 --message-rate 50 --connect-rate 500 --duration 20s --workers 2"
 # (layer, server workers): the target's configuration, then the Redis layer's across workers.
 CONFIGURATIONS = (("memory", "1"), ("redis", "2"))

@@ -12,10 +12,7 @@ then the report, whose freethreaded section sets them side by side with the verd
 article's Part III. The backend gets every core (BACKEND_CPUS=0): the question is whether
 one process can use two of them.
 
-Time (2 cores, warm images), estimated from its parts, not yet timed: 10 stack starts and
-stops of ~25 s each, 3 runs of ~7 s in each of the 6 CPU cells (with one thread the cpu runs
-are the single-thread ones), 6 runs of ~8 s in each of the 4 aggregation cells, and the
-memory children: ~11-13 min, under the issue's 15. The run's record has every step's seconds.
+Time (2 cores, warm images): its reference run's, in README's table (docs/reference/freethreaded/).
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from asynclab.knobs import KNOBS
 from .settings import knob, words
 from .stack import Cell, host, loadgen
 
-HELP = "CPU-bound threads, threads vs async, single-thread cost and memory on PYTHON=3.14 and 3.14t (~12 min)"
+HELP = "CPU-bound threads, threads vs async, single-thread cost and memory on PYTHON=3.14 and 3.14t (~8 min)"
 THREADS = ("1", "2", "4")
 MODES = ("wsgi", "asgi")
 # Each CPU cell: 3 runs of 3 s (1 s warm-up), interleaved with the single-thread runs where

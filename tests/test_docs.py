@@ -106,7 +106,7 @@ def test_a_reference_of_an_unknown_campaign_is_refused_with_the_choices(monkeypa
         reference.cells()
 
 
-@pytest.mark.parametrize("campaign", ("capacity", "freethreaded", "chat"))
+@pytest.mark.parametrize("campaign", ("capacity", "freethreaded", "chat", "chat-5k"))
 def test_the_readme_says_how_long_each_campaign_with_a_reference_took(campaign):
     (record,) = (docs.REFERENCE / campaign).glob("*-campaign-reference-all.json")
     seconds = json.loads(record.read_text())["seconds"]
