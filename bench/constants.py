@@ -1,12 +1,12 @@
 """Benchmark: what a shared object costs threads without the GIL. Each loop below, compiled
 at run time as a module's code is, runs in one thread and then in two at once, on each
-PYTHON image (3.14 and 3.14t); printed: each thread's CPU seconds for the same work, and two
-threads' over one's. Without the GIL and with nothing shared the ratio is ~1 (each thread
-on its own core); with the GIL it is ~2 (the threads take turns: each waits, and the CPU
-clock of a waiting thread does not run, so ~1 here too, read the wall); a loop that loads a
-large int constant from its code shares that constant's reference count between the
-threads, and each increment becomes a contended atomic operation: several times the CPU.
-Why /api/cpu's loop keeps to small (immortal) ints (backend/cpu.py).
+PYTHON image (3.14 and 3.14t). Printed per loop: each thread's CPU seconds and the wall time,
+one thread and two, and two over one. CPU x is ~1 when the threads share nothing, with the
+GIL or without it; wall x is ~2 with the GIL (the threads take turns) and ~1 without it (two
+cores). A loop that loads a large int constant from its code shares that constant's
+reference count between the threads, and on 3.14t each increment becomes a contended atomic
+operation: CPU x several times 1. Why /api/cpu's loop keeps to small, immortal ints
+(backend/cpu.py, docs/freethreaded.md).
 
     .venv/bin/python -m bench.constants [--iterations 3000000]
 

@@ -36,6 +36,11 @@ def timed(f, n: int, threads: int) -> tuple[float, float]:
     return time.monotonic() - start, max(cpu)
 
 
+def ratio(two: float, one: float) -> str:
+    # A clock that did not tick for one thread (too few iterations) gives no ratio.
+    return f"{two / one:.2f}" if one > 0 else "-"
+
+
 def main() -> None:
     n = int(sys.argv[1])
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -49,7 +54,7 @@ def main() -> None:
         two_wall, two_cpu = timed(scope["f"], n, 2)
         print(
             f"{label:36s} {one_cpu:7.3f} s CPU {one_wall:5.2f} s {two_cpu:7.3f} s CPU {two_wall:5.2f} s"
-            f" {two_cpu / one_cpu:6.2f} {two_wall / one_wall:7.2f}",
+            f" {ratio(two_cpu, one_cpu):>6s} {ratio(two_wall, one_wall):>7s}",
             flush=True,
         )
 
